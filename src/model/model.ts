@@ -1,0 +1,69 @@
+/**
+ * The Elman RNN language model as plain typed arrays.
+ *
+ * Layout (all row-major, float32):
+ *   U [H x V]  input weights:   U[h * V + v]; the input for word v is column v.
+ *   W [H x H]  recurrent:       W[i * H + j]
+ *   V [V x H]  output weights:  V[v * H + h]; the score of word v is row v · s.
+ *   C [K x H]  class weights (class-factorized output only): C[k * H + h].
+ *
+ * Class-factorized output: word ids are ordered so that every class is a
+ * contiguous id range, class k holding ids classStart[k] .. classStart[k + 1] - 1.
+ */
+
+export type OutputKind = "full" | "class";
+
+export interface FullOutput {
+  readonly kind: "full";
+}
+
+export interface ClassOutput {
+  readonly kind: "class";
+  /** Number of classes K. */
+  readonly classes: number;
+  /** [K + 1] first id of each class; classStart[K] === vocab. */
+  readonly classStart: Int32Array;
+  /** [V] class of each word id (derived from classStart). */
+  readonly wordClass: Int32Array;
+  /** [K x H] class score weights. */
+  readonly C: Float32Array;
+}
+
+export type OutputLayer = FullOutput | ClassOutput;
+
+export interface RnnLm {
+  readonly vocab: number;
+  readonly hidden: number;
+  readonly U: Float32Array;
+  readonly W: Float32Array;
+  readonly V: Float32Array;
+  readonly output: OutputLayer;
+}
+
+/** Derives the word -> class table from class start offsets. */
+export function wordClassOf(classStart: Int32Array, vocab: number): Int32Array {
+  const wordClass = new Int32Array(vocab);
+  for (let k = 0; k + 1 < classStart.length; k++) {
+    wordClass.fill(k, classStart[k], classStart[k + 1]);
+  }
+  return wordClass;
+}
+
+/** Checks the invariants every loaded or built model must satisfy. */
+export function assertModelShape(m: RnnLm): void {
+  const { vocab: n, hidden: h } = m;
+  if (!(n > 0 && h > 0)) throw new Error(`bad dims vocab=${n} hidden=${h}`);
+  if (m.U.length !== h * n) throw new Error(`U has ${m.U.length} values, want ${h * n}`);
+  if (m.W.length !== h * h) throw new Error(`W has ${m.W.length} values, want ${h * h}`);
+  if (m.V.length !== n * h) throw new Error(`V has ${m.V.length} values, want ${n * h}`);
+  if (m.output.kind === "class") {
+    const { classes: k, classStart, C } = m.output;
+    if (classStart.length !== k + 1 || classStart[0] !== 0 || classStart[k] !== n) {
+      throw new Error("classStart must run from 0 to vocab with K + 1 entries");
+    }
+    for (let i = 0; i < k; i++) {
+      if (classStart[i + 1] <= classStart[i]) throw new Error(`class ${i} is empty`);
+    }
+    if (C.length !== k * h) throw new Error(`C has ${C.length} values, want ${k * h}`);
+  }
+}
