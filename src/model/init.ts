@@ -1,0 +1,34 @@
+import { type OutputLayer, type RnnLm, wordClassOf } from "./model.ts";
+import { fillUniform, type Rng } from "./rng.ts";
+
+export interface ModelSpec {
+  vocab: number;
+  hidden: number;
+  /** Class start offsets for a class-factorized output; omit for a full softmax. */
+  classStart?: Int32Array;
+}
+
+/** A freshly initialised model: uniform weights scaled by 1/sqrt(fan-in), as in the classic tutorial. */
+export function initModel(spec: ModelSpec, rng: Rng): RnnLm {
+  const { vocab, hidden } = spec;
+  const U = new Float32Array(hidden * vocab);
+  const W = new Float32Array(hidden * hidden);
+  const V = new Float32Array(vocab * hidden);
+  fillUniform(U, 1 / Math.sqrt(vocab), rng);
+  fillUniform(W, 1 / Math.sqrt(hidden), rng);
+  fillUniform(V, 1 / Math.sqrt(hidden), rng);
+  let output: OutputLayer = { kind: "full" };
+  if (spec.classStart) {
+    const classes = spec.classStart.length - 1;
+    const C = new Float32Array(classes * hidden);
+    fillUniform(C, 1 / Math.sqrt(hidden), rng);
+    output = { kind: "class", classes, classStart: spec.classStart, wordClass: wordClassOf(spec.classStart, vocab), C };
+  }
+  return { vocab, hidden, U, W, V, output };
+}
+
+/** A deep copy, for snapshots (rollback, anchors, tests). */
+export function cloneModel(m: RnnLm): RnnLm {
+  const output: OutputLayer = m.output.kind === "full" ? m.output : { ...m.output, C: m.output.C.slice() };
+  return { vocab: m.vocab, hidden: m.hidden, U: m.U.slice(), W: m.W.slice(), V: m.V.slice(), output };
+}

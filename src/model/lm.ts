@@ -1,0 +1,118 @@
+import { Gradient } from "./gradient.ts";
+import type { RnnLm } from "./model.ts";
+import { negLogProb, outputBackward, outputScratch, type OutputScratch, topK } from "./output/index.ts";
+import { backpropThroughTime, stepHidden } from "./rnn.ts";
+import { type SgdOptions, type SgdResult, sgdStep } from "./sgd.ts";
+
+/**
+ * The language model's operations on whole token sequences. A sentence is
+ * ids = [<s>, w1, ..., wn, </s>]: step t reads ids[t] and predicts ids[t + 1].
+ * All buffers live in a Workspace made once per model and reused, so the hot
+ * paths allocate nothing.
+ */
+
+export class Workspace {
+  readonly maxSteps: number;
+  /** states[t + 1] = s(t); states[0] = s(-1) = 0 and is never written. */
+  readonly states: Float64Array[];
+  /** dsOut[t] = dL(t)/ds(t) from the output layer. */
+  readonly dsOut: Float64Array[];
+  readonly delta: Float64Array;
+  readonly next: Float64Array;
+  readonly out: OutputScratch;
+  readonly grad: Gradient;
+
+  constructor(m: RnnLm, maxSteps: number) {
+    const h = m.hidden;
+    this.maxSteps = maxSteps;
+    const rows = (n: number) => Array.from({ length: n }, () => new Float64Array(h));
+    this.states = rows(maxSteps + 1);
+    this.dsOut = rows(maxSteps);
+    this.delta = new Float64Array(h);
+    this.next = new Float64Array(h);
+    this.out = outputScratch(m);
+    this.grad = new Gradient(m, maxSteps);
+  }
+}
+
+function checkLength(ws: Workspace, steps: number): void {
+  if (steps > ws.maxSteps) throw new RangeError(`${steps} steps exceed the workspace's ${ws.maxSteps}`);
+}
+
+/** Runs the recurrence over ids[0..steps) and returns s(steps - 1). */
+export function hiddenAfter(m: RnnLm, ids: ArrayLike<number>, steps: number, ws: Workspace): Float64Array {
+  checkLength(ws, steps);
+  for (let t = 0; t < steps; t++) stepHidden(m, ids[t], ws.states[t], ws.states[t + 1]);
+  return ws.states[steps];
+}
+
+/** Mean cross-entropy (nats) of predicting ids[1..] from what precedes them. */
+export function sentenceLoss(m: RnnLm, ids: ArrayLike<number>, ws: Workspace): number {
+  const steps = ids.length - 1;
+  checkLength(ws, steps);
+  let loss = 0;
+  for (let t = 0; t < steps; t++) {
+    stepHidden(m, ids[t], ws.states[t], ws.states[t + 1]);
+    loss += negLogProb(m, ws.states[t + 1], ids[t + 1], ws.out);
+  }
+  return loss / steps;
+}
+
+/**
+ * Gradient of the summed cross-entropy of the sentence, by truncated BPTT,
+ * into ws.grad (reset first). Returns the mean loss before any update.
+ */
+export function sentenceGradient(m: RnnLm, ids: ArrayLike<number>, truncate: number, ws: Workspace): number {
+  const steps = ids.length - 1;
+  checkLength(ws, steps);
+  ws.grad.reset();
+  let loss = 0;
+  for (let t = 0; t < steps; t++) {
+    stepHidden(m, ids[t], ws.states[t], ws.states[t + 1]);
+    loss += outputBackward(m, ws.states[t + 1], ids[t + 1], ws.grad, ws.dsOut[t], ws.out);
+  }
+  backpropThroughTime(m, ids, ws.states, ws.dsOut, steps, truncate, ws.grad, ws.delta, ws.next);
+  return loss / steps;
+}
+
+export interface LearnOptions extends SgdOptions {
+  /** Error flows back through at most this many earlier steps. */
+  truncate: number;
+  /** SGD steps on the sentence. */
+  steps: number;
+}
+
+export interface LearnOutcome {
+  lossBefore: number;
+  lossAfter: number;
+  /** Steps applied; fewer than asked when a step was refused (non-finite). */
+  applied: number;
+  last: SgdResult;
+}
+
+/** Fine-tunes the model on one sentence in place. */
+export function learnSentence(m: RnnLm, ids: ArrayLike<number>, opts: LearnOptions, ws: Workspace): LearnOutcome {
+  let lossBefore = NaN;
+  let applied = 0;
+  let last: SgdResult = { applied: false, gradNorm: 0, stepNorm: 0 };
+  for (let i = 0; i < opts.steps; i++) {
+    const loss = sentenceGradient(m, ids, opts.truncate, ws);
+    if (i === 0) lossBefore = loss;
+    last = sgdStep(m, ws.grad, opts);
+    if (!last.applied) break;
+    applied++;
+  }
+  return { lossBefore, lossAfter: sentenceLoss(m, ids, ws), applied, last };
+}
+
+/** The k most probable next ids after `ids` (which start with <s>), among those allowed. */
+export function predictNext(
+  m: RnnLm,
+  ids: ArrayLike<number>,
+  k: number,
+  allowed: (id: number) => boolean,
+  ws: Workspace,
+): { id: number; p: number }[] {
+  const s = hiddenAfter(m, ids, ids.length, ws);
+  return topK(m, s, k, allowed, ws.out).entries();
+}

@@ -1,0 +1,108 @@
+import type { Gradient } from "../gradient.ts";
+import type { ClassOutput, RnnLm } from "../model.ts";
+import { softmaxRows, softmaxRowsBackward } from "./rows.ts";
+import { TopK } from "./top-k.ts";
+
+/**
+ * Class-factorized softmax (Mikolov et al., 2011):
+ *   P(w | s) = P(c(w) | s) · P(w | c(w), s)
+ *   P(c | s) = softmax(C s) over the K classes,
+ *   P(w | c, s) = softmax(V_w · s) over the words of class c only.
+ * A token costs O((K + |c|)·H) instead of O(V·H).
+ */
+
+/** Splits ids into at most K contiguous classes of roughly equal unigram mass. */
+export function assignClasses(counts: ArrayLike<number>, classes: number): Int32Array {
+  const n = counts.length;
+  const k = Math.max(1, Math.min(classes, n));
+  let total = 0;
+  for (let i = 0; i < n; i++) total += counts[i];
+  const start = new Int32Array(k + 1);
+  let cum = 0;
+  let id = 0;
+  for (let c = 0; c < k; c++) {
+    start[c] = id;
+    // Take at least one id, leave at least one for each class still to come.
+    const lastAllowed = n - (k - c);
+    do cum += counts[id++];
+    while (id <= lastAllowed && cum < (total * (c + 1)) / k);
+  }
+  start[k] = n;
+  return start;
+}
+
+function classOf(m: RnnLm): ClassOutput {
+  if (m.output.kind !== "class") throw new Error("model has no class-factorized output");
+  return m.output;
+}
+
+/** -ln P(y | s). classProbs needs K entries, probs the largest class's size. */
+export function classNegLogProb(m: RnnLm, s: Float64Array, y: number, classProbs: Float64Array, probs: Float64Array): number {
+  const out = classOf(m);
+  const c = out.wordClass[y];
+  softmaxRows(out.C, 0, out.classes, s, classProbs);
+  const from = out.classStart[c];
+  softmaxRows(m.V, from, out.classStart[c + 1], s, probs);
+  return -Math.log(classProbs[c]) - Math.log(probs[y - from]);
+}
+
+/** -ln P(y | s); accumulates dL/dC and dL/dV (target class rows only) into g; writes dL/ds into ds. */
+export function classBackward(
+  m: RnnLm,
+  s: Float64Array,
+  y: number,
+  g: Gradient,
+  ds: Float64Array,
+  classProbs: Float64Array,
+  probs: Float64Array,
+): number {
+  const out = classOf(m);
+  const loss = classNegLogProb(m, s, y, classProbs, probs);
+  const c = out.wordClass[y];
+  const from = out.classStart[c];
+  const to = out.classStart[c + 1];
+  ds.fill(0);
+  softmaxRowsBackward(out.C, g.dC, 0, out.classes, classProbs, c, s, ds);
+  g.touchRows(from, to);
+  softmaxRowsBackward(m.V, g.dV, from, to, probs, y, s, ds);
+  return loss;
+}
+
+/** P(· | s) over the whole vocabulary (every class expanded), into probs[0..V). */
+export function classDistribution(m: RnnLm, s: Float64Array, classProbs: Float64Array, probs: Float64Array): void {
+  const out = classOf(m);
+  softmaxRows(out.C, 0, out.classes, s, classProbs);
+  for (let c = 0; c < out.classes; c++) {
+    const from = out.classStart[c];
+    const to = out.classStart[c + 1];
+    softmaxRows(m.V, from, to, s, probs.subarray(from, to));
+    for (let w = from; w < to; w++) probs[w] *= classProbs[c];
+  }
+}
+
+/**
+ * The k most probable allowed ids, exactly, without expanding every class:
+ * visit classes by decreasing P(c); since P(w) = P(c)·P(w|c) <= P(c), once
+ * P(c) cannot beat the k-th best word found, no later class can either.
+ */
+export function classTopK(
+  m: RnnLm,
+  s: Float64Array,
+  k: number,
+  allowed: (id: number) => boolean,
+  classProbs: Float64Array,
+  probs: Float64Array,
+): TopK {
+  const out = classOf(m);
+  softmaxRows(out.C, 0, out.classes, s, classProbs);
+  const order = Array.from({ length: out.classes }, (_, c) => c).sort((a, b) => classProbs[b] - classProbs[a]);
+  const top = new TopK(k);
+  for (const c of order) {
+    const pc = classProbs[c];
+    if (top.size === k && pc <= top.floor()) break;
+    const from = out.classStart[c];
+    softmaxRows(m.V, from, out.classStart[c + 1], s, probs);
+    for (let w = from; w < out.classStart[c + 1]; w++) if (allowed(w)) top.offer(w, pc * probs[w - from]);
+  }
+  return top;
+}

@@ -1,0 +1,58 @@
+import type { RnnLm } from "../../src/model/model.ts";
+
+/**
+ * An independent, deliberately naive reference of the model's forward pass,
+ * written from the equations with nothing shared with src/model: per-step
+ * losses of an unrolled network where one parameter may be perturbed at one
+ * single time step only (to measure the truncated BPTT sum by brute force).
+ */
+export interface Perturbation {
+  tensor: "U" | "W" | "V" | "C";
+  index: number;
+  delta: number;
+  /** Only at this step; undefined = at every step (tied perturbation). */
+  step?: number;
+}
+
+export function referenceStepLosses(m: RnnLm, ids: number[], p?: Perturbation): number[] {
+  const H = m.hidden;
+  const N = m.vocab;
+  const at = (tensor: Perturbation["tensor"], arr: Float32Array, index: number, t: number): number =>
+    arr[index] + (p && p.tensor === tensor && p.index === index && (p.step === undefined || p.step === t) ? p.delta : 0);
+  let s = new Array<number>(H).fill(0);
+  const losses: number[] = [];
+  for (let t = 0; t + 1 < ids.length; t++) {
+    const x = ids[t];
+    const next: number[] = [];
+    for (let i = 0; i < H; i++) {
+      let z = at("U", m.U, i * N + x, t);
+      for (let j = 0; j < H; j++) z += at("W", m.W, i * H + j, t) * s[j];
+      next.push(Math.tanh(z));
+    }
+    s = next;
+    const score = (tensor: "V" | "C", arr: Float32Array, row: number) => {
+      let z = 0;
+      for (let j = 0; j < H; j++) z += at(tensor, arr, row * H + j, t) * s[j];
+      return z;
+    };
+    const logSoftmaxAt = (scores: number[], target: number) => {
+      const max = Math.max(...scores);
+      const lse = max + Math.log(scores.reduce((a, z) => a + Math.exp(z - max), 0));
+      return scores[target] - lse;
+    };
+    const y = ids[t + 1];
+    if (m.output.kind === "full") {
+      const scores = Array.from({ length: N }, (_, v) => score("V", m.V, v));
+      losses.push(-logSoftmaxAt(scores, y));
+    } else {
+      const { classStart, classes, C } = m.output;
+      let c = 0;
+      while (classStart[c + 1] <= y) c++;
+      const classScores = Array.from({ length: classes }, (_, k) => score("C", C, k));
+      const from = classStart[c];
+      const wordScores = Array.from({ length: classStart[c + 1] - from }, (_, i) => score("V", m.V, from + i));
+      losses.push(-logSoftmaxAt(classScores, c) - logSoftmaxAt(wordScores, y - from));
+    }
+  }
+  return losses;
+}
