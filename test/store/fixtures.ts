@@ -1,0 +1,78 @@
+/** Small deterministic models and metadata for the store tests. */
+import { env } from "cloudflare:workers";
+import { wordClassOf, type RnnLm } from "../../src/model/model.ts";
+import type { ModelMeta } from "../../src/store/model-codec.ts";
+
+/** The test KV namespace (binding MODELS in wrangler.toml). */
+export const kv: KVNamespace = (env as unknown as { MODELS: KVNamespace }).MODELS;
+
+/** mulberry32: a tiny seeded generator, uniform in [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomArray(n: number, scale: number, next: () => number): Float32Array {
+  return Float32Array.from({ length: n }, () => (2 * next() - 1) * scale);
+}
+
+/** A random model; with `classes`, the vocabulary is split into that many near-equal classes. */
+export function randomModel(opts: { vocab: number; hidden: number; classes?: number; seed?: number }): RnnLm {
+  const { vocab, hidden, classes } = opts;
+  const next = rng(opts.seed ?? 1);
+  const base = {
+    vocab,
+    hidden,
+    U: randomArray(hidden * vocab, 0.5, next),
+    W: randomArray(hidden * hidden, 0.5, next),
+    V: randomArray(vocab * hidden, 0.5, next),
+  };
+  if (classes === undefined) return { ...base, output: { kind: "full" } };
+  const classStart = Int32Array.from({ length: classes + 1 }, (_, k) => Math.round((k * vocab) / classes));
+  return {
+    ...base,
+    output: {
+      kind: "class",
+      classes,
+      classStart,
+      wordClass: wordClassOf(classStart, vocab),
+      C: randomArray(classes * hidden, 0.5, next),
+    },
+  };
+}
+
+export function sampleMeta(overrides: Partial<ModelMeta> = {}): ModelMeta {
+  return {
+    version: 3,
+    vocabHash: "0123456789abcdef",
+    createdAt: "2026-01-02T03:04:05.000Z",
+    updatedAt: "2026-01-03T03:04:05.000Z",
+    tokensLearned: 120,
+    learns: 9,
+    hyperparameters: { lr: 0.005, bpttTruncate: 4 },
+    ...overrides,
+  };
+}
+
+/** Bytes of an ASCII string followed by raw bytes, for hand-built files. */
+export function concatBytes(...parts: Array<string | number[] | Uint8Array>): Uint8Array {
+  const chunks = parts.map((p) => (typeof p === "string" ? new TextEncoder().encode(p) : Uint8Array.from(p)));
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  chunks.reduce((at, c) => (out.set(c, at), at + c.length), 0);
+  return out;
+}
+
+/** 8-byte little-endian length prefix. */
+export function u64le(n: number): number[] {
+  return Array.from({ length: 8 }, (_, i) => Math.floor(n / 2 ** (8 * i)) % 256);
+}
+
+/** A safetensors file from a header given as text and a data section. */
+export function rawFile(header: string, data: number[] | Uint8Array = []): Uint8Array {
+  return concatBytes(u64le(new TextEncoder().encode(header).length), header, data);
+}
