@@ -1,0 +1,238 @@
+/**
+ * An RnnLm and its metadata as one safetensors file ("edge-rnnlm/1").
+ *
+ * Tensors (row-major, shapes as in src/model/model.ts):
+ *   U [H, V], W [H, H], V [V, H]                 F32 or F16
+ *   C [K, H] and class_start I32 [K + 1]         class-factorized output only
+ *
+ * __metadata__ (all strings, as the format requires):
+ *   format "edge-rnnlm/1", output "full" | "class", hidden, vocab, classes (class output only),
+ *   vocab_hash, version, created_at, updated_at, tokens_learned, learns,
+ *   train (JSON object of numeric hyperparameters; omitted when empty).
+ *
+ * Both directions refuse non-finite weights, so a file that decodes is always usable.
+ */
+
+import { assertModelShape, wordClassOf, type OutputLayer, type RnnLm } from "../model/model.ts";
+import { decodeSafetensors, encodeSafetensors, SafetensorsError, type Safetensors, type Tensor } from "./safetensors.ts";
+
+export const MODEL_FORMAT = "edge-rnnlm/1";
+
+/** What a model file says about itself besides its weights. */
+export interface ModelMeta {
+  /** Publish counter of this model: a non-negative integer, one per published weights version. */
+  version: number;
+  /** vocabHash() of the vocabulary the word ids refer to. */
+  vocabHash: string;
+  /** ISO 8601 times: when the model was first trained and when its weights last changed. */
+  createdAt: string;
+  updatedAt: string;
+  /** Tokens and sentences learned online since the base model. */
+  tokensLearned: number;
+  learns: number;
+  /** Free-form numeric training settings (lr, bpttTruncate, seed, epochs...), stored as "train". */
+  hyperparameters: Record<string, number>;
+}
+
+export type WeightDtype = "F32" | "F16";
+
+export class ModelFormatError extends Error {
+  override name = "ModelFormatError";
+}
+
+function fail(message: string, cause?: unknown): never {
+  throw new ModelFormatError(message, cause === undefined ? undefined : { cause });
+}
+
+/** Largest magnitude that still rounds to a finite half (65504 is the largest half). */
+const HALF_LIMIT = 65520;
+
+function assertFiniteWeights(name: string, a: Float32Array, limit: number): void {
+  for (let i = 0; i < a.length; i++) {
+    if (!(Math.abs(a[i]) < limit)) fail(`${name}[${i}] = ${a[i]} is not finite${limit < Infinity ? " as float16" : ""}`);
+  }
+}
+
+function weightTensors(m: RnnLm): Array<[string, Float32Array, number[]]> {
+  const { hidden: h, vocab: v } = m;
+  const out: Array<[string, Float32Array, number[]]> = [
+    ["U", m.U, [h, v]],
+    ["W", m.W, [h, h]],
+    ["V", m.V, [v, h]],
+  ];
+  if (m.output.kind === "class") out.push(["C", m.output.C, [m.output.classes, h]]);
+  return out;
+}
+
+function checkMeta(meta: ModelMeta): void {
+  if (!Number.isSafeInteger(meta.version) || meta.version < 0) fail(`bad version ${meta.version}`);
+  if (!Number.isSafeInteger(meta.tokensLearned) || meta.tokensLearned < 0) fail(`bad tokensLearned ${meta.tokensLearned}`);
+  if (!Number.isSafeInteger(meta.learns) || meta.learns < 0) fail(`bad learns ${meta.learns}`);
+  if (meta.vocabHash === "") fail("empty vocabHash");
+  if (Number.isNaN(Date.parse(meta.createdAt))) fail(`bad createdAt ${meta.createdAt}`);
+  if (Number.isNaN(Date.parse(meta.updatedAt))) fail(`bad updatedAt ${meta.updatedAt}`);
+  for (const [k, x] of Object.entries(meta.hyperparameters)) {
+    if (typeof x !== "number" || !Number.isFinite(x)) fail(`hyperparameter ${k} must be a finite number`);
+  }
+}
+
+/** Serialises a model; F16 halves the size at about 3 significant digits per weight. */
+export function encodeModel(model: RnnLm, meta: ModelMeta, opts: { dtype?: WeightDtype } = {}): Uint8Array {
+  const dtype = opts.dtype ?? "F32";
+  try {
+    assertModelShape(model);
+  } catch (e) {
+    fail(`invalid model: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+  checkMeta(meta);
+
+  const tensors: Record<string, Tensor> = {};
+  for (const [name, data, shape] of weightTensors(model)) {
+    assertFiniteWeights(name, data, dtype === "F16" ? HALF_LIMIT : Infinity);
+    tensors[name] = { dtype, shape, data };
+  }
+  const metadata: Record<string, string> = {
+    format: MODEL_FORMAT,
+    output: model.output.kind,
+    hidden: String(model.hidden),
+    vocab: String(model.vocab),
+    vocab_hash: meta.vocabHash,
+    version: String(meta.version),
+    created_at: meta.createdAt,
+    updated_at: meta.updatedAt,
+    tokens_learned: String(meta.tokensLearned),
+    learns: String(meta.learns),
+  };
+  if (model.output.kind === "class") {
+    tensors.class_start = { dtype: "I32", shape: [model.output.classes + 1], data: model.output.classStart };
+    metadata.classes = String(model.output.classes);
+  }
+  if (Object.keys(meta.hyperparameters).length > 0) metadata.train = JSON.stringify(meta.hyperparameters);
+  return encodeSafetensors(tensors, metadata);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+function readCount(md: Record<string, string>, key: string, min: number): number {
+  const s = md[key];
+  if (s === undefined) fail(`metadata ${key} is missing`);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(s)) fail(`metadata ${key} is not a non-negative integer: ${JSON.stringify(s)}`);
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n < min) fail(`metadata ${key} = ${s} is out of range`);
+  return n;
+}
+
+function readString(md: Record<string, string>, key: string): string {
+  const s = md[key];
+  if (s === undefined || s === "") fail(`metadata ${key} is missing`);
+  return s;
+}
+
+function readHyperparameters(md: Record<string, string>): Record<string, number> {
+  if (md.train === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(md.train);
+  } catch (e) {
+    fail("metadata train is not valid JSON", e);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) fail("metadata train must be a JSON object");
+  // Null prototype so a "__proto__" key stays an ordinary key.
+  const out: Record<string, number> = Object.create(null);
+  for (const [k, x] of Object.entries(parsed)) {
+    if (typeof x !== "number" || !Number.isFinite(x)) fail(`metadata train.${k} must be a finite number`);
+    out[k] = x;
+  }
+  return out;
+}
+
+function readMeta(md: Record<string, string>): ModelMeta {
+  const meta: ModelMeta = {
+    version: readCount(md, "version", 0),
+    vocabHash: readString(md, "vocab_hash"),
+    createdAt: readString(md, "created_at"),
+    updatedAt: readString(md, "updated_at"),
+    tokensLearned: readCount(md, "tokens_learned", 0),
+    learns: readCount(md, "learns", 0),
+    hyperparameters: readHyperparameters(md),
+  };
+  checkMeta(meta);
+  return meta;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function takeTensor(tensors: Record<string, Tensor>, name: string, shape: number[], kind: "float" | "I32"): Tensor {
+  const t = tensors[name];
+  if (t === undefined) fail(`tensor ${name} is missing`);
+  const okType = kind === "I32" ? t.dtype === "I32" : t.dtype === "F32" || t.dtype === "F16";
+  if (!okType) fail(`tensor ${name} has dtype ${t.dtype}, want ${kind === "I32" ? "I32" : "F32 or F16"}`);
+  if (!sameShape(t.shape, shape)) fail(`tensor ${name} has shape [${t.shape}], want [${shape}]`);
+  return t;
+}
+
+function takeFloat(tensors: Record<string, Tensor>, name: string, shape: number[]): Float32Array {
+  const data = takeTensor(tensors, name, shape, "float").data as Float32Array;
+  assertFiniteWeights(name, data, Infinity);
+  return data;
+}
+
+/**
+ * Parses and validates a model file. F32 weights are views into `bytes` (see safetensors.ts): the
+ * returned model owns that buffer from now on. `expect` guards against pairing weights with the
+ * wrong vocabulary.
+ */
+export function decodeModel(
+  bytes: ArrayBuffer | Uint8Array,
+  expect: { vocab?: number; vocabHash?: string } = {},
+): { model: RnnLm; meta: ModelMeta } {
+  let file: Safetensors;
+  try {
+    file = decodeSafetensors(bytes);
+  } catch (e) {
+    if (e instanceof SafetensorsError) fail(`not a valid safetensors file: ${e.message}`, e);
+    throw e;
+  }
+  const md = file.metadata;
+  if (md.format !== MODEL_FORMAT) fail(`format is ${JSON.stringify(md.format)}, want ${JSON.stringify(MODEL_FORMAT)}`);
+  const kind = md.output;
+  if (kind !== "full" && kind !== "class") fail(`unknown output layer ${JSON.stringify(kind)}`);
+  const h = readCount(md, "hidden", 1);
+  const v = readCount(md, "vocab", 1);
+  const k = kind === "class" ? readCount(md, "classes", 1) : 0;
+  const meta = readMeta(md);
+  if (expect.vocab !== undefined && expect.vocab !== v) fail(`model has vocab ${v}, want ${expect.vocab}`);
+  if (expect.vocabHash !== undefined && expect.vocabHash !== meta.vocabHash) {
+    fail(`model vocab_hash ${meta.vocabHash} does not match the vocabulary ${expect.vocabHash}`);
+  }
+
+  const expected = new Set(kind === "class" ? ["U", "W", "V", "C", "class_start"] : ["U", "W", "V"]);
+  for (const name of Object.keys(file.tensors)) {
+    if (!expected.has(name)) fail(`unexpected tensor ${name} for ${kind} output`);
+  }
+  const t = file.tensors;
+  let output: OutputLayer = { kind: "full" };
+  if (kind === "class") {
+    const classStart = takeTensor(t, "class_start", [k + 1], "I32").data as Int32Array;
+    const C = takeFloat(t, "C", [k, h]);
+    // Safe before validation: wordClassOf only fills a [V] array, whatever classStart holds.
+    output = { kind: "class", classes: k, classStart, C, wordClass: wordClassOf(classStart, v) };
+  }
+  const model: RnnLm = {
+    vocab: v,
+    hidden: h,
+    U: takeFloat(t, "U", [h, v]),
+    W: takeFloat(t, "W", [h, h]),
+    V: takeFloat(t, "V", [v, h]),
+    output,
+  };
+  try {
+    assertModelShape(model);
+  } catch (e) {
+    fail(`invalid model: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+  return { model, meta };
+}
