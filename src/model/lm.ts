@@ -17,6 +17,8 @@ export class Workspace {
   readonly states: Float64Array[];
   /** dsOut[t] = dL(t)/ds(t) from the output layer. */
   readonly dsOut: Float64Array[];
+  /** arrived[t] = error summed over every output step whose BPTT window reaches step t. */
+  readonly arrived: Float64Array[];
   readonly delta: Float64Array;
   readonly next: Float64Array;
   readonly out: OutputScratch;
@@ -28,6 +30,7 @@ export class Workspace {
     const rows = (n: number) => Array.from({ length: n }, () => new Float64Array(h));
     this.states = rows(maxSteps + 1);
     this.dsOut = rows(maxSteps);
+    this.arrived = rows(maxSteps);
     this.delta = new Float64Array(h);
     this.next = new Float64Array(h);
     this.out = outputScratch(m);
@@ -71,7 +74,7 @@ export function sentenceGradient(m: RnnLm, ids: ArrayLike<number>, truncate: num
     stepHidden(m, ids[t], ws.states[t], ws.states[t + 1]);
     loss += outputBackward(m, ws.states[t + 1], ids[t + 1], ws.grad, ws.dsOut[t], ws.out);
   }
-  backpropThroughTime(m, ids, ws.states, ws.dsOut, steps, truncate, ws.grad, ws.delta, ws.next);
+  backpropThroughTime(m, ids, ws.states, ws.dsOut, steps, truncate, ws.grad, ws.arrived, ws.delta, ws.next);
   return loss / steps;
 }
 
