@@ -1,6 +1,7 @@
 /** Small deterministic models and metadata for the store tests. */
 import { env } from "cloudflare:workers";
 import { wordClassOf, type RnnLm } from "../../src/model/model.ts";
+import { SPECIALS, vocabFromJson, type Vocab } from "../../src/model/vocab.ts";
 import type { ModelMeta } from "../../src/store/model-codec.ts";
 
 /** The test KV namespace (binding MODELS in wrangler.toml). */
@@ -75,4 +76,29 @@ export function u64le(n: number): number[] {
 /** A safetensors file from a header given as text and a data section. */
 export function rawFile(header: string, data: number[] | Uint8Array = []): Uint8Array {
   return concatBytes(u64le(new TextEncoder().encode(header).length), header, data);
+}
+
+/** A vocabulary of the 3 specials and n - 3 made-up words. */
+export function testVocab(n: number, prefix = "w"): Vocab {
+  return vocabFromJson({ words: [...SPECIALS, ...Array.from({ length: n - SPECIALS.length }, (_, i) => `${prefix}${i}`)] });
+}
+
+export interface KvOp {
+  op: "get" | "put" | "list" | "delete";
+  key: string;
+}
+
+/**
+ * Wraps a KV namespace and records every operation; `pageSize` makes list() return small pages
+ * so cursor handling is exercised.
+ */
+export function recordingKv(inner: KVNamespace, opts: { pageSize?: number } = {}): { kv: KVNamespace; log: KvOp[] } {
+  const log: KvOp[] = [];
+  const wrapper = {
+    get: (key: string, arg: unknown) => (log.push({ op: "get", key }), inner.get(key, arg as "text")),
+    put: (key: string, value: ArrayBuffer | ArrayBufferView | string) => (log.push({ op: "put", key }), inner.put(key, value)),
+    delete: (key: string) => (log.push({ op: "delete", key }), inner.delete(key)),
+    list: (o: KVNamespaceListOptions) => (log.push({ op: "list", key: o.prefix ?? "" }), inner.list({ ...o, limit: opts.pageSize ?? o.limit })),
+  };
+  return { kv: wrapper as unknown as KVNamespace, log };
 }
