@@ -138,13 +138,12 @@ function readHyperparameters(md: Record<string, string>): Record<string, number>
     fail("metadata train is not valid JSON", e);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) fail("metadata train must be a JSON object");
-  // Null prototype so a "__proto__" key stays an ordinary key.
-  const out: Record<string, number> = Object.create(null);
-  for (const [k, x] of Object.entries(parsed)) {
+  const entries = Object.entries(parsed);
+  for (const [k, x] of entries) {
     if (typeof x !== "number" || !Number.isFinite(x)) fail(`metadata train.${k} must be a finite number`);
-    out[k] = x;
   }
-  return out;
+  // fromEntries defines properties, so a "__proto__" key stays an ordinary key.
+  return Object.fromEntries(entries) as Record<string, number>;
 }
 
 function readMeta(md: Record<string, string>): ModelMeta {

@@ -172,13 +172,14 @@ export function encodeSafetensors(
   }
   const byName = new Map(placed.map((p) => [p.name, p]));
 
-  // Null prototype so a tensor named "__proto__" is an ordinary key.
-  const header: Record<string, unknown> = Object.create(null);
-  if (Object.keys(metadata).length > 0) header[METADATA_KEY] = metadata;
-  for (const [name, t] of entries) {
-    const p = byName.get(name)!;
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [p.begin, p.end] };
-  }
+  // fromEntries defines properties, so a tensor named "__proto__" is an ordinary key.
+  const header = Object.fromEntries([
+    ...(Object.keys(metadata).length > 0 ? [[METADATA_KEY, metadata]] : []),
+    ...entries.map(([name, t]) => {
+      const p = byName.get(name)!;
+      return [name, { dtype: t.dtype, shape: t.shape, data_offsets: [p.begin, p.end] }];
+    }),
+  ]);
   const json = new TextEncoder().encode(JSON.stringify(header));
   const headerLen = Math.ceil((8 + json.length) / DATA_ALIGN) * DATA_ALIGN - 8;
 
@@ -224,14 +225,14 @@ function parseHeaderJson(bytes: Uint8Array): Record<string, unknown> {
 }
 
 function parseMetadata(raw: unknown): Record<string, string> {
-  if (raw === undefined) return Object.create(null);
+  if (raw === undefined) return {};
   if (!isPlainObject(raw)) fail(`${METADATA_KEY} must be an object`);
-  const out: Record<string, string> = Object.create(null);
-  for (const [k, v] of Object.entries(raw)) {
+  const entries = Object.entries(raw);
+  for (const [k, v] of entries) {
     if (typeof v !== "string") fail(`${METADATA_KEY}.${k} must be a string`);
-    out[k] = v;
   }
-  return out;
+  // fromEntries defines properties, so a "__proto__" key stays an ordinary key.
+  return Object.fromEntries(entries) as Record<string, string>;
 }
 
 /** The product of the dims, or some value above `cap` once it exceeds it (so it cannot overflow). */
@@ -328,7 +329,7 @@ export function decodeSafetensors(input: ArrayBuffer | Uint8Array, limits: Decod
     .map(([name, raw]) => parseEntry(name, raw, dataBytes));
   checkCoverage(entries, dataBytes);
 
-  const tensors: Record<string, Tensor> = Object.create(null);
-  for (const e of entries) tensors[e.name] = readTensor(bytes.buffer as ArrayBuffer, bytes.byteOffset + dataStart + e.begin, e);
+  const buffer = bytes.buffer as ArrayBuffer;
+  const tensors = Object.fromEntries(entries.map((e) => [e.name, readTensor(buffer, bytes.byteOffset + dataStart + e.begin, e)]));
   return { tensors, metadata };
 }
