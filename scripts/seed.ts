@@ -1,0 +1,73 @@
+/**
+ * Seeds a model into KV from a model folder (weights.safetensors + vocab.json),
+ * through wrangler so local dev and a deployed namespace are written alike.
+ *
+ *   npm run seed                      local KV (what `npm run dev` reads)
+ *   npm run seed -- --remote          the namespace bound as MODELS in wrangler.toml
+ *   npm run seed -- --if-empty        only when the model has no manifest yet
+ *   npm run seed -- --id alice --model models/base
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { vocabFromJson, vocabHash, vocabToJson } from "../src/model/vocab.ts";
+import { manifestKey, type Manifest, parseManifest, vocabKey, weightsKey } from "../src/store/kv-layout.ts";
+import { decodeModel } from "../src/store/model-codec.ts";
+import { flags } from "./lib/args.ts";
+
+const arg = flags({ id: "default", model: "models/base" }, ["remote", "if-empty"]);
+const id = arg.str("id");
+const where = arg.bool("remote") ? "--remote" : "--local";
+
+function wrangler(args: string[]): string {
+  return execFileSync("npx", ["wrangler", "kv", "key", ...args, "--binding", "MODELS", where], {
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+function currentManifest(): Manifest | null {
+  try {
+    return parseManifest(JSON.parse(wrangler(["get", manifestKey(id), "--text"])));
+  } catch {
+    return null; // absent (wrangler prints "Value not found") or unreadable: seeding replaces it
+  }
+}
+
+const current = currentManifest();
+if (current && arg.bool("if-empty")) {
+  console.error(`model "${id}" already seeded (version ${current.version}); leaving it`);
+  process.exit(0);
+}
+
+const dir = arg.str("model");
+const bytes = readFileSync(join(dir, "weights.safetensors"));
+const vocab = vocabFromJson(JSON.parse(readFileSync(join(dir, "vocab.json"), "utf8")));
+const hash = vocabHash(vocab);
+// Refuse a model whose weights do not fit its vocabulary before anything is written.
+const { meta } = decodeModel(bytes, { vocab: vocab.words.length, vocabHash: hash });
+const version = (current?.version ?? 0) + 1;
+const now = new Date().toISOString();
+const manifest = parseManifest({
+  version,
+  weightsKey: weightsKey(id, version),
+  vocabKey: vocabKey(hash),
+  vocabHash: hash,
+  bytes: bytes.byteLength,
+  createdAt: meta.createdAt,
+  updatedAt: now,
+  tokensLearned: 0,
+  learns: 0,
+});
+
+const tmp = mkdtempSync(join(tmpdir(), "seed-"));
+const vocabFile = join(tmp, "vocab.json");
+writeFileSync(vocabFile, JSON.stringify(vocabToJson(vocab)));
+wrangler(["put", vocabKey(hash), "--path", vocabFile]);
+wrangler(["put", manifest.weightsKey, "--path", join(dir, "weights.safetensors")]);
+const manifestFile = join(tmp, "manifest.json");
+writeFileSync(manifestFile, JSON.stringify(manifest));
+wrangler(["put", manifestKey(id), "--path", manifestFile]);
+console.error(`seeded model "${id}" version ${version} (${where.slice(2)}): ${bytes.byteLength} bytes, vocab ${vocab.words.length}`);

@@ -1,0 +1,47 @@
+import type { Env } from "./env.ts";
+
+/**
+ * Limits and defaults of the service, in one place (docs/api.md lists them).
+ * Every request is checked against these before any model work.
+ */
+export const LIMITS = {
+  /** Largest accepted request body for /learn. */
+  maxBodyBytes: 16 * 1024,
+  /** Most tokens in one learned sentence (without markers). */
+  maxSentenceTokens: 64,
+  /** Longest prefix text accepted by /predict, in characters. */
+  maxPrefixChars: 2000,
+  /** A long prefix is read through its last this-many tokens. */
+  prefixWindow: 32,
+  /** k in /predict. */
+  minK: 1,
+  maxK: 50,
+  defaultK: 5,
+} as const;
+
+/** Per-learn options a request may set, with their bounds and defaults. */
+export const LEARN_BOUNDS = {
+  lr: { min: 1e-6, max: 1, default: 0.1 },
+  truncate: { min: 0, max: 16, default: 4 },
+  steps: { min: 1, max: 5, default: 1 },
+} as const;
+
+/** Bounds every update regardless of the request: the model survives any sentence. */
+export const UPDATE_GUARDS = { clipNorm: 5, maxStepNorm: 2 } as const;
+
+export interface RuntimeConfig {
+  publishIntervalMs: number;
+  keepVersions: number;
+}
+
+function intVar(value: string | undefined, fallback: number, min: number): number {
+  const n = value === undefined || value === "" ? fallback : Number(value);
+  return Number.isInteger(n) && n >= min ? n : fallback;
+}
+
+export function runtimeConfig(env: Env): RuntimeConfig {
+  return {
+    publishIntervalMs: intVar(env.PUBLISH_INTERVAL_MS, 10_000, 0),
+    keepVersions: intVar(env.KEEP_VERSIONS, 10, 1),
+  };
+}

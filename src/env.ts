@@ -1,0 +1,26 @@
+import type { ModelWriter } from "./writer/model-writer.ts";
+
+/** The Worker's bindings and variables (wrangler.toml; secrets via `wrangler secret put`). */
+export interface Env {
+  /** Model manifests, immutable weight versions and vocabularies. */
+  MODELS: KVNamespace;
+  /** One Durable Object per model: its only writer. */
+  WRITER: DurableObjectNamespace<ModelWriter>;
+  /** Minimum milliseconds between two publishes of a model to KV ("0" publishes on every learn). */
+  PUBLISH_INTERVAL_MS?: string;
+  /** Published versions kept per model (older ones are deleted). */
+  KEEP_VERSIONS?: string;
+}
+
+type WorkerEnv = Env;
+
+declare global {
+  namespace Cloudflare {
+    // Types `env` and `exports` from "cloudflare:workers" (tests use both).
+    interface Env extends WorkerEnv {}
+    interface GlobalProps {
+      mainModule: typeof import("./index.ts");
+      durableNamespaces: "ModelWriter";
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import { Hono } from "hono";
+import type { Env } from "../env.ts";
+import { ApiError } from "./errors.ts";
+import { learnRoute } from "./learn.ts";
+import { modelRoute, weightsRoute } from "./model.ts";
+import { predictRoute } from "./predict.ts";
+
+/** The HTTP API. Each route exists for the default model and for /models/:id. */
+export function createApp(): Hono<{ Bindings: Env }> {
+  const app = new Hono<{ Bindings: Env }>();
+  for (const base of ["", "/models/:id"]) {
+    app.get(`${base}/predict`, predictRoute);
+    app.post(`${base}/learn`, learnRoute);
+    app.get(`${base}/model`, modelRoute);
+    app.get(`${base}/model/weights`, weightsRoute);
+    for (const path of ["/predict", "/learn", "/model", "/model/weights"]) {
+      app.all(`${base}${path}`, (c) => {
+        throw new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed on ${path}`);
+      });
+    }
+  }
+  app.notFound((c) => c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`).body(), 404));
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(err.body(), err.status, err.headers);
+    // Not expected: every failure the API knows about is an ApiError. Log it, and say nothing internal.
+    console.error(JSON.stringify({ event: "unhandled_error", path: c.req.path, error: String(err), stack: err.stack }));
+    return c.json({ error: { code: "internal", message: "internal error" } }, 500);
+  });
+  return app;
+}

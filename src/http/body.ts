@@ -1,0 +1,66 @@
+import { ApiError } from "./errors.ts";
+
+export type LearnBody = { sentence: string; fields: Record<string, unknown> };
+
+/** Reads at most `limit` bytes of the body, refusing larger ones before buffering them. */
+async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
+  const tooLarge = () => new ApiError(413, "body_too_large", `the request body is limited to ${limit} bytes`);
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > limit) throw tooLarge();
+  if (!req.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+function utf8(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new ApiError(400, "invalid_encoding", "the body must be UTF-8 text");
+  }
+}
+
+/**
+ * A learn request body: JSON {"sentence": "...", ...options} or the sentence
+ * itself as text/plain.
+ */
+export async function readLearnBody(req: Request, limit: number): Promise<LearnBody> {
+  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  if (type !== "application/json" && type !== "text/plain") {
+    throw new ApiError(415, "unsupported_media_type", "send application/json {\"sentence\": \"...\"} or text/plain");
+  }
+  const text = utf8(await readLimited(req, limit));
+  if (type === "text/plain") return { sentence: text, fields: {} };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "invalid_json", "the body is not valid JSON");
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new ApiError(400, "invalid_body", "the JSON body must be an object like {\"sentence\": \"...\"}");
+  }
+  const fields = json as Record<string, unknown>;
+  if (fields.sentence !== undefined && typeof fields.sentence !== "string") {
+    throw new ApiError(400, "invalid_sentence", "sentence must be a string");
+  }
+  return { sentence: (fields.sentence as string | undefined) ?? "", fields };
+}

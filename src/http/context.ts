@@ -1,0 +1,42 @@
+import type { Context } from "hono";
+import type { Env } from "../env.ts";
+import { type TextModel, textModel } from "../model/text-model.ts";
+import { DEFAULT_MODEL_ID, isValidModelId } from "../store/kv-layout.ts";
+import { type LoadedModel, loadModel } from "../store/model-cache.ts";
+import { LIMITS } from "../config.ts";
+import { ApiError, noModel } from "./errors.ts";
+import type { ModelWriter } from "../writer/model-writer.ts";
+
+export type AppContext = Context<{ Bindings: Env }>;
+
+/** The model a request addresses: /models/:id/... or the default model. */
+export function modelIdOf(c: AppContext): string {
+  const id = c.req.param("id") ?? DEFAULT_MODEL_ID;
+  if (!isValidModelId(id)) throw new ApiError(400, "invalid_model_id", "model ids are 1-64 characters of A-Z a-z 0-9 _ -");
+  return id;
+}
+
+export function writerOf(c: AppContext, id: string): DurableObjectStub<ModelWriter> {
+  return c.env.WRITER.get(c.env.WRITER.idFromName(id));
+}
+
+// Work buffers per parsed model, made once so a warm prediction allocates nothing big.
+const textModels = new WeakMap<LoadedModel["model"], TextModel>();
+
+/** The published model from KV (through the isolate cache), ready to predict. */
+export async function publishedModel(c: AppContext, id: string): Promise<LoadedModel & { tm: TextModel }> {
+  let result;
+  try {
+    result = await loadModel(c.env.MODELS, id);
+  } catch (e) {
+    console.error(JSON.stringify({ event: "model_load_failed", id, error: String(e) }));
+    throw new ApiError(503, "model_unavailable", `model "${id}" could not be loaded from KV; try again shortly`);
+  }
+  if (result.status === "missing") throw noModel(id);
+  let tm = textModels.get(result.model);
+  if (!tm) {
+    tm = textModel(result.model, result.vocab, LIMITS.maxSentenceTokens);
+    textModels.set(result.model, tm);
+  }
+  return { ...result, tm };
+}

@@ -1,0 +1,30 @@
+import { LEARN_BOUNDS, LIMITS } from "../config.ts";
+import { tokenize } from "../model/tokenizer.ts";
+import { readLearnBody } from "./body.ts";
+import { type AppContext, modelIdOf, writerOf } from "./context.ts";
+import { ApiError } from "./errors.ts";
+import { numberParam } from "./params.ts";
+
+/**
+ * POST /learn: fine-tune on one sentence, JSON {"sentence", "lr"?, "truncate"?, "steps"?}
+ * or text/plain (options then come from the query string). Everything is
+ * validated here; only the writer Durable Object touches the weights.
+ */
+export async function learnRoute(c: AppContext): Promise<Response> {
+  const id = modelIdOf(c);
+  const { sentence, fields } = await readLearnBody(c.req.raw, LIMITS.maxBodyBytes);
+  const option = (name: keyof typeof LEARN_BOUNDS, integer: boolean) =>
+    numberParam(name, fields[name] ?? c.req.query(name), LEARN_BOUNDS[name], integer);
+  const lr = option("lr", false);
+  const truncate = option("truncate", true);
+  const steps = option("steps", true);
+  const tokens = tokenize(sentence, LIMITS.maxSentenceTokens + 1);
+  if (tokens.length === 0) throw new ApiError(400, "empty_sentence", "sentence must contain at least one word");
+  if (tokens.length > LIMITS.maxSentenceTokens) {
+    throw new ApiError(413, "sentence_too_long", `a sentence is limited to ${LIMITS.maxSentenceTokens} tokens`);
+  }
+  const reply = await writerOf(c, id).learn(id, { tokens, lr, truncate, steps });
+  if (!reply.ok) throw new ApiError(reply.status, reply.code, reply.message);
+  const { tokens: n, lossBefore, lossAfter, model } = reply;
+  return c.json({ tokens: n, lossBefore, lossAfter, model });
+}

@@ -1,0 +1,36 @@
+import { readWeights } from "../store/kv-layout.ts";
+import { type AppContext, modelIdOf, publishedModel } from "./context.ts";
+
+/** GET /model: the published model's metadata. */
+export async function modelRoute(c: AppContext): Promise<Response> {
+  const id = modelIdOf(c);
+  const { model, meta, manifest, vocab } = await publishedModel(c, id);
+  return c.json({
+    id,
+    version: manifest.version,
+    vocab: vocab.words.length,
+    hidden: model.hidden,
+    output: model.output.kind,
+    classes: model.output.kind === "class" ? model.output.classes : 0,
+    hyperparameters: meta.hyperparameters,
+    vocabHash: manifest.vocabHash,
+    bytes: manifest.bytes,
+    learns: manifest.learns,
+    tokensLearned: manifest.tokensLearned,
+    createdAt: manifest.createdAt,
+    updatedAt: manifest.updatedAt,
+  });
+}
+
+/** GET /model/weights: the published safetensors bytes. */
+export async function weightsRoute(c: AppContext): Promise<Response> {
+  const id = modelIdOf(c);
+  const { manifest } = await publishedModel(c, id);
+  const bytes = await readWeights(c.env.MODELS, manifest);
+  return new Response(bytes, {
+    headers: {
+      "content-type": "application/octet-stream",
+      "content-disposition": `attachment; filename="${id}-v${manifest.version}.safetensors"`,
+    },
+  });
+}

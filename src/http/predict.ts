@@ -1,0 +1,30 @@
+import { LIMITS } from "../config.ts";
+import { predictWords } from "../model/text-model.ts";
+import { tokenize } from "../model/tokenizer.ts";
+import { type AppContext, modelIdOf, publishedModel, writerOf } from "./context.ts";
+import { ApiError } from "./errors.ts";
+import { numberParam } from "./params.ts";
+
+/**
+ * GET /predict?prefix=&k=&fresh= : the k most probable next words. Served from
+ * the published model in KV (scales across isolates); fresh=1 asks the writer,
+ * which sees every learn at once.
+ */
+export async function predictRoute(c: AppContext): Promise<Response> {
+  const id = modelIdOf(c);
+  const prefix = c.req.query("prefix") ?? "";
+  if (prefix.length > LIMITS.maxPrefixChars) {
+    throw new ApiError(413, "prefix_too_long", `prefix is limited to ${LIMITS.maxPrefixChars} characters`);
+  }
+  const k = numberParam("k", c.req.query("k"), { min: LIMITS.minK, max: LIMITS.maxK, default: LIMITS.defaultK }, true);
+  const fresh = ["1", "true"].includes(c.req.query("fresh") ?? "");
+  const tokens = tokenize(prefix, LIMITS.maxPrefixChars);
+  if (fresh) {
+    const reply = await writerOf(c, id).predict(id, { tokens, k });
+    if (!reply.ok) throw new ApiError(reply.status, reply.code, reply.message);
+    return c.json({ prefix: reply.prefix, predictions: reply.predictions, model: { ...reply.model, fresh: true } });
+  }
+  const m = await publishedModel(c, id);
+  const p = predictWords(m.tm, tokens, k, LIMITS.prefixWindow);
+  return c.json({ ...p, model: { id, version: m.version } });
+}
