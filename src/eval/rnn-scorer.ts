@@ -1,0 +1,131 @@
+import type { ClassOutput, RnnLm } from "../model/model.ts";
+import { fullDistribution } from "../model/output/full-softmax.ts";
+import { softmaxRows } from "../model/output/rows.ts";
+import { stepHidden } from "../model/rnn.ts";
+import { BOS, isSuggestible } from "../model/vocab.ts";
+import { type NextWordModel, rivalsIn } from "./metrics.ts";
+
+/**
+ * The RNN read one token at a time for evaluate(): the hidden state is carried
+ * forward, so a sentence costs one recurrence step per token instead of a
+ * forward pass over each prefix. All buffers are made once; reading a token
+ * allocates nothing.
+ *
+ * What each position needs is computed on first use and cached until the next
+ * token is read: the full distribution (full softmax), or the class
+ * probabilities and the word probabilities of the last class asked about
+ * (class-factorized), so prob() and rivals() at one position share the work.
+ * Probabilities are the same products, in the same order, as the output
+ * layer's distribution(), so they agree with it bit for bit.
+ */
+
+/**
+ * fl(e · fl(1/sum)) may exceed 1 by a few ulps when one word holds (almost) all
+ * of its class's mass, so fl(P(c) · P(w|c)) may exceed fl(P(c)) by as much;
+ * pruning with this margin never skips a class that holds a rival.
+ */
+const ROUNDING_MARGIN = 1 + 1e-12;
+
+export class RnnScorer implements NextWordModel {
+  readonly vocabSize: number;
+  private readonly m: RnnLm;
+  private readonly out: ClassOutput | undefined;
+  /** s(t) of the last token read, and the buffer the next step writes. */
+  private state: Float64Array;
+  private spare: Float64Array;
+  /** Full softmax: P(· | s) over the vocabulary. */
+  private readonly dist: Float64Array;
+  /** Class output: P(c | s), and P(w | cachedClass, s) for the class last asked about. */
+  private readonly classProbs: Float64Array;
+  private readonly wordProbs: Float64Array;
+  /** Words of the classes rivals() scans besides the cached one. */
+  private readonly scanProbs: Float64Array;
+  private ready = false;
+  private cachedClass = -1;
+
+  constructor(m: RnnLm) {
+    this.m = m;
+    this.vocabSize = m.vocab;
+    this.out = m.output.kind === "class" ? m.output : undefined;
+    this.state = new Float64Array(m.hidden);
+    this.spare = new Float64Array(m.hidden);
+    const { classStart } = this.out ?? { classStart: [] };
+    let largest = 0;
+    for (let c = 0; c + 1 < classStart.length; c++) largest = Math.max(largest, classStart[c + 1] - classStart[c]);
+    this.dist = new Float64Array(this.out ? 0 : m.vocab);
+    this.classProbs = new Float64Array(this.out ? this.out.classes : 0);
+    this.wordProbs = new Float64Array(largest);
+    this.scanProbs = new Float64Array(largest);
+    this.startSentence();
+  }
+
+  startSentence(): void {
+    this.state.fill(0);
+    this.advance(BOS);
+  }
+
+  advance(id: number): void {
+    stepHidden(this.m, id, this.state, this.spare);
+    [this.state, this.spare] = [this.spare, this.state];
+    this.ready = false;
+    this.cachedClass = -1;
+  }
+
+  prob(id: number): number {
+    this.prepare();
+    const out = this.out;
+    if (!out) return this.dist[id];
+    const c = out.wordClass[id];
+    this.expand(out, c);
+    return this.classProbs[c] * this.wordProbs[id - out.classStart[c]];
+  }
+
+  /**
+   * Full softmax: counted on the whole distribution. Class output: since
+   * P(w) = P(c(w)) · P(w | c(w)) <= P(c(w)), a word can only be a rival
+   * (P(w) >= P(id)) if its class has P(c) >= P(id), so only those classes are
+   * expanded and the count is still exact: every skipped class holds no rival.
+   * The target's own class (already expanded by prob) goes first, then classes
+   * in index order, which puts the frequent words' classes first; counting
+   * stops once `limit` rivals are found.
+   */
+  rivals(id: number, limit: number): number {
+    const pt = this.prob(id);
+    const out = this.out;
+    if (!out) return rivalsIn(this.dist, id, limit);
+    const own = out.wordClass[id];
+    let n = this.countRivals(out, own, this.wordProbs, id, pt, limit, 0);
+    for (let c = 0; c < out.classes && n < limit; c++) {
+      if (c === own || this.classProbs[c] * ROUNDING_MARGIN < pt) continue;
+      softmaxRows(this.m.V, out.classStart[c], out.classStart[c + 1], this.state, this.scanProbs);
+      n = this.countRivals(out, c, this.scanProbs, id, pt, limit, n);
+    }
+    return n;
+  }
+
+  /** n plus the rivals of id among class c's words, whose P(w | c) are in probs; stops at limit. */
+  private countRivals(out: ClassOutput, c: number, probs: Float64Array, id: number, pt: number, limit: number, n: number): number {
+    const pc = this.classProbs[c];
+    const from = out.classStart[c];
+    const to = out.classStart[c + 1];
+    for (let w = from; w < to && n < limit; w++) {
+      if (w !== id && isSuggestible(w) && pc * probs[w - from] >= pt) n++;
+    }
+    return n;
+  }
+
+  /** The position's distribution (full) or class probabilities (class output). */
+  private prepare(): void {
+    if (this.ready) return;
+    if (this.out) softmaxRows(this.out.C, 0, this.out.classes, this.state, this.classProbs);
+    else fullDistribution(this.m, this.state, this.dist);
+    this.ready = true;
+  }
+
+  /** P(w | c) for the words of class c into wordProbs, unless already there. */
+  private expand(out: ClassOutput, c: number): void {
+    if (c === this.cachedClass) return;
+    softmaxRows(this.m.V, out.classStart[c], out.classStart[c + 1], this.state, this.wordProbs);
+    this.cachedClass = c;
+  }
+}
