@@ -1,8 +1,28 @@
+import { readFile } from "node:fs/promises";
+import { resolve, sep } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+const root = resolve(import.meta.dirname);
+
+/** Serves repository files (the shipped model) to tests in workerd, which has no host file system. */
+async function serveRepoFile(request: Request): Promise<Response> {
+  const path = resolve(root, "." + decodeURIComponent(new URL(request.url).pathname));
+  if (!path.startsWith(root + sep)) return new Response("outside the repository", { status: 403 });
+  try {
+    return new Response(await readFile(path));
+  } catch {
+    return new Response("not found", { status: 404 });
+  }
+}
+
 export default defineConfig({
-  plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: { serviceBindings: { REPO_FILES: serveRepoFile } },
+    }),
+  ],
   test: {
     include: ["test/**/*.test.ts"],
   },
