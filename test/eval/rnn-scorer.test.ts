@@ -15,7 +15,8 @@ const HIDDEN = 8;
 /**
  * A random model whose output weights are scaled up, so that distributions are peaked and
  * spread over many orders of magnitude (an untrained model's are nearly uniform, which would
- * make every rival count trivial).
+ * make every rival count trivial). The last two words get the same output row, so they tie
+ * (in the same class, the last one), and a tie counts as a rival.
  */
 function randomModel(output: "full" | "class", seed: number): RnnLm {
   const counts = Array.from({ length: VOCAB }, (_, i) => (i === 0 ? 0 : 100 / i));
@@ -25,6 +26,7 @@ function randomModel(output: "full" | "class", seed: number): RnnLm {
   sharpen(m.V);
   sharpen(m.U);
   if (m.output.kind === "class") sharpen(m.output.C);
+  m.V.copyWithin((VOCAB - 2) * HIDDEN, (VOCAB - 1) * HIDDEN);
   return m;
 }
 
