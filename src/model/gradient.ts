@@ -81,35 +81,29 @@ export class Gradient {
 }
 
 /**
- * One run of parameters and their gradient: weights[wOffset + i * wStride]
- * pairs with grad[gOffset + i] for i < length.
+ * Called for one run of parameters and their gradient: weights[wOffset + i * wStride]
+ * pairs with grad[gOffset + i] for i < length. `state` is the caller's own small
+ * array (scalars in, sums out), so visitors are plain functions, not closures.
  */
-export interface Segment {
-  weights: Float32Array;
-  wOffset: number;
-  wStride: number;
-  grad: Float64Array;
-  gOffset: number;
-  length: number;
-}
+export type SegmentVisitor = (
+  weights: Float32Array,
+  wOffset: number,
+  wStride: number,
+  grad: Float64Array,
+  gOffset: number,
+  length: number,
+  state: Float64Array,
+) => void;
 
 /** Visits every touched (weights, gradient) run; the single place that knows the sparse layout. */
-export function forEachSegment(model: RnnLm, g: Gradient, visit: (s: Segment) => void): void {
+export function forEachSegment(model: RnnLm, g: Gradient, visit: SegmentVisitor, state: Float64Array): void {
   const h = model.hidden;
-  const seg: Segment = { weights: model.W, wOffset: 0, wStride: 1, grad: g.dW, gOffset: 0, length: g.dW.length };
-  visit(seg);
-  if (model.output.kind === "class") {
-    Object.assign(seg, { weights: model.output.C, wOffset: 0, wStride: 1, grad: g.dC, gOffset: 0, length: g.dC.length });
-    visit(seg);
-  }
+  visit(model.W, 0, 1, g.dW, 0, g.dW.length, state);
+  if (model.output.kind === "class") visit(model.output.C, 0, 1, g.dC, 0, g.dC.length, state);
   for (let i = 0; i < g.rowRanges; i++) {
     const start = g.rowStart[i] * h;
-    Object.assign(seg, { weights: model.V, wOffset: start, wStride: 1, grad: g.dV, gOffset: start, length: (g.rowEnd[i] - g.rowStart[i]) * h });
-    visit(seg);
+    visit(model.V, start, 1, g.dV, start, (g.rowEnd[i] - g.rowStart[i]) * h, state);
   }
-  for (let i = 0; i < g.uColumns; i++) {
-    // U is [H x V]: column v is strided by V.
-    Object.assign(seg, { weights: model.U, wOffset: g.uColumn[i], wStride: model.vocab, grad: g.dU, gOffset: i * h, length: h });
-    visit(seg);
-  }
+  // U is [H x V]: column v is strided by V.
+  for (let i = 0; i < g.uColumns; i++) visit(model.U, g.uColumn[i], model.vocab, g.dU, i * h, h, state);
 }

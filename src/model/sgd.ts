@@ -19,38 +19,92 @@ export interface SgdResult {
   stepNorm: number;
 }
 
-function gradientNorm(m: RnnLm, g: Gradient): number {
+/**
+ * Below this, |w| + |update| cannot round to a non-finite float32
+ * (float32's largest value is 3.4e38).
+ */
+const SAFE_MAGNITUDE = 1e38;
+
+/** state[0] += Σ grad²; state[1] = max(state[1], |w|), NaN once any weight is NaN. */
+function sumSquaresAndPeak(
+  weights: Float32Array,
+  wOffset: number,
+  wStride: number,
+  grad: Float64Array,
+  gOffset: number,
+  length: number,
+  state: Float64Array,
+): void {
   let sq = 0;
-  forEachSegment(m, g, ({ grad, gOffset, length }) => {
-    for (let i = gOffset; i < gOffset + length; i++) sq += grad[i] * grad[i];
-  });
-  return Math.sqrt(sq);
+  let peak = state[1];
+  for (let i = 0; i < length; i++) {
+    const d = grad[gOffset + i];
+    sq += d * d;
+    const w = Math.abs(weights[wOffset + i * wStride]);
+    // w !== w: a NaN weight makes the peak NaN, and NaN stays (NaN > x is false).
+    if (w > peak || w !== w) peak = w;
+  }
+  state[0] += sq;
+  state[1] = peak;
 }
 
-/** True when w - scale·g stays finite in float32 for every touched weight. */
-function updateStaysFinite(m: RnnLm, g: Gradient, scale: number): boolean {
-  let finite = true;
-  forEachSegment(m, g, ({ weights, wOffset, wStride, grad, gOffset, length }) => {
-    for (let i = 0; i < length && finite; i++) {
-      finite = Number.isFinite(Math.fround(weights[wOffset + i * wStride] - scale * grad[gOffset + i]));
-    }
-  });
-  return finite;
+/** state[1] += how many w - state[0]·grad are not finite in float32. */
+function countNonFinite(
+  weights: Float32Array,
+  wOffset: number,
+  wStride: number,
+  grad: Float64Array,
+  gOffset: number,
+  length: number,
+  state: Float64Array,
+): void {
+  const scale = state[0];
+  let bad = 0;
+  for (let i = 0; i < length; i++) {
+    if (!Number.isFinite(Math.fround(weights[wOffset + i * wStride] - scale * grad[gOffset + i]))) bad++;
+  }
+  state[1] += bad;
+}
+
+/** w -= state[0]·grad. */
+function applyStep(
+  weights: Float32Array,
+  wOffset: number,
+  wStride: number,
+  grad: Float64Array,
+  gOffset: number,
+  length: number,
+  state: Float64Array,
+): void {
+  const scale = state[0];
+  for (let i = 0; i < length; i++) weights[wOffset + i * wStride] -= scale * grad[gOffset + i];
 }
 
 /**
  * One SGD step with gradient-norm clipping and an update-norm cap. The update
  * is all-or-nothing: it is checked in full before any weight is written, so a
  * refused step leaves the model bit-identical.
+ *
+ * Two passes over the touched weights in the usual case: the first sums the
+ * squared gradient and finds the largest |w|; since no weight moves by more
+ * than the step's norm, |w - scale·g| <= peak + stepNorm, and when that is far
+ * below float32's range every updated weight is finite without looking. Only
+ * otherwise does a third pass check each one before the update.
  */
 export function sgdStep(m: RnnLm, g: Gradient, opts: SgdOptions): SgdResult {
-  const gradNorm = gradientNorm(m, g);
+  const state = new Float64Array(2);
+  forEachSegment(m, g, sumSquaresAndPeak, state);
+  const gradNorm = Math.sqrt(state[0]);
+  const peak = state[1];
   if (!Number.isFinite(gradNorm) || !Number.isFinite(opts.lr)) return { applied: false, gradNorm, stepNorm: 0 };
   let scale = opts.lr * (gradNorm > opts.clipNorm ? opts.clipNorm / gradNorm : 1);
   if (scale * gradNorm > opts.maxStepNorm) scale = opts.maxStepNorm / gradNorm;
-  if (!updateStaysFinite(m, g, scale)) return { applied: false, gradNorm, stepNorm: 0 };
-  forEachSegment(m, g, ({ weights, wOffset, wStride, grad, gOffset, length }) => {
-    for (let i = 0; i < length; i++) weights[wOffset + i * wStride] -= scale * grad[gOffset + i];
-  });
+  state[0] = scale;
+  state[1] = 0;
+  if (!(peak + scale * gradNorm < SAFE_MAGNITUDE)) {
+    forEachSegment(m, g, countNonFinite, state);
+    if (state[1] > 0) return { applied: false, gradNorm, stepNorm: 0 };
+  }
+  forEachSegment(m, g, applyStep, state);
   return { applied: true, gradNorm, stepNorm: scale * gradNorm };
 }
