@@ -3,6 +3,7 @@ import type { Env } from "../env.ts";
 import { ApiError } from "./errors.ts";
 import { learnRoute } from "./learn.ts";
 import { modelRoute, weightsRoute } from "./model.ts";
+import { modelRoutes } from "./models.ts";
 import { predictRoute } from "./predict.ts";
 
 /** The HTTP API. Each route exists for the default model and for /models/:id. */
@@ -19,6 +20,7 @@ export function createApp(): Hono<{ Bindings: Env }> {
       });
     }
   }
+  modelRoutes(app);
   app.notFound((c) => c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`).body(), 404));
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(err.body(), err.status, err.headers);

@@ -33,6 +33,14 @@ export interface Manifest {
   /** Online learning counters up to this version. */
   tokensLearned: number;
   learns: number;
+  /** Set on a model created from another (POST /models): that model and its version at creation. */
+  base?: VersionRef;
+}
+
+/** One published version of one model. */
+export interface VersionRef {
+  id: string;
+  version: number;
 }
 
 /** What a publisher supplies; keys and size are derived. */
@@ -62,7 +70,8 @@ export function manifestKey(id: string): string {
   return `model:${id}:manifest`;
 }
 
-function weightsPrefix(id: string): string {
+/** Every weights key of a model starts with this; a key without it is borrowed from another model. */
+export function weightsPrefix(id: string): string {
   checkId(id);
   return `model:${id}:weights:v`;
 }
@@ -103,6 +112,7 @@ export function parseManifest(json: unknown): Manifest {
   if (!isTime(m.updatedAt)) fail("manifest.updatedAt must be a date");
   if (!isCount(m.tokensLearned)) fail("manifest.tokensLearned must be a non-negative integer");
   if (!isCount(m.learns)) fail("manifest.learns must be a non-negative integer");
+  const base = m.base === undefined ? undefined : parseVersionRef(m.base);
   return {
     version: m.version,
     weightsKey: m.weightsKey,
@@ -113,7 +123,16 @@ export function parseManifest(json: unknown): Manifest {
     updatedAt: m.updatedAt,
     tokensLearned: m.tokensLearned,
     learns: m.learns,
+    ...(base && { base }),
   };
+}
+
+function parseVersionRef(json: unknown): VersionRef {
+  const r = (typeof json === "object" && json !== null ? json : {}) as Record<string, unknown>;
+  if (typeof r.id !== "string" || !isValidModelId(r.id) || !isCount(r.version)) {
+    fail("manifest.base must be {id: a model id, version: a non-negative integer}");
+  }
+  return { id: r.id, version: r.version };
 }
 
 /**

@@ -1,17 +1,21 @@
 /**
- * The writer's durable state in its SQLite storage: every accepted learn, in
- * order, and which of them the last published version contains.
+ * Every accepted learn, in the order it was applied, in the writer's SQLite storage;
+ * plus the learn counters the metadata reports. Entries are never deleted: replay
+ * after a restart reads the tail after the current version's seq (see versions.ts).
  */
 
-export interface LogEntry {
-  seq: number;
-  /** Token ids actually trained, markers included. */
+import type { LearnOptions } from "../model/lm.ts";
+import { StateTable } from "./sql-state.ts";
+
+/** What replaying a learn needs: the token ids actually trained (markers included) and the options used. */
+export interface LearnStep extends LearnOptions {
   ids: number[];
-  lr: number;
-  truncate: number;
-  steps: number;
-  clipNorm: number;
-  maxStepNorm: number;
+}
+
+export interface LogEntry extends LearnStep {
+  seq: number;
+  /** The tokens as learned, joined by spaces. */
+  sentence: string;
 }
 
 export interface Counters {
@@ -19,19 +23,15 @@ export interface Counters {
   tokensLearned: number;
 }
 
-export interface PublishState {
-  version: number;
-  /** Last log seq the published version contains. */
-  seq: number;
-}
-
 type Row = Record<string, SqlStorageValue>;
 
 export class LearnLog {
   private readonly sql: SqlStorage;
+  private readonly state: StateTable;
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
+    this.state = new StateTable(sql);
     sql.exec(`CREATE TABLE IF NOT EXISTS learn_log (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
       at TEXT NOT NULL,
@@ -41,15 +41,14 @@ export class LearnLog {
       loss_before REAL NOT NULL,
       loss_after REAL NOT NULL
     )`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
   }
 
-  /** Appends an accepted learn and bumps the counters, atomically; returns its seq. */
-  append(tokens: readonly string[], e: Omit<LogEntry, "seq">, lossBefore: number, lossAfter: number): number {
-    const { ids, ...options } = e;
-    const counters = this.counters();
-    this.setState("counters", { learns: counters.learns + 1, tokensLearned: counters.tokensLearned + tokens.length });
-    const row = this.sql
+  /** Appends an accepted learn and bumps the counters (one implicit transaction); returns its seq. */
+  append(tokens: readonly string[], step: LearnStep, lossBefore: number, lossAfter: number): number {
+    const { ids, ...options } = step;
+    const c = this.counters();
+    this.setCounters({ learns: c.learns + 1, tokensLearned: c.tokensLearned + tokens.length });
+    return this.sql
       .exec<{ seq: number }>(
         "INSERT INTO learn_log (at, sentence, ids, options, loss_before, loss_after) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq",
         new Date().toISOString(),
@@ -59,49 +58,32 @@ export class LearnLog {
         lossBefore,
         lossAfter,
       )
-      .one();
-    return row.seq;
+      .one().seq;
   }
 
   /** Entries after `seq`, in order. */
   since(seq: number): LogEntry[] {
     return this.sql
-      .exec<Row>("SELECT seq, ids, options FROM learn_log WHERE seq > ? ORDER BY seq", seq)
+      .exec<Row>("SELECT seq, sentence, ids, options FROM learn_log WHERE seq > ? ORDER BY seq", seq)
       .toArray()
-      .map((r) => ({ seq: Number(r.seq), ids: JSON.parse(String(r.ids)), ...JSON.parse(String(r.options)) }));
+      .map((r) => ({
+        seq: Number(r.seq),
+        sentence: String(r.sentence),
+        ids: JSON.parse(String(r.ids)) as number[],
+        ...(JSON.parse(String(r.options)) as LearnOptions),
+      }));
   }
 
   lastSeq(): number {
     return Number(this.sql.exec<Row>("SELECT COALESCE(MAX(seq), 0) AS seq FROM learn_log").one().seq);
   }
 
-  count(): number {
-    return Number(this.sql.exec<Row>("SELECT COUNT(*) AS n FROM learn_log").one().n);
-  }
-
-  published(): PublishState | null {
-    return this.state<PublishState>("published");
-  }
-
-  setPublished(p: PublishState): void {
-    this.setState("published", p);
-  }
-
+  /** Learns and tokens in the in-memory weights (a rollback sets them back to its version's). */
   counters(): Counters {
-    return this.state<Counters>("counters") ?? { learns: 0, tokensLearned: 0 };
+    return this.state.get<Counters>("counters") ?? { learns: 0, tokensLearned: 0 };
   }
 
-  /** Starts the counters from the base model's, once. */
-  initCounters(c: Counters): void {
-    if (!this.state("counters")) this.setState("counters", c);
-  }
-
-  private state<T>(key: string): T | null {
-    const row = this.sql.exec<Row>("SELECT value FROM state WHERE key = ?", key).toArray()[0];
-    return row ? (JSON.parse(String(row.value)) as T) : null;
-  }
-
-  private setState(key: string, value: object): void {
-    this.sql.exec("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", key, JSON.stringify(value));
+  setCounters(c: Counters): void {
+    this.state.set("counters", c);
   }
 }

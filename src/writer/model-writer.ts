@@ -1,169 +1,403 @@
 import { DurableObject } from "cloudflare:workers";
 import { LIMITS, runtimeConfig, UPDATE_GUARDS } from "../config.ts";
 import type { Env } from "../env.ts";
-import { learnSentence, type LearnOptions } from "../model/lm.ts";
+import { learnSentence } from "../model/lm.ts";
 import { predictWords, type TextModel, textModel } from "../model/text-model.ts";
 import { encodeSentence, type Vocab } from "../model/vocab.ts";
-import { pruneVersions, publishVersion, readManifest, readVocab, weightsKey, type Manifest } from "../store/kv-layout.ts";
-import { decodeModel, encodeModel, type ModelMeta } from "../store/model-codec.ts";
-import { LearnLog } from "./learn-log.ts";
-import type { LearnReply, LearnRequest, PredictReply, PredictRequest, WriterError } from "./protocol.ts";
+import {
+  KvLayoutError,
+  type Manifest,
+  readManifest,
+  readVocab,
+  vocabKey,
+  weightsKey,
+  weightsPrefix,
+  writeManifest,
+} from "../store/kv-layout.ts";
+import { decodeModel, encodeModel } from "../store/model-codec.ts";
+import { LearnLog, type LearnStep } from "./learn-log.ts";
+import {
+  type CreateReply,
+  type LearnReply,
+  type LearnRequest,
+  type ModelInfo,
+  type ModelRef,
+  type PinReply,
+  type PredictReply,
+  type PredictRequest,
+  type RollbackReply,
+  type StatusReply,
+  type WriterError,
+} from "./protocol.ts";
+import { type Identity, type Release, type VersionRow, VersionTable } from "./versions.ts";
 
-/** The model as the writer holds it: weights in memory, plus where they came from. */
+/** The weights as the writer holds them. */
 interface Live {
-  id: string;
   tm: TextModel;
-  meta: ModelMeta;
-  manifest: Manifest;
-  /** Published version the in-memory weights started from, and the log seq it contains. */
-  version: number;
+  /** From the weights file; carried into every version published from these weights. */
+  hyperparameters: Record<string, number>;
 }
 
-const noModel = (id: string): WriterError => ({
-  ok: false,
-  status: 503,
-  code: "no_model",
-  message: `model "${id}" has no weights in KV yet: run \`npm run seed\` (local) or \`npm run seed -- --remote\` (deployed)`,
-});
+const error = (status: WriterError["status"], code: string, message: string): WriterError => ({ ok: false, status, code, message });
+
+const noModel = (id: string): WriterError =>
+  error(503, "no_model", `model "${id}" has no weights in KV yet: run \`npm run seed\` (local) or \`npm run seed -- --remote\` (deployed)`);
+
+const unavailable = (id: string, e: unknown): WriterError => {
+  console.error(JSON.stringify({ event: "writer_failed", id, error: String(e) }));
+  return error(503, "model_unavailable", `model "${id}" could not be loaded or written; try again shortly`);
+};
+
+function manifestOf(ident: Identity, row: VersionRow): Manifest {
+  return {
+    version: row.version,
+    weightsKey: row.weightsKey,
+    vocabKey: vocabKey(ident.vocabHash),
+    vocabHash: ident.vocabHash,
+    bytes: row.bytes,
+    createdAt: ident.createdAt,
+    updatedAt: row.updatedAt,
+    tokensLearned: row.tokensLearned,
+    learns: row.learns,
+    ...(ident.base && { base: ident.base }),
+  };
+}
 
 /**
- * The only writer of one model (one object per model id). It keeps the
- * weights in memory and applies learns one at a time; each accepted learn is
- * in the SQLite log before the request is answered. New versions go to KV at
- * most once per PUBLISH_INTERVAL_MS (an alarm), so KV writes stay bounded
- * whatever the learn rate. After a restart it loads the last version it
- * published and replays the log after it, so no acknowledged learn is lost.
+ * The only writer of one model (one object per model id; docs/write-path.md). It keeps the
+ * weights in memory and applies learns one at a time; each accepted learn is in the SQLite log
+ * before the request is answered. New versions go to KV at most once per PUBLISH_INTERVAL_MS (an
+ * alarm), so KV writes stay bounded whatever the learn rate. After a restart it loads its current
+ * version by its immutable key and replays the log after it, so no acknowledged learn is lost.
  */
 export class ModelWriter extends DurableObject<Env> {
   private readonly log: LearnLog;
+  private readonly versions: VersionTable;
   private live: Live | null = null;
-  /** Publishes run one after another, never interleaved. */
-  private publishing: Promise<void> = Promise.resolve();
+  /** KV writes (publish, rollback) run one job at a time, so the manifest only moves forward. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private creating = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.log = new LearnLog(ctx.storage.sql);
+    this.versions = new VersionTable(ctx.storage.sql);
   }
 
   async learn(id: string, req: LearnRequest): Promise<LearnReply> {
-    const live = await this.load(id);
-    if (!live) return noModel(id);
-    const entry = {
+    const failed = await this.load(id);
+    if (failed) return failed;
+    // From here to the log append nothing awaits: weights and log change together.
+    const live = this.liveModel();
+    const step: LearnStep = {
       ids: Array.from(encodeSentence(req.tokens, live.tm.vocab)),
       lr: req.lr,
       truncate: req.truncate,
       steps: req.steps,
       ...UPDATE_GUARDS,
     };
-    const outcome = learnSentence(live.tm.model, entry.ids, entry, live.tm.ws);
+    const outcome = learnSentence(live.tm.model, step.ids, step, live.tm.ws);
     if (outcome.applied < req.steps) {
-      // Some step was refused (non-finite). Earlier steps of this learn may have
-      // been applied: drop the in-memory weights so the next call reloads the
-      // published version and replays the log, which does not hold this learn.
+      // A step was refused (non-finite). Earlier steps of this learn may have been applied:
+      // drop the weights, so the next use reloads the current version and replays the log,
+      // which does not hold this learn.
       if (outcome.applied > 0) this.live = null;
-      return { ok: false, status: 422, code: "update_refused", message: "the update would make the weights non-finite; the model is unchanged" };
+      return error(422, "update_refused", "the update would make the weights non-finite; the model is unchanged");
     }
-    const seq = this.log.append(req.tokens, entry, outcome.lossBefore, outcome.lossAfter);
-    const reply = { ok: true as const, seq, tokens: req.tokens.length, lossBefore: outcome.lossBefore, lossAfter: outcome.lossAfter };
-    const { publishIntervalMs } = runtimeConfig(this.env);
-    if (publishIntervalMs === 0) {
-      await this.publish();
-      return { ...reply, model: { id, version: this.publishedVersion(live), published: true } };
-    }
-    await this.schedulePublish(publishIntervalMs);
-    return { ...reply, model: { id, version: this.publishedVersion(live) + 1, published: false } };
+    const seq = this.log.append(req.tokens, step, outcome.lossBefore, outcome.lossAfter);
+    const { lossBefore, lossAfter } = outcome;
+    return { ok: true, seq, tokens: req.tokens.length, lossBefore, lossAfter, model: await this.afterLearn(id, seq) };
   }
 
   /** Read-your-writes prediction from the in-memory weights. */
   async predict(id: string, req: PredictRequest): Promise<PredictReply> {
-    const live = await this.load(id);
-    if (!live) return noModel(id);
-    const p = predictWords(live.tm, req.tokens, req.k, LIMITS.prefixWindow);
-    return { ok: true, ...p, model: { id, version: this.publishedVersion(live), learns: this.log.counters().learns } };
+    const failed = await this.load(id);
+    if (failed) return failed;
+    const p = predictWords(this.liveModel().tm, req.tokens, req.k, LIMITS.prefixWindow);
+    return { ok: true, ...p, model: { id, version: this.current().version, learns: this.log.counters().learns } };
   }
 
-  /** Learns accepted so far and the version that holds the newest one. */
-  async status(id: string): Promise<{ learns: number; lastSeq: number; publishedSeq: number; version: number } | WriterError> {
-    const live = await this.load(id);
-    if (!live) return noModel(id);
+  async status(id: string): Promise<StatusReply> {
+    const failed = await this.load(id);
+    if (failed) return failed;
+    const cur = this.current();
     return {
-      learns: this.log.counters().learns,
+      ok: true,
+      ...this.log.counters(),
       lastSeq: this.log.lastSeq(),
-      publishedSeq: this.log.published()?.seq ?? 0,
-      version: this.publishedVersion(live),
+      version: cur.version,
+      publishedSeq: cur.seq,
+      versions: this.versions.list(),
     };
   }
 
+  /**
+   * Creates this model from `from`'s current published version, copy-on-write: the manifest
+   * names the base's blob (pinned at the base's writer) until this model publishes its own.
+   */
+  async create(id: string, from: string): Promise<CreateReply> {
+    const exists = error(409, "model_exists", `model "${id}" already exists`);
+    if (this.creating || this.versions.current()) return exists;
+    this.creating = true;
+    try {
+      const kv = this.env.MODELS;
+      const found = await readManifest(kv, id).catch((e: unknown) => (e instanceof KvLayoutError ? "corrupt" : Promise.reject(e)));
+      if (found) return exists;
+      if (from === id) return error(404, "base_not_found", `base model "${from}" does not exist`);
+      const base = await this.writer(from).pinCurrent(from, id);
+      if (!base.ok) return base;
+      const now = new Date().toISOString();
+      const ident: Identity = { id, vocabHash: base.vocabHash, createdAt: now, base: { id: from, version: base.version } };
+      const { weightsKey: key, bytes, learns, tokensLearned } = base;
+      const first: VersionRow = { version: 1, weightsKey: key, bytes, seq: 0, learns, tokensLearned, updatedAt: now, upstream: from };
+      await writeManifest(kv, id, manifestOf(ident, first));
+      // A learn may have found the manifest (and adopted the same version) while we wrote it.
+      if (!this.versions.current()) {
+        this.versions.init(ident, first);
+        this.log.setCounters({ learns, tokensLearned });
+      }
+    } catch (e) {
+      return unavailable(id, e);
+    } finally {
+      this.creating = false;
+    }
+    const failed = await this.load(id);
+    return failed ?? { ok: true, model: this.describe(id) };
+  }
+
+  /** Restores version `version`'s weights exactly, as a new version naming the same blob. */
+  async rollback(id: string, version: number): Promise<RollbackReply> {
+    return this.exclusive(async () => {
+      const failed = await this.load(id);
+      if (failed) return failed;
+      const target = this.versions.get(version);
+      if (!target) {
+        const kept = this.versions.list().join(", ");
+        return error(404, "version_not_found", `version ${version} of model "${id}" is not retained (retained: ${kept})`);
+      }
+      try {
+        const ident = this.identity();
+        const kv = this.env.MODELS;
+        const bytes = await kv.get(target.weightsKey, "arrayBuffer");
+        if (!bytes) throw new Error(`weights ${target.weightsKey} missing from KV`);
+        const vocab = this.liveModel().tm.vocab;
+        const { model, meta } = decodeModel(bytes, { vocab: vocab.words.length, vocabHash: ident.vocabHash });
+        const floor = await this.versionFloor(id);
+        const row: VersionRow = { ...target, version: this.versions.reserve(floor), updatedAt: new Date().toISOString() };
+        await writeManifest(kv, id, manifestOf(ident, row));
+        // The switch: weights, replay point and counters change together, nothing awaited in
+        // between. Learns logged so far (published or not) are superseded: a restart replays
+        // only entries after this seq, on top of the restored weights.
+        this.live = { tm: textModel(model, vocab, LIMITS.maxSentenceTokens), hyperparameters: meta.hyperparameters };
+        this.versions.add({ ...row, seq: this.log.lastSeq() });
+        this.log.setCounters({ learns: target.learns, tokensLearned: target.tokensLearned });
+        await this.prune(id);
+        return { ok: true as const, restored: version, model: { id, version: row.version, published: true } };
+      } catch (e) {
+        return unavailable(id, e);
+      }
+    });
+  }
+
+  /**
+   * Called by a model being created from this one: pins the blob of the current version (never
+   * deleted while pinned) and describes it.
+   */
+  async pinCurrent(id: string, child: string): Promise<PinReply> {
+    let cur: VersionRow | null;
+    try {
+      cur = await this.adopt(id);
+    } catch (e) {
+      return unavailable(id, e);
+    }
+    if (!cur) return error(404, "base_not_found", `base model "${id}" does not exist`);
+    this.versions.pin(cur.weightsKey, child, cur.upstream);
+    const { version, weightsKey: key, bytes, learns, tokensLearned } = cur;
+    return { ok: true, version, weightsKey: key, bytes, vocabHash: this.identity().vocabHash, learns, tokensLearned };
+  }
+
+  /** Called by a child that no longer names `key`. */
+  async unpin(id: string, key: string, child: string): Promise<void> {
+    const released = this.versions.unpin(key, child);
+    if (released) await this.release(id, released);
+  }
+
   override async alarm(): Promise<void> {
-    await this.publish();
+    const ident = this.versions.identity();
+    if (ident) await this.publish(ident.id);
   }
 
-  private publishedVersion(live: Live): number {
-    return this.log.published()?.version ?? live.version;
+  /** Publishes now (interval 0) or makes sure an alarm will; says which version will hold `seq`. */
+  private async afterLearn(id: string, seq: number): Promise<ModelRef> {
+    const { publishIntervalMs } = runtimeConfig(this.env);
+    if (publishIntervalMs === 0) {
+      try {
+        await this.publish(id);
+        const cur = this.current();
+        if (cur.seq >= seq) return { id, version: cur.version, published: true };
+      } catch (e) {
+        console.error(JSON.stringify({ event: "publish_failed", id, error: String(e) })); // the alarm below retries
+      }
+    }
+    await this.schedulePublish(publishIntervalMs);
+    return { id, version: this.versions.nextVersion(), published: false };
   }
 
+  /** An alarm at least `intervalMs` after the last manifest write, unless one is set. */
   private async schedulePublish(intervalMs: number): Promise<void> {
     if ((await this.ctx.storage.getAlarm()) !== null) return;
-    const last = this.log.published();
-    const lastAt = last ? Number((await this.ctx.storage.get<number>("publishedAt")) ?? 0) : 0;
-    await this.ctx.storage.setAlarm(Math.max(Date.now(), lastAt + intervalMs));
+    const last = Date.parse(this.current().updatedAt);
+    await this.ctx.storage.setAlarm(Math.max(Date.now(), last + intervalMs));
   }
 
-  /** Publishes the in-memory weights if the log has learns the last version lacks. */
-  private publish(): Promise<void> {
-    this.publishing = this.publishing.then(async () => {
-      const live = this.live;
-      if (!live) return;
-      const seq = this.log.lastSeq();
-      const published = this.log.published();
-      if (seq <= (published?.seq ?? 0)) return;
-      // Serialise synchronously, so the bytes hold exactly the learns up to `seq`.
-      const version = Math.max(this.publishedVersion(live), live.manifest.version) + 1;
-      const counters = this.log.counters();
-      const now = new Date().toISOString();
-      const bytes = encodeModel(live.tm.model, { ...live.meta, version, updatedAt: now, ...counters }, { dtype: "F32" });
-      const manifest = await publishVersion(this.env.MODELS, live.id, bytes, {
-        version,
-        vocabHash: live.meta.vocabHash,
-        createdAt: live.manifest.createdAt,
-        updatedAt: now,
-        ...counters,
-      });
-      live.manifest = manifest;
-      this.log.setPublished({ version, seq });
-      await this.ctx.storage.put("publishedAt", Date.now());
-      await pruneVersions(this.env.MODELS, live.id, runtimeConfig(this.env).keepVersions);
-    });
-    return this.publishing;
+  private publish(id: string): Promise<void> {
+    return this.exclusive(() => this.publishNow(id));
   }
 
-  /** The live model, loading it (and replaying the log) on first use. */
-  private async load(id: string): Promise<Live | null> {
-    if (this.live) return this.live;
+  /** Publishes the in-memory weights if the log has learns the current version lacks. */
+  private async publishNow(id: string): Promise<void> {
+    const failed = await this.load(id);
+    if (failed) throw new Error(failed.message);
+    if (this.log.lastSeq() <= this.current().seq) return;
+    const floor = await this.versionFloor(id);
+    // From here to encodeModel nothing awaits, so the bytes hold exactly the learns up to `seq`.
+    const live = this.liveModel();
+    const ident = this.identity();
+    const seq = this.log.lastSeq();
+    const version = this.versions.reserve(floor);
+    const counters = this.log.counters();
+    const now = new Date().toISOString();
+    const meta = { version, vocabHash: ident.vocabHash, createdAt: ident.createdAt, updatedAt: now, ...counters };
+    const bytes = encodeModel(live.tm.model, { ...meta, hyperparameters: live.hyperparameters }, { dtype: "F32" });
+    const row: VersionRow = { version, weightsKey: weightsKey(id, version), bytes: bytes.byteLength, seq, ...counters, updatedAt: now, upstream: null };
+    // Blob, then manifest, then our record: a crash in between replays to the same weights and
+    // burns the reserved number (the orphaned blob is never named, so never served).
+    await this.env.MODELS.put(row.weightsKey, bytes);
+    await writeManifest(this.env.MODELS, id, manifestOf(ident, row));
+    this.versions.add(row);
+    await this.prune(id);
+  }
+
+  /**
+   * Lowest number the next version may take: above the manifest in KV, in case something other
+   * than this writer (the seed script) published since.
+   */
+  private async versionFloor(id: string): Promise<number> {
+    const m = await readManifest(this.env.MODELS, id).catch((e: unknown) => (e instanceof KvLayoutError ? null : Promise.reject(e)));
+    return m ? m.version + 1 : 0;
+  }
+
+  private async prune(id: string): Promise<void> {
+    for (const r of this.versions.prune(runtimeConfig(this.env).keepVersions)) await this.release(id, r);
+  }
+
+  /** Deletes an own blob, or hands a borrowed one back to its lender. A failure leaks the blob, never breaks a reader. */
+  private async release(id: string, r: Release): Promise<void> {
+    try {
+      if (r.weightsKey.startsWith(weightsPrefix(id))) await this.env.MODELS.delete(r.weightsKey);
+      else if (r.upstream !== null) await this.writer(r.upstream).unpin(r.upstream, r.weightsKey, id);
+    } catch (e) {
+      console.error(JSON.stringify({ event: "release_failed", id, key: r.weightsKey, error: String(e) }));
+    }
+  }
+
+  /** Ensures the weights are in memory (loading and replaying on first use); an error if they cannot be. */
+  private async load(id: string): Promise<WriterError | null> {
+    if (this.live) return null;
+    let failure: WriterError | null = null;
     await this.ctx.blockConcurrencyWhile(async () => {
       if (this.live) return;
-      this.live = await this.loadFromKv(id);
+      try {
+        this.live = await this.open(id);
+        if (!this.live) failure = noModel(id);
+      } catch (e) {
+        failure = unavailable(id, e);
+      }
     });
+    return failure;
+  }
+
+  /** Loads the current version by its immutable key and replays the log after it. */
+  private async open(id: string): Promise<Live | null> {
+    const cur = await this.adopt(id);
+    if (!cur) return null;
+    const { vocabHash } = this.identity();
+    const kv = this.env.MODELS;
+    const [bytes, vocab] = await Promise.all([kv.get(cur.weightsKey, "arrayBuffer"), readVocab(kv, vocabHash)]);
+    if (!bytes) throw new Error(`weights ${cur.weightsKey} missing from KV`);
+    const { model, meta } = decodeModel(bytes, { vocab: vocab.words.length, vocabHash });
+    const tm = textModel(model, vocab, LIMITS.maxSentenceTokens);
+    for (const e of this.log.since(cur.seq)) learnSentence(model, e.ids, e, tm.ws);
+    return { tm, hyperparameters: meta.hyperparameters };
+  }
+
+  /** The current version; on first use, takes over the one the model's KV manifest names (seeded or created). */
+  private async adopt(id: string): Promise<VersionRow | null> {
+    const known = this.versions.current();
+    if (known) return known;
+    const m = await readManifest(this.env.MODELS, id);
+    if (!m) return null;
+    // Another call may have adopted while we read.
+    const raced = this.versions.current();
+    if (raced) return raced;
+    const own = m.weightsKey.startsWith(weightsPrefix(id));
+    this.log.setCounters({ learns: m.learns, tokensLearned: m.tokensLearned });
+    const { version, weightsKey: key, bytes, learns, tokensLearned, updatedAt } = m;
+    return this.versions.init(
+      { id, vocabHash: m.vocabHash, createdAt: m.createdAt, ...(m.base && { base: m.base }) },
+      { version, weightsKey: key, bytes, seq: 0, learns, tokensLearned, updatedAt, upstream: own ? null : (m.base?.id ?? null) },
+    );
+  }
+
+  private describe(id: string): ModelInfo {
+    const { tm, hyperparameters } = this.liveModel();
+    const { model } = tm;
+    const cur = this.current();
+    const ident = this.identity();
+    return {
+      id,
+      version: cur.version,
+      ...(ident.base && { base: ident.base }),
+      vocab: model.vocab,
+      hidden: model.hidden,
+      output: model.output.kind,
+      classes: model.output.kind === "class" ? model.output.classes : 0,
+      hyperparameters,
+      vocabHash: ident.vocabHash,
+      bytes: cur.bytes,
+      learns: cur.learns,
+      tokensLearned: cur.tokensLearned,
+      createdAt: ident.createdAt,
+      updatedAt: cur.updatedAt,
+    };
+  }
+
+  /** Runs KV-writing jobs one after another; a failed job does not stop the next. */
+  private exclusive<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(job);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private writer(id: string): DurableObjectStub<ModelWriter> {
+    return this.env.WRITER.get(this.env.WRITER.idFromName(id));
+  }
+
+  // Invariants after a successful load: weights in memory, an identity and a current version.
+  private liveModel(): Live {
+    if (!this.live) throw new Error("writer used before load");
     return this.live;
   }
 
-  private async loadFromKv(id: string): Promise<Live | null> {
-    const kv = this.env.MODELS;
-    const manifest = await readManifest(kv, id);
-    if (!manifest) return null;
-    const published = this.log.published();
-    // Our own last publish, read by its immutable key: a KV manifest read may lag behind it.
-    const key = published ? weightsKey(id, published.version) : manifest.weightsKey;
-    const bytes = await kv.get(key, "arrayBuffer");
-    if (!bytes) throw new Error(`weights ${key} missing from KV`);
-    const vocab: Vocab = await readVocab(kv, manifest.vocabHash);
-    const { model, meta } = decodeModel(bytes, { vocab: vocab.words.length, vocabHash: manifest.vocabHash });
-    this.log.initCounters({ learns: manifest.learns, tokensLearned: manifest.tokensLearned });
-    const live: Live = { id, tm: textModel(model, vocab, LIMITS.maxSentenceTokens), meta, manifest, version: published?.version ?? manifest.version };
-    for (const e of this.log.since(published?.seq ?? 0)) {
-      const opts: LearnOptions = e;
-      learnSentence(model, e.ids, opts, live.tm.ws);
-    }
-    return live;
+  private identity(): Identity {
+    const ident = this.versions.identity();
+    if (!ident) throw new Error("writer has no identity");
+    return ident;
+  }
+
+  private current(): VersionRow {
+    const cur = this.versions.current();
+    if (!cur) throw new Error("writer has no version");
+    return cur;
   }
 }

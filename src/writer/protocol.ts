@@ -1,4 +1,6 @@
-/** What the Worker and the writer Durable Object say to each other over RPC. */
+/** What the Worker and the writer Durable Objects say to each other over RPC. */
+
+import type { VersionRef } from "../store/kv-layout.ts";
 
 export interface LearnRequest {
   tokens: string[];
@@ -14,7 +16,7 @@ export interface PredictRequest {
 
 export interface WriterError {
   ok: false;
-  status: 409 | 422 | 503;
+  status: 404 | 409 | 422 | 503;
   code: string;
   message: string;
 }
@@ -33,4 +35,46 @@ export type LearnReply =
 
 export type PredictReply =
   | { ok: true; prefix: string[]; predictions: { word: string; p: number }[]; model: { id: string; version: number; learns: number } }
+  | WriterError;
+
+/** A model's metadata, as GET /models/:id shows it (plus `base` for a model created from another). */
+export interface ModelInfo {
+  id: string;
+  version: number;
+  base?: VersionRef;
+  vocab: number;
+  hidden: number;
+  output: "full" | "class";
+  classes: number;
+  hyperparameters: Record<string, number>;
+  vocabHash: string;
+  bytes: number;
+  learns: number;
+  tokensLearned: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type CreateReply = { ok: true; model: ModelInfo } | WriterError;
+
+export type RollbackReply = { ok: true; restored: number; model: ModelRef } | WriterError;
+
+export interface WriterStatus {
+  ok: true;
+  /** Learns in the in-memory weights (since the base model) and log entries so far. */
+  learns: number;
+  tokensLearned: number;
+  lastSeq: number;
+  /** The current published version, and the last log seq it contains. */
+  version: number;
+  publishedSeq: number;
+  /** Retained versions, ascending (rollback targets). */
+  versions: number[];
+}
+
+export type StatusReply = WriterStatus | WriterError;
+
+/** A base model's answer to a child being created from it: the blob the child may share. */
+export type PinReply =
+  | { ok: true; version: number; weightsKey: string; bytes: number; vocabHash: string; learns: number; tokensLearned: number }
   | WriterError;
