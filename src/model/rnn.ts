@@ -1,4 +1,5 @@
 import type { Gradient } from "./gradient.ts";
+import { addOuterProducts, matVec, transposedMatVec } from "./kernels.ts";
 import type { RnnLm } from "./model.ts";
 
 /**
@@ -6,15 +7,11 @@ import type { RnnLm } from "./model.ts";
  * and its truncated backpropagation through time.
  */
 
-/** s = tanh(U[:, x] + W · prev). */
+/** s = tanh(U[:, x] + W · prev); s and prev are distinct arrays. */
 export function stepHidden(m: RnnLm, x: number, prev: Float64Array, s: Float64Array): void {
   const { hidden: h, vocab: n, U, W } = m;
-  for (let i = 0; i < h; i++) {
-    let z = U[i * n + x];
-    const row = i * h;
-    for (let j = 0; j < h; j++) z += W[row + j] * prev[j];
-    s[i] = Math.tanh(z);
-  }
+  matVec(W, 0, h, prev, s);
+  for (let i = 0; i < h; i++) s[i] = Math.tanh(U[i * n + x] + s[i]);
 }
 
 /**
@@ -56,7 +53,7 @@ export function backpropThroughTime(
       if (tau === last) break;
       // delta(tau-1) = Wᵀ delta(tau) ⊙ (1 - s(tau-1)²)
       const prev = states[tau];
-      transposedTimes(W, delta, next, h);
+      transposedMatVec(W, delta, next);
       for (let j = 0; j < h; j++) delta[j] = next[j] * (1 - prev[j] * prev[j]);
     }
   }
@@ -66,72 +63,5 @@ export function backpropThroughTime(
     for (let i = 0; i < h; i++) g.dU[u + i] += sum[i];
   }
   // dW += Σ_tau arrived[tau] s(tau-1)ᵀ (states[tau] is s(tau-1); s(-1) = 0, so step 0 adds nothing).
-  addOuterProducts(g.dW, arrived, states, 1, steps, h);
-}
-
-/**
- * out = Wᵀ d for W [h x h]. Four rows of W per pass over out, so each out[j]
- * is loaded and stored once per four rows instead of once per row.
- */
-function transposedTimes(W: Float32Array, d: Float64Array, out: Float64Array, h: number): void {
-  out.fill(0);
-  let i = 0;
-  for (; i + 3 < h; i += 4) {
-    const d0 = d[i];
-    const d1 = d[i + 1];
-    const d2 = d[i + 2];
-    const d3 = d[i + 3];
-    const r0 = i * h;
-    const r1 = r0 + h;
-    const r2 = r1 + h;
-    const r3 = r2 + h;
-    for (let j = 0; j < h; j++) out[j] += W[r0 + j] * d0 + W[r1 + j] * d1 + W[r2 + j] * d2 + W[r3 + j] * d3;
-  }
-  for (; i < h; i++) {
-    const di = d[i];
-    const r = i * h;
-    for (let j = 0; j < h; j++) out[j] += W[r + j] * di;
-  }
-}
-
-/**
- * dW += Σ a[tau] b[tau]ᵀ for tau in [from, to). Four steps per pass over
- * dW, so each dW entry is loaded and stored once per four outer products.
- */
-function addOuterProducts(
-  dW: Float64Array,
-  a: readonly Float64Array[],
-  b: readonly Float64Array[],
-  from: number,
-  to: number,
-  h: number,
-): void {
-  let tau = from;
-  for (; tau + 3 < to; tau += 4) {
-    const a0 = a[tau];
-    const a1 = a[tau + 1];
-    const a2 = a[tau + 2];
-    const a3 = a[tau + 3];
-    const b0 = b[tau];
-    const b1 = b[tau + 1];
-    const b2 = b[tau + 2];
-    const b3 = b[tau + 3];
-    for (let i = 0; i < h; i++) {
-      const x0 = a0[i];
-      const x1 = a1[i];
-      const x2 = a2[i];
-      const x3 = a3[i];
-      const row = i * h;
-      for (let j = 0; j < h; j++) dW[row + j] += x0 * b0[j] + x1 * b1[j] + x2 * b2[j] + x3 * b3[j];
-    }
-  }
-  for (; tau < to; tau++) {
-    const at = a[tau];
-    const bt = b[tau];
-    for (let i = 0; i < h; i++) {
-      const x = at[i];
-      const row = i * h;
-      for (let j = 0; j < h; j++) dW[row + j] += x * bt[j];
-    }
-  }
+  addOuterProducts(g.dW, arrived, states, 1, steps);
 }

@@ -3,6 +3,7 @@
  * of a run of weight rows, and its backward pass. Rows are [rows x H], row r
  * at weights[r * H .. r * H + H).
  */
+import { matVec } from "../kernels.ts";
 
 /** probs[i] = softmax_i(rows[from + i] · s) for i < to - from. */
 export function softmaxRows(
@@ -12,23 +13,18 @@ export function softmaxRows(
   s: Float64Array,
   probs: Float64Array,
 ): void {
-  const h = s.length;
+  matVec(weights, from, to, s, probs);
+  const n = to - from;
   let max = -Infinity;
-  for (let r = from; r < to; r++) {
-    const base = r * h;
-    let z = 0;
-    for (let j = 0; j < h; j++) z += weights[base + j] * s[j];
-    probs[r - from] = z;
-    if (z > max) max = z;
-  }
+  for (let i = 0; i < n; i++) if (probs[i] > max) max = probs[i];
   let sum = 0;
-  for (let i = 0; i < to - from; i++) {
+  for (let i = 0; i < n; i++) {
     const e = Math.exp(probs[i] - max);
     probs[i] = e;
     sum += e;
   }
   const inv = 1 / sum;
-  for (let i = 0; i < to - from; i++) probs[i] *= inv;
+  for (let i = 0; i < n; i++) probs[i] *= inv;
 }
 
 /**
@@ -46,12 +42,33 @@ export function softmaxRowsBackward(
   ds: Float64Array,
 ): void {
   const h = s.length;
-  for (let r = from; r < to; r++) {
-    const err = r === target ? probs[r - from] - 1 : probs[r - from];
+  // Four rows per pass, as in kernels.ts: each ds[j] is loaded and stored once per four rows.
+  const err = (r: number) => (r === target ? probs[r - from] - 1 : probs[r - from]);
+  let r = from;
+  for (; r + 3 < to; r += 4) {
+    const e0 = err(r);
+    const e1 = err(r + 1);
+    const e2 = err(r + 2);
+    const e3 = err(r + 3);
+    const b0 = r * h;
+    const b1 = b0 + h;
+    const b2 = b1 + h;
+    const b3 = b2 + h;
+    for (let j = 0; j < h; j++) {
+      const x = s[j];
+      grad[b0 + j] += e0 * x;
+      grad[b1 + j] += e1 * x;
+      grad[b2 + j] += e2 * x;
+      grad[b3 + j] += e3 * x;
+      ds[j] += e0 * weights[b0 + j] + e1 * weights[b1 + j] + e2 * weights[b2 + j] + e3 * weights[b3 + j];
+    }
+  }
+  for (; r < to; r++) {
+    const e = err(r);
     const base = r * h;
     for (let j = 0; j < h; j++) {
-      grad[base + j] += err * s[j];
-      ds[j] += err * weights[base + j];
+      grad[base + j] += e * s[j];
+      ds[j] += e * weights[base + j];
     }
   }
 }
