@@ -1,0 +1,66 @@
+import { env } from "cloudflare:workers";
+import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import { seedTinyModel, tinyModel } from "../helpers/tiny-model.ts";
+import { json } from "../helpers/api.ts";
+import { expectSameWeights, learn, learnOk, logOf, publishedWeights, publishNow, replay, sentence, status, writer } from "./support.ts";
+
+/** Sends each sentence, concurrently; `acked` resolves to those acknowledged with 200. */
+function stream(id: string, sentences: string[]): { first: Promise<unknown>; acked: Promise<string[]> } {
+  const sends = sentences.map((s) => learn(id, s).then((r) => (r.status === 200 ? s : null), () => null));
+  return { first: Promise.race(sends), acked: Promise.all(sends).then((r) => r.filter((s) => s !== null)) };
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => sentence(from + i));
+
+describe("a Durable Object reset", () => {
+  it("in the middle of a stream loses no acknowledged learn: the log replays onto the last published version", async () => {
+    const id = "reset";
+    await seedTinyModel(env.MODELS, id);
+    const acked: string[] = [];
+    for (const s of range(0, 10)) acked.push((await learnOk(id, s), s));
+    expect(await publishNow(id)).toBe(true); // version 2 holds seq 1..10
+    for (const s of range(10, 20)) acked.push((await learnOk(id, s), s));
+
+    // Reset while a wave of learns is in flight: some may fail (not acknowledged), none acknowledged may vanish.
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined); // the Worker logs each failed call
+    const wave = stream(id, range(20, 60));
+    await wave.first;
+    await abortAllDurableObjects();
+    const survivors = await wave.acked;
+    errors.mockRestore();
+    expect(survivors.length, "the reset hit learns in flight").toBeLessThan(40);
+    acked.push(...survivors);
+    acked.push(...(await stream(id, range(60, 70)).acked));
+
+    const log = await logOf(id);
+    const logged = new Set(log.map((e) => e.sentence));
+    expect(acked.filter((s) => !logged.has(s))).toEqual([]);
+    expect(await status(id)).toMatchObject({ learns: log.length, lastSeq: log.length, version: 2, publishedSeq: 10 });
+
+    // The restarted writer holds v2 + replayed tail: publishing it gives the serial replay of the whole log.
+    expect(await publishNow(id)).toBe(true);
+    const published = await publishedWeights(id);
+    expect(published.manifest).toMatchObject({ version: 3, learns: log.length });
+    expectSameWeights(published.model, replay(tinyModel(), log));
+  });
+
+  it("between a learn and its alarm still publishes the learn: the new instance reloads and replays", async () => {
+    const id = "evicted";
+    await seedTinyModel(env.MODELS, id);
+    for (const s of range(0, 5)) await learnOk(id, s);
+    const before = await json<{ predictions: unknown }>(`/models/${id}/predict?prefix=the&fresh=1`);
+    await evictDurableObject(writer(id));
+
+    // fresh=1 from the new instance: the same weights, rebuilt from v1 and the log.
+    const after = await json<{ predictions: unknown }>(`/models/${id}/predict?prefix=the&fresh=1`);
+    expect(after.body.predictions).toEqual(before.body.predictions);
+    await evictDurableObject(writer(id));
+    expect(await publishNow(id)).toBe(true); // the alarm runs in yet another new instance
+    const log = await logOf(id);
+    expect(log).toHaveLength(5);
+    const published = await publishedWeights(id);
+    expect(published.manifest).toMatchObject({ version: 2, learns: 5 });
+    expectSameWeights(published.model, replay(tinyModel(), log));
+  });
+});
