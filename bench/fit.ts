@@ -1,5 +1,12 @@
 import { type Calibration, learnWork, type LearnShape } from "../src/budget/cost-model.ts";
-import type { CalibrationSample } from "./suite.ts";
+import type { CalibrationPoint } from "./suite.ts";
+
+/** A calibration point's measured learn, ms. */
+export interface CalibrationSample extends CalibrationPoint {
+  rowsPerToken: number;
+  median: number;
+  p95: number;
+}
 
 /**
  * Fits the cost model's prices to measured learns: least squares on the

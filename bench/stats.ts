@@ -1,20 +1,35 @@
 /**
- * Timing that works under workerd's coarse clock: performance.now() there
- * ticks in whole milliseconds, so one sample times a batch of repetitions
- * long enough (minBatchMs) for the tick to be a small error, and reports the
- * batch's mean per repetition. Median and p95 are over those samples.
+ * Batched timing. One sample runs an operation `reps` times and reports the
+ * batch's CPU time (what the Workers limit counts, and what a busy shared
+ * machine does not inflate: it is read from the kernel's per-thread run
+ * time) and its wall time (performance.now(), which inside workerd ticks in
+ * whole milliseconds). Batches are sized to last at least minBatchMs of CPU,
+ * so neither the clock's tick nor the per-request overhead matters; median
+ * and p95 are over samples of the per-repetition mean.
  */
-
-export type Clock = () => number;
 
 export interface Timing {
   /** Median over samples of the mean time of one repetition, ms. */
   median: number;
   p95: number;
+}
+
+export interface Measured {
+  cpu: Timing;
+  wall: Timing;
   /** Repetitions per sample and number of samples. */
   batch: number;
   samples: number;
 }
+
+/** One batch: its CPU and wall milliseconds. */
+export interface BatchTime {
+  cpuMs: number;
+  wallMs: number;
+}
+
+/** Runs a batch of `reps` repetitions and times it. */
+export type Runner = (reps: number) => Promise<BatchTime>;
 
 export interface TimingOptions {
   minBatchMs: number;
@@ -22,8 +37,6 @@ export interface TimingOptions {
   /** Untimed repetitions first, so the JIT has compiled the hot paths. */
   warmup: number;
 }
-
-export const DEFAULT_TIMING: TimingOptions = { minBatchMs: 25, samples: 15, warmup: 5 };
 
 /** The q-quantile (0..1) of values, by linear interpolation. */
 export function quantile(values: readonly number[], q: number): number {
@@ -34,24 +47,23 @@ export function quantile(values: readonly number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
-/** Times fn(i) (i counts every call, warm-up included) as described above. */
-export function time(fn: (i: number) => void, now: Clock, opts: TimingOptions = DEFAULT_TIMING): Timing {
-  let i = 0;
-  for (; i < opts.warmup; i++) fn(i);
-  // Size the batch from the time of a few calls (at least one clock tick's worth).
-  let probe = 0;
-  const start = now();
-  while (now() - start < Math.max(2, opts.minBatchMs / 5)) {
-    fn(i++);
-    probe++;
-  }
-  const perCall = (now() - start) / probe;
-  const batch = Math.max(1, Math.ceil(opts.minBatchMs / perCall));
-  const means: number[] = [];
+function summary(values: readonly number[]): Timing {
+  return { median: quantile(values, 0.5), p95: quantile(values, 0.95) };
+}
+
+export async function measure(run: Runner, opts: TimingOptions): Promise<Measured> {
+  await run(opts.warmup);
+  // Double the batch until it lasts minBatchMs, then size it from that.
+  let reps = 1;
+  let probe = await run(reps);
+  while (probe.cpuMs < opts.minBatchMs / 4) probe = await run((reps *= 2));
+  const batch = Math.max(1, Math.ceil((opts.minBatchMs * reps) / Math.max(probe.cpuMs, 1e-3)));
+  const cpu: number[] = [];
+  const wall: number[] = [];
   for (let s = 0; s < opts.samples; s++) {
-    const t0 = now();
-    for (let b = 0; b < batch; b++) fn(i++);
-    means.push((now() - t0) / batch);
+    const t = await run(batch);
+    cpu.push(t.cpuMs / batch);
+    wall.push(t.wallMs / batch);
   }
-  return { median: quantile(means, 0.5), p95: quantile(means, 0.95), batch, samples: opts.samples };
+  return { cpu: summary(cpu), wall: summary(wall), batch, samples: opts.samples };
 }

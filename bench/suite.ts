@@ -1,50 +1,34 @@
 import { learnShape, learnWork } from "../src/budget/cost-model.ts";
-import { type LearnOptions, learnSentence, predictNext, type Workspace } from "../src/model/lm.ts";
+import { type LearnOptions, learnSentence, predictNext, sentenceGradient, sentenceLoss, type Workspace } from "../src/model/lm.ts";
 import type { RnnLm } from "../src/model/model.ts";
+import { sgdStep } from "../src/model/sgd.ts";
 import { isSuggestible } from "../src/model/vocab.ts";
 import { type NaiveRnn, naiveLearn, naivePredict } from "./naive.ts";
-import { type Clock, time, type Timing, type TimingOptions } from "./stats.ts";
 
 /**
- * The measurements, runtime-agnostic: the same code runs inside workerd
- * (bench/worker.ts) and in Node (scripts/bench.ts) on the same inputs.
+ * The measured operations, runtime-agnostic: the same code runs inside
+ * workerd (bench/worker.ts) and in Node (scripts/bench.ts) on the same
+ * inputs; the caller times them (bench/stats.ts).
  */
 
 export interface SuiteInput {
-  /** Sentences [<s>, w1..wn, </s>] by n; each timing cycles through its list. */
+  /** Sentences [<s>, w1..wn, </s>] by n. */
   sentences: Record<string, number[][]>;
   /** Prefixes [<s>, w1..wn] by n. */
   prefixes: Record<string, number[][]>;
   learn: LearnOptions;
   /** Predictions asked per call. */
   k: number;
-  timing: TimingOptions;
-  /** The baseline is 50-100x slower: fewer samples keep the run short. */
-  baselineTiming: TimingOptions;
-  /** The sentence and prefix lengths the baseline is timed at. */
+  /** The sentence and prefix lengths the baseline (and the parts of a learn) are timed at. */
   baselineLearn: string;
   baselinePredict: string;
 }
 
-export interface SuiteResult {
-  learn: Record<string, Timing>;
-  predict: Record<string, Timing>;
-  baseline: { learn: Record<string, Timing>; predict: Record<string, Timing> };
-  /** Mean multiply-adds of one learn (src/budget/cost-model.ts learnWork), by sentence length. */
-  learnMacs: Record<string, number>;
-}
+/** An operation: call i works on item i of its list (cycling). */
+export type Op = (i: number) => void;
 
-function cycle<T>(list: readonly T[], fn: (item: T) => void): (i: number) => void {
+function cycle<T>(list: readonly T[], fn: (item: T) => void): Op {
   return (i) => fn(list[i % list.length]);
-}
-
-function meanLearnMacs(m: RnnLm, sentences: readonly number[][], opts: LearnOptions): number {
-  let sum = 0;
-  for (const ids of sentences) {
-    const w = learnWork(ids.length - 2, opts, learnShape(m, ids));
-    sum += w.recurrent + w.output;
-  }
-  return sum / sentences.length;
 }
 
 /** A full-softmax copy of the model's weights for the baseline (which updates them in place). */
@@ -52,31 +36,40 @@ export function baselineOf(m: RnnLm): NaiveRnn {
   return { vocab: m.vocab, hidden: m.hidden, U: m.U.slice(), W: m.W.slice(), V: m.V.slice() };
 }
 
-/** Times learns and predictions of `m` (which the learns change) and of the baseline. */
-export function runSuite(m: RnnLm, ws: Workspace, input: SuiteInput, now: Clock): SuiteResult {
-  const result: SuiteResult = { learn: {}, predict: {}, baseline: { learn: {}, predict: {} }, learnMacs: {} };
+/**
+ * Every measured operation by name: learn/n, predict/n, the parts of a learn
+ * (gradient/n: forward and BPTT, sgd/n: the update, loss/n: the loss after),
+ * baseline-learn/n and baseline-predict/n. Learns change `m`.
+ */
+export function suiteOps(m: RnnLm, ws: Workspace, input: SuiteInput): Record<string, Op> {
+  const ops: Record<string, Op> = {};
   for (const [n, list] of Object.entries(input.sentences)) {
-    result.learn[n] = time(cycle(list, (ids) => learnSentence(m, ids, input.learn, ws)), now, input.timing);
-    result.learnMacs[n] = meanLearnMacs(m, list, input.learn);
+    ops[`learn/${n}`] = cycle(list, (ids) => learnSentence(m, ids, input.learn, ws));
   }
   for (const [n, list] of Object.entries(input.prefixes)) {
-    result.predict[n] = time(cycle(list, (ids) => predictNext(m, ids, input.k, isSuggestible, ws)), now, input.timing);
+    ops[`predict/${n}`] = cycle(list, (ids) => predictNext(m, ids, input.k, isSuggestible, ws));
   }
+  const n = input.baselineLearn;
+  const sentences = input.sentences[n];
+  ops[`gradient/${n}`] = cycle(sentences, (ids) => sentenceGradient(m, ids, input.learn.truncate, ws));
+  // Repeats the step of the gradient left in ws: the same touched rows every time.
+  ops[`sgd/${n}`] = () => sgdStep(m, ws.grad, input.learn);
+  ops[`loss/${n}`] = cycle(sentences, (ids) => sentenceLoss(m, ids, ws));
   const naive = baselineOf(m);
-  const { lr, truncate } = input.learn;
-  const sentences = input.sentences[input.baselineLearn];
-  const prefixes = input.prefixes[input.baselinePredict];
-  result.baseline.learn[input.baselineLearn] = time(
-    cycle(sentences, (ids) => naiveLearn(naive, ids, lr, truncate)),
-    now,
-    input.baselineTiming,
-  );
-  result.baseline.predict[input.baselinePredict] = time(
-    cycle(prefixes, (ids) => naivePredict(naive, ids, input.k)),
-    now,
-    input.baselineTiming,
-  );
-  return result;
+  ops[`baseline-learn/${n}`] = cycle(sentences, (ids) => naiveLearn(naive, ids, input.learn.lr, input.learn.truncate));
+  const p = input.baselinePredict;
+  ops[`baseline-predict/${p}`] = cycle(input.prefixes[p], (ids) => naivePredict(naive, ids, input.k));
+  return ops;
+}
+
+/** Mean multiply-adds of one learn of each sentence (src/budget/cost-model.ts learnWork). */
+export function meanLearnMacs(m: RnnLm, sentences: readonly number[][], opts: LearnOptions): number {
+  let sum = 0;
+  for (const ids of sentences) {
+    const w = learnWork(ids.length - 2, opts, learnShape(m, ids));
+    sum += w.recurrent + w.output;
+  }
+  return sum / sentences.length;
 }
 
 /** One point of the cost model's calibration grid. */
@@ -86,31 +79,25 @@ export interface CalibrationPoint {
   steps: number;
 }
 
-export interface CalibrationSample extends CalibrationPoint {
-  rowsPerToken: number;
-  median: number;
-  p95: number;
+/** Windows of `tokens` words of `stream`, each wrapped in <s> ... </s>. */
+export function calibrationSentences(stream: readonly number[], tokens: number): number[][] {
+  return Array.from({ length: 8 }, (_, i) => [0, ...stream.slice(i * tokens, (i + 1) * tokens), 1]);
 }
 
-/** Times learns of `tokens`-word windows of `stream` at every grid point. */
-export function runCalibration(
+/** cal/i: learns at grid point i, on calibrationSentences(stream, tokens). */
+export function calibrationOps(
   m: RnnLm,
   ws: Workspace,
   stream: readonly number[],
   grid: readonly CalibrationPoint[],
   base: LearnOptions,
-  timing: TimingOptions,
-  now: Clock,
-): CalibrationSample[] {
-  return grid.map((p) => {
-    // A handful of distinct windows, each wrapped in <s> ... </s>.
-    const sentences = Array.from({ length: 8 }, (_, i) => [0, ...stream.slice(i * p.tokens, (i + 1) * p.tokens), 1]);
-    let rows = 0;
-    for (const ids of sentences) rows += learnShape(m, ids).rowsPerToken;
-    const opts = { ...base, truncate: p.truncate, steps: p.steps };
-    const t = time(cycle(sentences, (ids) => learnSentence(m, ids, opts, ws)), now, timing);
-    return { ...p, rowsPerToken: rows / sentences.length, median: t.median, p95: t.p95 };
-  });
+): Record<string, Op> {
+  return Object.fromEntries(
+    grid.map((p, i) => {
+      const opts = { ...base, truncate: p.truncate, steps: p.steps };
+      return [`cal/${i}`, cycle(calibrationSentences(stream, p.tokens), (ids) => learnSentence(m, ids, opts, ws))];
+    }),
+  );
 }
 
 /**

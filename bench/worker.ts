@@ -3,66 +3,79 @@
  * Miniflare. It loads the model exactly as the service does (KV manifest,
  * weights and vocabulary through a ModelCache, then the text model's work
  * buffers) and answers:
- *   GET  /load       one cold load, timed (call once per fresh isolate)
- *   POST /run        the suite (bench/suite.ts) on the loaded model
- *   POST /calibrate  the cost model's calibration grid
+ *   GET  /load   one cold load, timed (call it once, in a fresh isolate)
+ *   POST /setup  SetupInput: builds the operations to time (bench/suite.ts)
+ *   POST /op     OpRequest: runs one operation `reps` times; answers its wall ms
+ * The caller reads workerd's CPU time around /op.
  */
 import { LIMITS } from "../src/config.ts";
-import type { LearnOptions } from "../src/model/lm.ts";
 import { type TextModel, textModel } from "../src/model/text-model.ts";
 import { ModelCache } from "../src/store/model-cache.ts";
-import type { TimingOptions } from "./stats.ts";
-import { bufferBytes, type CalibrationPoint, runCalibration, runSuite, type SuiteInput } from "./suite.ts";
+import { bufferBytes, type CalibrationPoint, calibrationOps, type Op, type SuiteInput, suiteOps } from "./suite.ts";
 
 interface BenchEnv {
   MODELS: KVNamespace;
 }
 
 export interface LoadReport {
-  /** Manifest, weights and vocabulary read from KV, weights decoded and validated. */
+  /** Manifest, weights and vocabulary read from KV, weights decoded and validated, ms. */
   loadMs: number;
-  /** The work buffers (Workspace) built. */
+  /** The work buffers (Workspace) built, ms. */
   workspaceMs: number;
   /** Bytes of weights and work buffers (distinct ArrayBuffers). */
   bytes: number;
-  /** Of which weights (model tensors) alone. */
+  /** Of which the model's tensors. */
   weightBytes: number;
 }
 
-export interface CalibrateInput {
-  stream: number[];
-  grid: CalibrationPoint[];
-  learn: LearnOptions;
-  timing: TimingOptions;
+export interface SetupInput {
+  suite: SuiteInput;
+  /** The cost model's calibration grid over windows of `stream`. */
+  calibration?: { stream: number[]; grid: CalibrationPoint[] };
+}
+
+export interface OpRequest {
+  name: string;
+  reps: number;
 }
 
 const cache = new ModelCache();
 let loaded: TextModel | undefined;
+let ops: Record<string, Op> = {};
+let calls = 0;
 
-async function load(env: BenchEnv): Promise<{ tm: TextModel; report: LoadReport }> {
+async function load(env: BenchEnv): Promise<LoadReport> {
   const t0 = performance.now();
   const result = await cache.load(env.MODELS, "default");
   if (result.status !== "ready") throw new Error("no model seeded under id 'default'");
   const t1 = performance.now();
-  const tm = textModel(result.model, result.vocab, LIMITS.maxSentenceTokens);
+  loaded = textModel(result.model, result.vocab, LIMITS.maxSentenceTokens);
   const t2 = performance.now();
-  loaded = tm;
-  const report = { loadMs: t1 - t0, workspaceMs: t2 - t1, bytes: bufferBytes(tm.model, tm.ws), weightBytes: bufferBytes(tm.model) };
-  return { tm, report };
+  return { loadMs: t1 - t0, workspaceMs: t2 - t1, bytes: bufferBytes(loaded.model, loaded.ws), weightBytes: bufferBytes(loaded.model) };
 }
 
 export default {
   async fetch(request: Request, env: BenchEnv): Promise<Response> {
     const { pathname } = new URL(request.url);
-    if (pathname === "/load") return Response.json((await load(env)).report);
-    const tm = loaded ?? (await load(env)).tm;
-    if (pathname === "/run") {
-      const input = await request.json<SuiteInput>();
-      return Response.json(runSuite(tm.model, tm.ws, input, () => performance.now()));
+    if (pathname === "/load") return Response.json(await load(env));
+    if (!loaded) await load(env);
+    const tm = loaded!;
+    if (pathname === "/setup") {
+      const input = await request.json<SetupInput>();
+      ops = suiteOps(tm.model, tm.ws, input.suite);
+      const c = input.calibration;
+      if (c) Object.assign(ops, calibrationOps(tm.model, tm.ws, c.stream, c.grid, input.suite.learn));
+      // The cost of a request that does nothing, subtracted by the caller.
+      ops.noop = () => {};
+      return Response.json(Object.keys(ops));
     }
-    if (pathname === "/calibrate") {
-      const c = await request.json<CalibrateInput>();
-      return Response.json(runCalibration(tm.model, tm.ws, c.stream, c.grid, c.learn, c.timing, () => performance.now()));
+    if (pathname === "/op") {
+      const { name, reps } = await request.json<OpRequest>();
+      const op = ops[name];
+      if (!op) return new Response(`no operation ${name}`, { status: 404 });
+      const t0 = performance.now();
+      for (let r = 0; r < reps; r++) op(calls++);
+      return Response.json({ wallMs: performance.now() - t0 });
     }
     return new Response("not found", { status: 404 });
   },

@@ -16,9 +16,10 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { fitCalibration } from "../bench/fit.ts";
-import type { Timing } from "../bench/stats.ts";
-import { bufferBytes, type CalibrationPoint, type CalibrationSample, runSuite, type SuiteInput, type SuiteResult } from "../bench/suite.ts";
-import type { CalibrateInput, LoadReport } from "../bench/worker.ts";
+import { type Measured, measure, quantile, type Runner, type TimingOptions } from "../bench/stats.ts";
+import { type CalibrationPoint, calibrationSentences, meanLearnMacs, type SuiteInput, suiteOps } from "../bench/suite.ts";
+import type { LoadReport, OpRequest, SetupInput } from "../bench/worker.ts";
+import { learnShape } from "../src/budget/cost-model.ts";
 import { LEARN_BOUNDS, LIMITS, UPDATE_GUARDS } from "../src/config.ts";
 import { initModel } from "../src/model/init.ts";
 import { assignClasses } from "../src/model/output/class-softmax.ts";
@@ -29,6 +30,7 @@ import { buildVocab, countWords, encode, type Vocab, vocabFromJson, vocabHash } 
 import { DEFAULT_MODEL_ID, publishVersion } from "../src/store/kv-layout.ts";
 import { decodeModel, encodeModel } from "../src/store/model-codec.ts";
 import { flags } from "./lib/args.ts";
+import { childPid, hasSchedstat, processCpuNs } from "./lib/cpu-time.ts";
 import { brownSplit } from "./lib/brown-data.ts";
 
 const arg = flags({ model: "models/base", loads: "5", samples: "15" }, ["json", "calibrate", "skip-node"]);
@@ -71,16 +73,33 @@ const learn = {
   steps: LEARN_BOUNDS.steps.default,
   ...UPDATE_GUARDS,
 };
-const input: SuiteInput = {
+const suite: SuiteInput = {
   sentences: byLength([10, 20, 40], (w) => [0, ...w, 1]),
   prefixes: byLength([1, 10, 50], (w) => [0, ...w]),
   learn,
   k: LIMITS.defaultK,
-  timing: { minBatchMs: 25, samples, warmup: 20 },
-  baselineTiming: { minBatchMs: 25, samples: Math.max(5, Math.round(samples / 2)), warmup: 2 },
   baselineLearn: "20",
   baselinePredict: "10",
 };
+const grid: CalibrationPoint[] = [];
+for (const tokens of [5, 10, 20, 40, 64]) for (const truncate of [0, 4, 16]) for (const steps of [1, 3]) grid.push({ tokens, truncate, steps });
+const setup: SetupInput = { suite, calibration: arg.bool("calibrate") ? { stream, grid } : undefined };
+
+const timing: TimingOptions = { minBatchMs: 30, samples, warmup: 20 };
+const timingFor = (name: string): TimingOptions =>
+  name.startsWith("baseline") ? { minBatchMs: 30, samples: Math.max(5, Math.round(samples / 2)), warmup: 2 }
+  : name.startsWith("cal/") ? { minBatchMs: 25, samples: 7, warmup: 3 }
+  : timing;
+
+if (!hasSchedstat()) log("warning: no /proc schedstat here; CPU times are wall times");
+const cpuNs = (pid: number | "self") => (hasSchedstat() ? processCpuNs(pid) : performance.now() * 1e6);
+
+/** Times every operation of a runtime, in order. */
+async function measureAll(names: string[], runner: (name: string) => Runner): Promise<Record<string, Measured>> {
+  const out: Record<string, Measured> = {};
+  for (const name of names) out[name] = await measure(runner(name), timingFor(name));
+  return out;
+}
 
 // ---------------------------------------------------------------- workerd
 log(`model: ${shipped ? dir : "random stand-in"} ${JSON.stringify(modelInfo)}, ${(bytes.byteLength / 1e6).toFixed(2)} MB file`);
@@ -93,7 +112,6 @@ const bundle = await build({
   write: false,
 });
 const script = bundle.outputFiles[0].text;
-const loads = arg.num("loads");
 const worker = (name: string) => ({
   config: {
     name,
@@ -103,90 +121,105 @@ const worker = (name: string) => ({
   },
 });
 // Every load worker is its own isolate: each times one cold load.
-const loadNames = Array.from({ length: loads }, (_, i) => `load${i}`);
+const loadNames = Array.from({ length: arg.num("loads") }, (_, i) => `load${i}`);
 const mf = new Miniflare({ workers: [worker("bench"), ...loadNames.map(worker)] });
 
-let workerd: SuiteResult;
-let loadReports: LoadReport[];
-let calibration: CalibrationSample[] | undefined;
+let workerd: Record<string, Measured>;
+const loads: (LoadReport & { cpuMs: number })[] = [];
 try {
   const kv = await mf.getKVNamespace("MODELS", "bench");
   const now = new Date().toISOString();
-  await publishVersion(kv as unknown as KVNamespace, DEFAULT_MODEL_ID, bytes, {
-    version: 1,
-    vocabHash: vocabHash(vocab),
-    createdAt: now,
-    updatedAt: now,
-    tokensLearned: 0,
-    learns: 0,
-  }, { vocab });
+  const fields = { version: 1, vocabHash: vocabHash(vocab), createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0 };
+  await publishVersion(kv as unknown as KVNamespace, DEFAULT_MODEL_ID, bytes, fields, { vocab });
+  const pid = childPid("workerd");
   const call = async <T>(name: string, path: string, body?: unknown): Promise<T> => {
     const w = await mf.getWorker(name);
     const res = await w.fetch(`http://bench${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body) });
     if (!res.ok) throw new Error(`${name}${path}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   };
-  loadReports = [];
-  for (const name of loadNames) loadReports.push(await call<LoadReport>(name, "/load"));
-  log("workerd: running the suite...");
-  workerd = await call<SuiteResult>("bench", "/run", input);
-  if (arg.bool("calibrate")) {
-    log("workerd: calibrating the cost model...");
-    const grid: CalibrationPoint[] = [];
-    for (const tokens of [5, 10, 20, 40, 64]) for (const truncate of [0, 4, 16]) for (const steps of [1, 3]) grid.push({ tokens, truncate, steps });
-    const c: CalibrateInput = { stream, grid, learn, timing: { minBatchMs: 25, samples: 7, warmup: 3 } };
-    calibration = await call<CalibrationSample[]>("bench", "/calibrate", c);
+  for (const name of loadNames) {
+    const c0 = cpuNs(pid);
+    const report = await call<LoadReport>(name, "/load");
+    loads.push({ ...report, cpuMs: (cpuNs(pid) - c0) / 1e6 });
   }
+  const names = (await call<string[]>("bench", "/setup", setup)).filter((n) => n !== "noop");
+  const batch = async (name: string, reps: number) => {
+    const c0 = cpuNs(pid);
+    const { wallMs } = await call<{ wallMs: number }>("bench", "/op", { name, reps } satisfies OpRequest);
+    return { cpuMs: (cpuNs(pid) - c0) / 1e6, wallMs };
+  };
+  // What a request costs by itself, taken off every batch.
+  const noop: number[] = [];
+  for (let i = 0; i < 15; i++) noop.push((await batch("noop", 1)).cpuMs);
+  const overheadMs = quantile(noop, 0.5);
+  log(`workerd: pid ${pid}, ${overheadMs.toFixed(3)} ms CPU per request; timing ${names.length} operations...`);
+  workerd = await measureAll(names, (name) => async (reps) => {
+    const t = await batch(name, reps);
+    return { cpuMs: Math.max(0, t.cpuMs - overheadMs), wallMs: t.wallMs };
+  });
 } finally {
   await mf.dispose();
 }
 
 // ---------------------------------------------------------------- Node, for comparison
-let node: SuiteResult | undefined;
+let node: Record<string, Measured> | undefined;
 if (!arg.bool("skip-node")) {
-  log("node: running the suite...");
+  log("node: timing the suite...");
   const { model } = decodeModel(bytes.slice());
   const tm = textModel(model, vocab, LIMITS.maxSentenceTokens);
-  node = runSuite(tm.model, tm.ws, input, () => performance.now());
-  log(`node: ${bufferBytes(tm.model, tm.ws)} bytes of buffers`);
+  const ops = suiteOps(tm.model, tm.ws, suite);
+  let calls = 0;
+  node = await measureAll(Object.keys(ops), (name) => async (reps) => {
+    const c0 = cpuNs("self");
+    const t0 = performance.now();
+    for (let r = 0; r < reps; r++) ops[name](calls++);
+    return { cpuMs: (cpuNs("self") - c0) / 1e6, wallMs: performance.now() - t0 };
+  });
 }
 
 // ---------------------------------------------------------------- report
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
-const ms = (t: Record<string, Timing>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, r3(v.median)]));
-const learn20 = workerd.learn["20"].median;
-const predict10 = workerd.predict["10"].median;
+const cpu = (prefix: string) =>
+  Object.fromEntries(Object.entries(workerd).filter(([k]) => k.startsWith(prefix + "/")).map(([k, v]) => [k.slice(prefix.length + 1), r3(v.cpu.median)]));
+const learn20 = workerd["learn/20"].cpu.median;
+const predict10 = workerd["predict/10"].cpu.median;
+const loadMs = loads.map((l) => l.loadMs + l.workspaceMs);
 const summary = {
   model: modelInfo,
-  learn_ms: ms(workerd.learn),
-  predict_ms: ms(workerd.predict),
-  load_ms: r3(median(loadReports.map((r) => r.loadMs + r.workspaceMs))),
-  isolate_mb: r3(loadReports[0].bytes / 2 ** 20),
-  baseline: { learn_ms: ms(workerd.baseline.learn), predict_ms: ms(workerd.baseline.predict) },
+  learn_ms: cpu("learn"),
+  predict_ms: cpu("predict"),
+  load_ms: r3(quantile(loadMs, 0.5)),
+  isolate_mb: r3(loads[0].bytes / 2 ** 20),
+  baseline: { learn_ms: cpu("baseline-learn"), predict_ms: cpu("baseline-predict") },
   speedup: {
-    learn_20: r3(workerd.baseline.learn["20"].median / learn20),
-    predict_10: r3(workerd.baseline.predict["10"].median / predict10),
+    learn_20: r3(workerd["baseline-learn/20"].cpu.median / learn20),
+    predict_10: r3(workerd["baseline-predict/10"].cpu.median / predict10),
   },
-  gflops: { learn_20: r3((2 * workerd.learnMacs["20"]) / (learn20 * 1e6)) },
+  gflops: { learn_20: r3((2 * meanLearnMacs(probe, suite.sentences["20"], learn)) / (learn20 * 1e6)) },
 };
 
-const row = (label: string, t: Timing | undefined, n?: Timing) =>
-  t ? `${label.padEnd(22)} ${t.median.toFixed(3).padStart(9)} ${t.p95.toFixed(3).padStart(9)}   x${String(t.batch).padEnd(5)}` +
-    (n ? ` ${n.median.toFixed(3).padStart(9)} ${n.p95.toFixed(3).padStart(9)}` : "") : "";
-log(`\n${"ms".padEnd(22)} ${"median".padStart(9)} ${"p95".padStart(9)}   batch ${node ? "node med   node p95" : ""}`);
-for (const n of Object.keys(workerd.learn)) log(row(`learn ${n} tokens`, workerd.learn[n], node?.learn[n]));
-for (const n of Object.keys(workerd.predict)) log(row(`predict ${n} tokens`, workerd.predict[n], node?.predict[n]));
-log(row("baseline learn 20", workerd.baseline.learn["20"], node?.baseline.learn["20"]));
-log(row("baseline predict 10", workerd.baseline.predict["10"], node?.baseline.predict["10"]));
-log(`cold loads (ms, KV + decode / workspace): ${loadReports.map((r) => `${r.loadMs}/${r.workspaceMs}`).join(", ")}`);
-log(`buffers: ${(loadReports[0].bytes / 2 ** 20).toFixed(2)} MiB, of which weights ${(loadReports[0].weightBytes / 2 ** 20).toFixed(2)} MiB`);
+const f = (x: number | undefined, w = 9) => (x === undefined ? "" : x.toFixed(3)).padStart(w);
+log(`\n${"ms per call".padEnd(24)}${"cpu med".padStart(9)}${"cpu p95".padStart(9)}${"wall med".padStart(9)}  batch${node ? "  node cpu med" : ""}`);
+for (const [name, m] of Object.entries(workerd)) {
+  if (name.startsWith("cal/")) continue;
+  log(`${name.padEnd(24)}${f(m.cpu.median)}${f(m.cpu.p95)}${f(m.wall.median)}  x${String(m.batch).padEnd(5)}${f(node?.[name]?.cpu.median, 13)}`);
+}
+log(`cold loads, ms (KV + decode + workspace wall / workerd CPU): ${loads.map((l) => `${l.loadMs + l.workspaceMs}/${l.cpuMs.toFixed(0)}`).join(", ")}`);
+log(`buffers: ${(loads[0].bytes / 2 ** 20).toFixed(2)} MiB, of which the model's tensors ${(loads[0].weightBytes / 2 ** 20).toFixed(2)} MiB`);
 
-if (calibration) {
-  const { output, ...dims } = modelInfo;
+if (setup.calibration) {
   const classes = probe.output.kind === "class" ? probe.output.classes : 0;
-  const cal = fitCalibration(calibration, { hidden: dims.hidden, vocab: dims.vocab, classes }, `workerd via miniflare, ${new Date().toISOString().slice(0, 10)}, ${output} V=${dims.vocab} H=${dims.hidden}`);
+  const points = grid.map((p, i) => {
+    const m = workerd[`cal/${i}`].cpu;
+    let rows = 0;
+    const sentences = calibrationSentences(stream, p.tokens);
+    for (const ids of sentences) rows += learnShape(probe, ids).rowsPerToken;
+    return { ...p, rowsPerToken: rows / sentences.length, median: m.median, p95: m.p95 };
+  });
+  const where = `workerd CPU time, ${new Date().toISOString().slice(0, 10)}, ${modelInfo.output} V=${modelInfo.vocab} H=${modelInfo.hidden}`;
+  const cal = fitCalibration(points, { hidden: modelInfo.hidden, vocab: modelInfo.vocab, classes }, where);
   writeFileSync("src/budget/calibration.json", JSON.stringify(cal, null, 2) + "\n");
-  log(`calibration: ${JSON.stringify(cal)} (from ${calibration.length} grid points) -> src/budget/calibration.json`);
+  log(`calibration from ${points.length} grid points: ${JSON.stringify(cal)} -> src/budget/calibration.json`);
 }
 if (arg.bool("json")) process.stdout.write(JSON.stringify(summary) + "\n");
