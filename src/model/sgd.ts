@@ -25,8 +25,8 @@ export interface SgdResult {
  */
 const SAFE_MAGNITUDE = 1e38;
 
-/** state[0] += Σ grad²; state[1] = max(state[1], |w|), NaN once any weight is NaN. */
-function sumSquaresAndPeak(
+/** state[0] += Σ grad²; state[1] += Σ w² (NaN or Infinity if any weight is). */
+function sumSquares(
   weights: Float32Array,
   wOffset: number,
   wStride: number,
@@ -35,17 +35,16 @@ function sumSquaresAndPeak(
   length: number,
   state: Float64Array,
 ): void {
-  let sq = 0;
-  let peak = state[1];
+  let gg = 0;
+  let ww = 0;
   for (let i = 0; i < length; i++) {
     const d = grad[gOffset + i];
-    sq += d * d;
-    const w = Math.abs(weights[wOffset + i * wStride]);
-    // w !== w: a NaN weight makes the peak NaN, and NaN stays (NaN > x is false).
-    if (w > peak || w !== w) peak = w;
+    const w = weights[wOffset + i * wStride];
+    gg += d * d;
+    ww += w * w;
   }
-  state[0] += sq;
-  state[1] = peak;
+  state[0] += gg;
+  state[1] += ww;
 }
 
 /** state[1] += how many w - state[0]·grad are not finite in float32. */
@@ -86,22 +85,23 @@ function applyStep(
  * refused step leaves the model bit-identical.
  *
  * Two passes over the touched weights in the usual case: the first sums the
- * squared gradient and finds the largest |w|; since no weight moves by more
- * than the step's norm, |w - scale·g| <= peak + stepNorm, and when that is far
- * below float32's range every updated weight is finite without looking. Only
- * otherwise does a third pass check each one before the update.
+ * squares of the gradient and of the weights. No weight is larger than the
+ * weights' norm and none moves by more than the step's norm, so
+ * |w - scale·g| <= ‖w‖ + stepNorm; when that is far below float32's range,
+ * every updated weight is finite without looking. Only otherwise does a third
+ * pass check each one before the update.
  */
 export function sgdStep(m: RnnLm, g: Gradient, opts: SgdOptions): SgdResult {
   const state = new Float64Array(2);
-  forEachSegment(m, g, sumSquaresAndPeak, state);
+  forEachSegment(m, g, sumSquares, state);
   const gradNorm = Math.sqrt(state[0]);
-  const peak = state[1];
+  const weightNorm = Math.sqrt(state[1]);
   if (!Number.isFinite(gradNorm) || !Number.isFinite(opts.lr)) return { applied: false, gradNorm, stepNorm: 0 };
   let scale = opts.lr * (gradNorm > opts.clipNorm ? opts.clipNorm / gradNorm : 1);
   if (scale * gradNorm > opts.maxStepNorm) scale = opts.maxStepNorm / gradNorm;
   state[0] = scale;
   state[1] = 0;
-  if (!(peak + scale * gradNorm < SAFE_MAGNITUDE)) {
+  if (!(weightNorm + scale * gradNorm < SAFE_MAGNITUDE)) {
     forEachSegment(m, g, countNonFinite, state);
     if (state[1] > 0) return { applied: false, gradNorm, stepNorm: 0 };
   }
