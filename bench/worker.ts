@@ -4,12 +4,15 @@
  * weights and vocabulary through a ModelCache, then the text model's work
  * buffers) and answers:
  *   GET  /load   one cold load, timed (call it once, in a fresh isolate)
+ *   GET  /bytes  buffer bytes after a learn (which adds the gradient accumulators)
  *   POST /setup  SetupInput: builds the operations to time (bench/suite.ts)
  *   POST /op     OpRequest: runs one operation `reps` times; answers its wall ms
  * The caller reads workerd's CPU time around /op.
  */
 import { LIMITS } from "../src/config.ts";
+import { learnSentence } from "../src/model/lm.ts";
 import { type TextModel, textModel } from "../src/model/text-model.ts";
+import { BOS, EOS, UNK } from "../src/model/vocab.ts";
 import { ModelCache } from "../src/store/model-cache.ts";
 import { bufferBytes, type CalibrationPoint, calibrationOps, type Op, type SuiteInput, suiteOps } from "./suite.ts";
 
@@ -22,7 +25,7 @@ export interface LoadReport {
   loadMs: number;
   /** The work buffers (Workspace) built, ms. */
   workspaceMs: number;
-  /** Bytes of weights and work buffers (distinct ArrayBuffers). */
+  /** Bytes of weights and work buffers (distinct ArrayBuffers) after loading: what predicting needs. */
   bytes: number;
   /** Of which the model's tensors. */
   weightBytes: number;
@@ -49,9 +52,10 @@ async function load(env: BenchEnv): Promise<LoadReport> {
   const result = await cache.load(env.MODELS, "default");
   if (result.status !== "ready") throw new Error("no model seeded under id 'default'");
   const t1 = performance.now();
-  loaded = textModel(result.model, result.vocab, LIMITS.maxSentenceTokens);
+  const tm = textModel(result.model, result.vocab, LIMITS.maxSentenceTokens);
   const t2 = performance.now();
-  return { loadMs: t1 - t0, workspaceMs: t2 - t1, bytes: bufferBytes(loaded.model, loaded.ws), weightBytes: bufferBytes(loaded.model) };
+  loaded = tm;
+  return { loadMs: t1 - t0, workspaceMs: t2 - t1, bytes: bufferBytes(tm.model, tm.ws), weightBytes: bufferBytes(tm.model) };
 }
 
 export default {
@@ -60,6 +64,10 @@ export default {
     if (pathname === "/load") return Response.json(await load(env));
     if (!loaded) await load(env);
     const tm = loaded!;
+    if (pathname === "/bytes") {
+      learnSentence(tm.model, [BOS, UNK, EOS], { lr: 0, truncate: 1, steps: 1, clipNorm: 1, maxStepNorm: 1 }, tm.ws);
+      return Response.json(bufferBytes(tm.model, tm.ws));
+    }
     if (pathname === "/setup") {
       const input = await request.json<SetupInput>();
       ops = suiteOps(tm.model, tm.ws, input.suite);

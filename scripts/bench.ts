@@ -126,6 +126,7 @@ const mf = new Miniflare({ workers: [worker("bench"), ...loadNames.map(worker)] 
 
 let workerd: Record<string, Measured>;
 const loads: (LoadReport & { cpuMs: number })[] = [];
+let learnBytes = 0;
 try {
   const kv = await mf.getKVNamespace("MODELS", "bench");
   const now = new Date().toISOString();
@@ -143,6 +144,7 @@ try {
     const report = await call<LoadReport>(name, "/load");
     loads.push({ ...report, cpuMs: (cpuNs(pid) - c0) / 1e6 });
   }
+  learnBytes = await call<number>("bench", "/bytes");
   const names = (await call<string[]>("bench", "/setup", setup)).filter((n) => n !== "noop");
   const batch = async (name: string, reps: number) => {
     const c0 = cpuNs(pid);
@@ -190,7 +192,7 @@ const summary = {
   learn_ms: cpu("learn"),
   predict_ms: cpu("predict"),
   load_ms: r3(quantile(loadMs, 0.5)),
-  isolate_mb: r3(loads[0].bytes / 2 ** 20),
+  isolate_mb: r3(learnBytes / 2 ** 20),
   baseline: { learn_ms: cpu("baseline-learn"), predict_ms: cpu("baseline-predict") },
   speedup: {
     learn_20: r3(workerd["baseline-learn/20"].cpu.median / learn20),
@@ -206,7 +208,8 @@ for (const [name, m] of Object.entries(workerd)) {
   log(`${name.padEnd(24)}${f(m.cpu.median)}${f(m.cpu.p95)}${f(m.wall.median)}  x${String(m.batch).padEnd(5)}${f(node?.[name]?.cpu.median, 13)}`);
 }
 log(`cold loads, ms (KV + decode + workspace wall / workerd CPU): ${loads.map((l) => `${l.loadMs + l.workspaceMs}/${l.cpuMs.toFixed(0)}`).join(", ")}`);
-log(`buffers: ${(loads[0].bytes / 2 ** 20).toFixed(2)} MiB, of which the model's tensors ${(loads[0].weightBytes / 2 ** 20).toFixed(2)} MiB`);
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
+log(`buffers: ${mib(learnBytes)} after a learn, ${mib(loads[0].bytes)} to predict; the model's tensors ${mib(loads[0].weightBytes)}`);
 
 if (setup.calibration) {
   const classes = probe.output.kind === "class" ? probe.output.classes : 0;

@@ -22,10 +22,12 @@ export class Workspace {
   readonly delta: Float64Array;
   readonly next: Float64Array;
   readonly out: OutputScratch;
-  readonly grad: Gradient;
+  private readonly model: RnnLm;
+  private gradient: Gradient | undefined;
 
   constructor(m: RnnLm, maxSteps: number) {
     const h = m.hidden;
+    this.model = m;
     this.maxSteps = maxSteps;
     const rows = (n: number) => Array.from({ length: n }, () => new Float64Array(h));
     this.states = rows(maxSteps + 1);
@@ -34,7 +36,16 @@ export class Workspace {
     this.delta = new Float64Array(h);
     this.next = new Float64Array(h);
     this.out = outputScratch(m);
-    this.grad = new Gradient(m, maxSteps);
+  }
+
+  /**
+   * The gradient accumulators, made on first use: their dL/dV alone is V x H
+   * float64 (8 MB at V = 10k, H = 100), which an isolate that only predicts
+   * never needs.
+   */
+  get grad(): Gradient {
+    this.gradient ??= new Gradient(this.model, this.maxSteps);
+    return this.gradient;
   }
 }
 
