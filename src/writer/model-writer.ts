@@ -183,7 +183,8 @@ export class ModelWriter extends DurableObject<Env> {
         const vocab = this.liveModel().tm.vocab;
         const { model, meta } = decodeModel(bytes, { vocab: vocab.words.length, vocabHash: ident.vocabHash });
         const floor = await this.versionFloor(id);
-        const row: VersionRow = { ...target, version: this.versions.reserve(floor), updatedAt: new Date().toISOString() };
+        const at = Date.now();
+        const row: VersionRow = { ...target, version: this.versions.reserve(floor, at), updatedAt: new Date(at).toISOString() };
         await writeManifest(kv, id, manifestOf(ident, row));
         // The switch: weights, replay point and counters change together, nothing awaited in
         // between. Learns logged so far (published or not) are superseded: a restart replays
@@ -243,11 +244,14 @@ export class ModelWriter extends DurableObject<Env> {
     return { id, version: this.versions.nextVersion(), published: false };
   }
 
-  /** An alarm at least `intervalMs` after the last manifest write, unless one is set. */
+  /**
+   * An alarm at least `intervalMs` after the last manifest write, unless one is set. A publish
+   * in flight counts from its start: its alarm is already spent, and without that the next
+   * learn would schedule a second publish right behind it.
+   */
   private async schedulePublish(intervalMs: number): Promise<void> {
     if ((await this.ctx.storage.getAlarm()) !== null) return;
-    const last = Date.parse(this.current().updatedAt);
-    await this.ctx.storage.setAlarm(Math.max(Date.now(), last + intervalMs));
+    await this.ctx.storage.setAlarm(Math.max(Date.now(), this.versions.lastWriteAt() + intervalMs));
   }
 
   private publish(id: string): Promise<void> {
@@ -264,9 +268,10 @@ export class ModelWriter extends DurableObject<Env> {
     const live = this.liveModel();
     const ident = this.identity();
     const seq = this.log.lastSeq();
-    const version = this.versions.reserve(floor);
+    const at = Date.now();
+    const version = this.versions.reserve(floor, at);
     const counters = this.log.counters();
-    const now = new Date().toISOString();
+    const now = new Date(at).toISOString();
     const meta = { version, vocabHash: ident.vocabHash, createdAt: ident.createdAt, updatedAt: now, ...counters };
     const bytes = encodeModel(live.tm.model, { ...meta, hyperparameters: live.hyperparameters }, { dtype: "F32" });
     const row: VersionRow = { version, weightsKey: weightsKey(id, version), bytes: bytes.byteLength, seq, ...counters, updatedAt: now, upstream: null };

@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { runtimeConfig } from "../../src/config.ts";
 import { listVersions } from "../../src/store/kv-layout.ts";
 import { seedTinyModel, tinyModel } from "../helpers/tiny-model.ts";
-import { countKvWrites, sleep, expectSameWeights, learn, logOf, modelInfo, publishedWeights, publishNow, replay, sentence, status } from "./support.ts";
+import { countKvWrites, sleep, writer, expectSameWeights, learn, logOf, modelInfo, publishedWeights, publishNow, replay, sentence, status } from "./support.ts";
 
 describe("100 concurrent learns on one model", () => {
   it("logs and counts all 100, publishes a serial replay of the log, and keeps KV writes within the interval bound", async () => {
@@ -85,5 +86,21 @@ describe("100 concurrent learns on one model", () => {
     const current = await publishedWeights(id);
     expect(current.manifest.version).toBe(Math.max(...versions));
     expectSameWeights(current.model, replay(tinyModel(), log));
+  });
+
+  it("a learn arriving while a publish is in flight schedules the next publish a full interval after it", async () => {
+    const id = "burst-overlap";
+    await seedTinyModel(env.MODELS, id);
+    const writes = await countKvWrites(id, {}, 200);
+    await learn(id, sentence(1));
+    const started = Date.now();
+    const publishing = publishNow(id);
+    await sleep(50); // the publish now waits on its (slowed) KV puts
+    const during = await learn(id, sentence(2));
+    expect(((await during.json()) as { model: unknown }).model).toEqual({ id, version: 3, published: false });
+    await publishing;
+    expect(writes.puts).toEqual([`model:${id}:weights:v2`, `model:${id}:manifest`]);
+    const alarm = await runInDurableObject(writer(id), (_, state) => state.storage.getAlarm());
+    expect(alarm).toBeGreaterThanOrEqual(started + runtimeConfig(env).publishIntervalMs);
   });
 });

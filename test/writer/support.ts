@@ -98,16 +98,23 @@ export interface KvWrites {
 
 /**
  * Counts the KV writes the model's running writer makes from now on, by wrapping the KV binding
- * in that Durable Object instance (a new instance after a reset starts uncounted).
+ * in that Durable Object instance (a new instance after a reset starts uncounted); `vars`
+ * override its variables, `putDelayMs` slows each put (a publish in flight for that long).
  */
-export async function countKvWrites(id: string, vars: Record<string, string> = {}): Promise<KvWrites> {
+export async function countKvWrites(id: string, vars: Record<string, string> = {}, putDelayMs = 0): Promise<KvWrites> {
   const writes: KvWrites = { puts: [], deletes: [] };
   await runInDurableObject(writer(id), (instance) => {
     const holder = instance as unknown as { env: Env };
     const kv = holder.env.MODELS;
     const counted = new Proxy(kv, {
       get(target, prop) {
-        if (prop === "put") return (key: string, ...rest: unknown[]) => (writes.puts.push(key), Reflect.apply(target.put, target, [key, ...rest]));
+        if (prop === "put") {
+          return async (key: string, ...rest: unknown[]) => {
+            writes.puts.push(key);
+            await sleep(putDelayMs);
+            return Reflect.apply(target.put, target, [key, ...rest]);
+          };
+        }
         if (prop === "delete") return (key: string) => (writes.deletes.push(key), target.delete(key));
         const value: unknown = Reflect.get(target, prop);
         return typeof value === "function" ? value.bind(target) : value;
