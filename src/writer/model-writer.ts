@@ -76,6 +76,8 @@ export class ModelWriter extends DurableObject<Env> {
   private live: Live | null = null;
   /** KV writes (publish, rollback) run one job at a time, so the manifest only moves forward. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** When the latest of those jobs started (ms): the publish interval counts from it too. */
+  private jobStartedAt = 0;
   private creating = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -183,8 +185,7 @@ export class ModelWriter extends DurableObject<Env> {
         const vocab = this.liveModel().tm.vocab;
         const { model, meta } = decodeModel(bytes, { vocab: vocab.words.length, vocabHash: ident.vocabHash });
         const floor = await this.versionFloor(id);
-        const at = Date.now();
-        const row: VersionRow = { ...target, version: this.versions.reserve(floor, at), updatedAt: new Date(at).toISOString() };
+        const row: VersionRow = { ...target, version: this.versions.reserve(floor), updatedAt: new Date().toISOString() };
         await writeManifest(kv, id, manifestOf(ident, row));
         // The switch: weights, replay point and counters change together, nothing awaited in
         // between. Learns logged so far (published or not) are superseded: a restart replays
@@ -251,7 +252,8 @@ export class ModelWriter extends DurableObject<Env> {
    */
   private async schedulePublish(intervalMs: number): Promise<void> {
     if ((await this.ctx.storage.getAlarm()) !== null) return;
-    await this.ctx.storage.setAlarm(Math.max(Date.now(), this.versions.lastWriteAt() + intervalMs));
+    const last = Math.max(Date.parse(this.current().updatedAt), this.jobStartedAt);
+    await this.ctx.storage.setAlarm(Math.max(Date.now(), last + intervalMs));
   }
 
   private publish(id: string): Promise<void> {
@@ -268,10 +270,9 @@ export class ModelWriter extends DurableObject<Env> {
     const live = this.liveModel();
     const ident = this.identity();
     const seq = this.log.lastSeq();
-    const at = Date.now();
-    const version = this.versions.reserve(floor, at);
+    const version = this.versions.reserve(floor);
     const counters = this.log.counters();
-    const now = new Date(at).toISOString();
+    const now = new Date().toISOString();
     const meta = { version, vocabHash: ident.vocabHash, createdAt: ident.createdAt, updatedAt: now, ...counters };
     const bytes = encodeModel(live.tm.model, { ...meta, hyperparameters: live.hyperparameters }, { dtype: "F32" });
     const row: VersionRow = { version, weightsKey: weightsKey(id, version), bytes: bytes.byteLength, seq, ...counters, updatedAt: now, upstream: null };
@@ -379,7 +380,10 @@ export class ModelWriter extends DurableObject<Env> {
 
   /** Runs KV-writing jobs one after another; a failed job does not stop the next. */
   private exclusive<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(job);
+    const run = this.queue.then(() => {
+      this.jobStartedAt = Date.now();
+      return job();
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }

@@ -132,17 +132,10 @@ export class VersionTable {
    * Takes a version number (at least `floor`) before anything is written to KV, so a publish
    * that fails half-way burns its number instead of ever writing a weights key twice.
    */
-  reserve(floor: number, now: number): number {
+  reserve(floor: number): number {
     const version = Math.max(this.nextVersion(), floor);
     this.state.set("nextVersion", version + 1);
-    this.state.set("reservedAt", now);
     return version;
-  }
-
-  /** When the manifest was last written or is being written (a publish in flight counts). */
-  lastWriteAt(): number {
-    const cur = this.current();
-    return Math.max(this.state.get<number>("reservedAt") ?? 0, cur ? Date.parse(cur.updatedAt) : 0);
   }
 
   /** Records that `child` names `weightsKey` (which must be one of our current blobs). */
