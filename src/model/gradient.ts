@@ -1,12 +1,15 @@
 import type { RnnLm } from "./model.ts";
 
 /**
- * Gradient accumulators for one learn, preallocated once per model and reused.
+ * Gradient accumulators for one learn, made once per model and reused.
  *
  * A sentence touches few input columns (one per token) and, with the
  * class-factorized output, few output rows (the target classes), so those are
- * tracked sparsely: only touched parts are summed, clipped, applied and zeroed.
- * Sums are float64 because many small per-step terms are added up.
+ * stored packed, slot by slot: only touched parts are summed, clipped, applied
+ * and zeroed, and memory follows what sentences touch rather than V x H
+ * (8 MB of float64 at V = 10k, H = 100, whose allocation alone costs a cold
+ * isolate ~20 ms). Sums are float64 because many small per-step terms are
+ * added up.
  */
 export class Gradient {
   readonly hidden: number;
@@ -15,18 +18,21 @@ export class Gradient {
   readonly dW: Float64Array;
   /** [K x H] dL/dC, or empty for a full softmax. */
   readonly dC: Float64Array;
-  /** [V x H] dL/dV; zero outside the touched row ranges. */
-  readonly dV: Float64Array;
-  /** Touched output row ranges [rowStart[i], rowEnd[i]). */
+  /** Touched output row ranges [rowStart[i], rowEnd[i]), their dL/dV packed in vRows from rowOffset[i]. */
   readonly rowStart: Int32Array;
   readonly rowEnd: Int32Array;
+  readonly rowOffset: Int32Array;
   rowRanges = 0;
+  /** Packed dL/dV of the touched ranges; grows (by doubling) when a learn touches more rows than ever before. */
+  vRows: Float64Array;
   /** dL/dU by touched column: slot i holds column uColumn[i] in dU[i*H .. i*H+H). */
   readonly uColumn: Int32Array;
   readonly dU: Float64Array;
   uColumns = 0;
+  private vRowsUsed = 0;
   private readonly slotOfColumn: Int32Array;
-  private readonly rangeOpenAt: Uint8Array;
+  /** Index of the open range starting at each row, or -1. */
+  private readonly rangeAt: Int32Array;
 
   constructor(model: RnnLm, maxTokens: number) {
     const { hidden: h, vocab: n } = model;
@@ -34,14 +40,15 @@ export class Gradient {
     this.vocab = n;
     this.dW = new Float64Array(h * h);
     this.dC = new Float64Array(model.output.kind === "class" ? model.output.classes * h : 0);
-    this.dV = new Float64Array(n * h);
     const maxRanges = model.output.kind === "class" ? model.output.classes : 1;
     this.rowStart = new Int32Array(maxRanges);
     this.rowEnd = new Int32Array(maxRanges);
+    this.rowOffset = new Int32Array(maxRanges);
+    this.vRows = new Float64Array(Math.min(n, 256) * h);
     this.uColumn = new Int32Array(maxTokens);
     this.dU = new Float64Array(maxTokens * h);
     this.slotOfColumn = new Int32Array(n).fill(-1);
-    this.rangeOpenAt = new Uint8Array(n);
+    this.rangeAt = new Int32Array(n).fill(-1);
   }
 
   /** Offset in dU of input column `v`, claiming a slot on first touch. */
@@ -55,13 +62,41 @@ export class Gradient {
     return slot * this.hidden;
   }
 
-  /** Records that output rows [start, end) receive gradient (idempotent per range start). */
-  touchRows(start: number, end: number): void {
-    if (this.rangeOpenAt[start]) return;
-    this.rangeOpenAt[start] = 1;
-    this.rowStart[this.rowRanges] = start;
-    this.rowEnd[this.rowRanges] = end;
-    this.rowRanges++;
+  /**
+   * Offset in vRows of the gradient of output rows [start, end), claiming room
+   * on first touch (ranges are whole classes, or the whole vocabulary, so a
+   * range is known by its start).
+   */
+  touchRows(start: number, end: number): number {
+    const open = this.rangeAt[start];
+    if (open >= 0) return this.rowOffset[open];
+    const i = this.rowRanges++;
+    const offset = this.vRowsUsed;
+    this.vRowsUsed += (end - start) * this.hidden;
+    if (this.vRowsUsed > this.vRows.length) {
+      const grown = new Float64Array(Math.max(2 * this.vRows.length, this.vRowsUsed));
+      grown.set(this.vRows.subarray(0, offset));
+      this.vRows = grown;
+    }
+    this.rangeAt[start] = i;
+    this.rowStart[i] = start;
+    this.rowEnd[i] = end;
+    this.rowOffset[i] = offset;
+    return offset;
+  }
+
+  /**
+   * [V x H] dL/dV as a dense array, zero outside the touched rows. A fresh
+   * copy on every read, for tests and inspection; learning uses vRows.
+   */
+  get dV(): Float64Array {
+    const h = this.hidden;
+    const dense = new Float64Array(this.vocab * h);
+    for (let i = 0; i < this.rowRanges; i++) {
+      const len = (this.rowEnd[i] - this.rowStart[i]) * h;
+      dense.set(this.vRows.subarray(this.rowOffset[i], this.rowOffset[i] + len), this.rowStart[i] * h);
+    }
+    return dense;
   }
 
   /** Zeroes only what was touched, so a reset costs as much as the learn that filled it. */
@@ -69,10 +104,9 @@ export class Gradient {
     const h = this.hidden;
     this.dW.fill(0);
     this.dC.fill(0);
-    for (let i = 0; i < this.rowRanges; i++) {
-      this.dV.fill(0, this.rowStart[i] * h, this.rowEnd[i] * h);
-      this.rangeOpenAt[this.rowStart[i]] = 0;
-    }
+    for (let i = 0; i < this.rowRanges; i++) this.rangeAt[this.rowStart[i]] = -1;
+    this.vRows.fill(0, 0, this.vRowsUsed);
+    this.vRowsUsed = 0;
     this.rowRanges = 0;
     for (let i = 0; i < this.uColumns; i++) this.slotOfColumn[this.uColumn[i]] = -1;
     this.dU.fill(0, 0, this.uColumns * h);
@@ -101,8 +135,7 @@ export function forEachSegment(model: RnnLm, g: Gradient, visit: SegmentVisitor,
   visit(model.W, 0, 1, g.dW, 0, g.dW.length, state);
   if (model.output.kind === "class") visit(model.output.C, 0, 1, g.dC, 0, g.dC.length, state);
   for (let i = 0; i < g.rowRanges; i++) {
-    const start = g.rowStart[i] * h;
-    visit(model.V, start, 1, g.dV, start, (g.rowEnd[i] - g.rowStart[i]) * h, state);
+    visit(model.V, g.rowStart[i] * h, 1, g.vRows, g.rowOffset[i], (g.rowEnd[i] - g.rowStart[i]) * h, state);
   }
   // U is [H x V]: column v is strided by V.
   for (let i = 0; i < g.uColumns; i++) visit(model.U, g.uColumn[i], model.vocab, g.dU, i * h, h, state);

@@ -62,9 +62,10 @@ export function classBackward(
   const from = out.classStart[c];
   const to = out.classStart[c + 1];
   ds.fill(0);
-  softmaxRowsBackward(out.C, g.dC, 0, out.classes, classProbs, c, s, ds);
-  g.touchRows(from, to);
-  softmaxRowsBackward(m.V, g.dV, from, to, probs, y, s, ds);
+  softmaxRowsBackward(out.C, g.dC, 0, 0, out.classes, classProbs, c, s, ds);
+  // touchRows first: it may grow (replace) g.vRows.
+  const offset = g.touchRows(from, to);
+  softmaxRowsBackward(m.V, g.vRows, offset, from, to, probs, y, s, ds);
   return loss;
 }
 

@@ -19,9 +19,10 @@ export function fullNegLogProb(m: RnnLm, s: Float64Array, y: number, probs: Floa
 /** -ln P(y | s); accumulates dL/dV into g and writes dL/ds into ds. */
 export function fullBackward(m: RnnLm, s: Float64Array, y: number, g: Gradient, ds: Float64Array, probs: Float64Array): number {
   fullDistribution(m, s, probs);
-  g.touchRows(0, m.vocab);
+  // touchRows first: it may grow (replace) g.vRows.
+  const offset = g.touchRows(0, m.vocab);
   ds.fill(0);
-  softmaxRowsBackward(m.V, g.dV, 0, m.vocab, probs, y, s, ds);
+  softmaxRowsBackward(m.V, g.vRows, offset, 0, m.vocab, probs, y, s, ds);
   return -Math.log(probs[y]);
 }
 

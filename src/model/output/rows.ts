@@ -29,11 +29,13 @@ export function softmaxRows(
 
 /**
  * Backward of -ln probs[target - from]: the score error is probs - onehot(target);
- * adds error ⊗ s to the rows' gradient and rowsᵀ · error to ds.
+ * adds error ⊗ s to the rows' gradient (row r at grad[gradOffset + (r - from) * H ..])
+ * and rowsᵀ · error to ds.
  */
 export function softmaxRowsBackward(
   weights: Float32Array,
   grad: Float64Array,
+  gradOffset: number,
   from: number,
   to: number,
   probs: Float64Array,
@@ -54,20 +56,25 @@ export function softmaxRowsBackward(
     const b1 = b0 + h;
     const b2 = b1 + h;
     const b3 = b2 + h;
+    const g0 = gradOffset + (r - from) * h;
+    const g1 = g0 + h;
+    const g2 = g1 + h;
+    const g3 = g2 + h;
     for (let j = 0; j < h; j++) {
       const x = s[j];
-      grad[b0 + j] += e0 * x;
-      grad[b1 + j] += e1 * x;
-      grad[b2 + j] += e2 * x;
-      grad[b3 + j] += e3 * x;
+      grad[g0 + j] += e0 * x;
+      grad[g1 + j] += e1 * x;
+      grad[g2 + j] += e2 * x;
+      grad[g3 + j] += e3 * x;
       ds[j] += e0 * weights[b0 + j] + e1 * weights[b1 + j] + e2 * weights[b2 + j] + e3 * weights[b3 + j];
     }
   }
   for (; r < to; r++) {
     const e = err(r);
     const base = r * h;
+    const g = gradOffset + (r - from) * h;
     for (let j = 0; j < h; j++) {
-      grad[base + j] += e * s[j];
+      grad[g + j] += e * s[j];
       ds[j] += e * weights[base + j];
     }
   }
