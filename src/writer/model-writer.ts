@@ -333,7 +333,10 @@ export class ModelWriter extends DurableObject<Env> {
     if (!bytes) throw new Error(`weights ${cur.weightsKey} missing from KV`);
     const { model, meta } = decodeModel(bytes, { vocab: vocab.words.length, vocabHash });
     const tm = textModel(model, vocab, LIMITS.maxSentenceTokens);
-    for (const e of this.log.since(cur.seq)) learnSentence(model, e.ids, e, tm.ws);
+    const pending = this.log.since(cur.seq);
+    for (const e of pending) learnSentence(model, e.ids, e, tm.ws);
+    // A learn may have been logged just before a crash that kept it from setting its alarm.
+    if (pending.length > 0) await this.schedulePublish(runtimeConfig(this.env).publishIntervalMs);
     return { tm, hyperparameters: meta.hyperparameters };
   }
 

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { seedTinyModel, tinyModel } from "../helpers/tiny-model.ts";
 import { json } from "../helpers/api.ts";
@@ -62,5 +62,17 @@ describe("a Durable Object reset", () => {
     const published = await publishedWeights(id);
     expect(published.manifest).toMatchObject({ version: 2, learns: 5 });
     expectSameWeights(published.model, replay(tinyModel(), log));
+  });
+
+  it("after a crash that left a logged learn without its alarm, the reloading writer sets the alarm again", async () => {
+    const id = "no-alarm";
+    await seedTinyModel(env.MODELS, id);
+    await learnOk(id, sentence(1));
+    await runInDurableObject(writer(id), (_, state) => state.storage.deleteAlarm());
+    await abortAllDurableObjects();
+    expect(await status(id)).toMatchObject({ lastSeq: 1, publishedSeq: 0 }); // reloads
+    expect(await runInDurableObject(writer(id), (_, state) => state.storage.getAlarm())).not.toBeNull();
+    expect(await publishNow(id)).toBe(true);
+    expect((await publishedWeights(id)).manifest).toMatchObject({ version: 2, learns: 1 });
   });
 });
