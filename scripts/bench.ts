@@ -18,8 +18,8 @@ import { Miniflare } from "miniflare";
 import { fitCalibration } from "../bench/fit.ts";
 import { type Measured, measure, quantile, type Runner, type TimingOptions } from "../bench/stats.ts";
 import { type CalibrationPoint, calibrationSentences, meanLearnMacs, type SuiteInput, suiteOps } from "../bench/suite.ts";
-import type { LoadReport, OpRequest, SetupInput } from "../bench/worker.ts";
-import { learnShape } from "../src/budget/cost-model.ts";
+import type { LoadInput, LoadReport, OpRequest, SetupInput } from "../bench/worker.ts";
+import { estimateLearnMs, learnShape } from "../src/budget/cost-model.ts";
 import { LEARN_BOUNDS, LIMITS, UPDATE_GUARDS } from "../src/config.ts";
 import { initModel } from "../src/model/init.ts";
 import { assignClasses } from "../src/model/output/class-softmax.ts";
@@ -82,7 +82,7 @@ const suite: SuiteInput = {
   baselinePredict: "10",
 };
 const grid: CalibrationPoint[] = [];
-for (const tokens of [5, 10, 20, 40, 64]) for (const truncate of [0, 4, 16]) for (const steps of [1, 3]) grid.push({ tokens, truncate, steps });
+for (const tokens of [5, 10, 20, 40, 64]) for (const truncate of [0, 4, 16]) for (const steps of [1, 5]) grid.push({ tokens, truncate, steps });
 const setup: SetupInput = { suite, calibration: arg.bool("calibrate") ? { stream, grid } : undefined };
 
 const timing: TimingOptions = { minBatchMs: 30, samples, warmup: 20 };
@@ -141,7 +141,8 @@ try {
   };
   for (const name of loadNames) {
     const c0 = cpuNs(pid);
-    const report = await call<LoadReport>(name, "/load");
+    const first: LoadInput = { prefix: suite.prefixes["10"][0], sentence: suite.sentences["20"][0], learn };
+    const report = await call<LoadReport>(name, "/load", first);
     loads.push({ ...report, cpuMs: (cpuNs(pid) - c0) / 1e6 });
   }
   learnBytes = await call<number>("bench", "/bytes");
@@ -207,7 +208,8 @@ for (const [name, m] of Object.entries(workerd)) {
   if (name.startsWith("cal/")) continue;
   log(`${name.padEnd(24)}${f(m.cpu.median)}${f(m.cpu.p95)}${f(m.wall.median)}  x${String(m.batch).padEnd(5)}${f(node?.[name]?.cpu.median, 13)}`);
 }
-log(`cold loads, ms (KV + decode + workspace wall / workerd CPU): ${loads.map((l) => `${l.loadMs + l.workspaceMs}/${l.cpuMs.toFixed(0)}`).join(", ")}`);
+log(`cold loads, ms (KV + decode + workspace wall / workerd CPU incl. the first calls): ${loads.map((l) => `${l.loadMs + l.workspaceMs}/${l.cpuMs.toFixed(0)}`).join(", ")}`);
+for (const l of loads) log(`first calls in a fresh isolate, ms: predict 10 [${l.firstPredictMs.join(" ")}] then learn 20 [${l.firstLearnMs.join(" ")}]`);
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
 log(`buffers: ${mib(learnBytes)} after a learn, ${mib(loads[0].bytes)} to predict; the model's tensors ${mib(loads[0].weightBytes)}`);
 
@@ -221,8 +223,14 @@ if (setup.calibration) {
     return { ...p, rowsPerToken: rows / sentences.length, median: m.median, p95: m.p95 };
   });
   const where = `workerd CPU time, ${new Date().toISOString().slice(0, 10)}, ${modelInfo.output} V=${modelInfo.vocab} H=${modelInfo.hidden}`;
-  const cal = fitCalibration(points, { hidden: modelInfo.hidden, vocab: modelInfo.vocab, classes }, where);
-  writeFileSync("src/budget/calibration.json", JSON.stringify(cal, null, 2) + "\n");
-  log(`calibration from ${points.length} grid points: ${JSON.stringify(cal)} -> src/budget/calibration.json`);
+  const shape = { hidden: modelInfo.hidden, vocab: modelInfo.vocab, classes };
+  const cal = fitCalibration(points, shape, where);
+  writeFileSync("src/budget/calibration.json", JSON.stringify(cal, (_, v) => (typeof v === "number" ? Number(v.toPrecision(4)) : v), 2) + "\n");
+  log(`calibration from ${points.length} grid points -> src/budget/calibration.json: ${JSON.stringify(cal)}`);
+  log("  tokens truncate steps   p95 ms  estimate");
+  for (const p of points) {
+    const est = estimateLearnMs(p.tokens, p, { ...shape, rowsPerToken: p.rowsPerToken }, cal);
+    log(`  ${String(p.tokens).padStart(6)} ${String(p.truncate).padStart(8)} ${String(p.steps).padStart(5)} ${f(p.p95)} ${f(est)}`);
+  }
 }
 if (arg.bool("json")) process.stdout.write(JSON.stringify(summary) + "\n");

@@ -45,6 +45,25 @@ export interface Calibration {
   measured: string;
 }
 
+/** Checks a calibration read from JSON: finite, non-negative prices and a margin >= 1. */
+export function parseCalibration(json: unknown): Calibration {
+  const o = (typeof json === "object" && json !== null ? json : {}) as Record<string, unknown>;
+  const price = (k: string): number => {
+    const v = o[k];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new Error(`calibration ${k} must be a finite number >= 0`);
+    return v;
+  };
+  const cal = {
+    fixedMs: price("fixedMs"),
+    nsPerRecurrentMac: price("nsPerRecurrentMac"),
+    nsPerOutputMac: price("nsPerOutputMac"),
+    margin: price("margin"),
+    measured: typeof o.measured === "string" ? o.measured : "",
+  };
+  if (cal.margin < 1) throw new Error("calibration margin must be >= 1");
+  return cal;
+}
+
 /**
  * Work of learning a sentence of `tokens` words (tokens + 1 predicted steps,
  * counting </s>): every SGD step runs the forward pass with the output
