@@ -55,9 +55,9 @@ async function timed(run: () => Promise<Response[]>): Promise<{ ms: number; rate
 
 describe("learn throughput through one Durable Object", () => {
   it.each([
-    { name: "tiny", words: 42, hidden: 16, classes: 6, n: 300 },
-    { name: "shipped-shape", words: 10_000, hidden: 100, classes: 100, n: 150 },
-  ])("$name model: learns per second and KV writes per 100 learns", async ({ name, words, hidden, classes, n }) => {
+    { name: "tiny", words: 42, hidden: 16, classes: 6, n: 200 },
+    { name: "shipped-shape", words: 10_000, hidden: 100, classes: 100, n: 100 },
+  ])("$name model: learns per second and KV writes per 100 learns", { timeout: 30_000 }, async ({ name, words, hidden, classes, n }) => {
     const id = `tp-${name}`;
     const vocab = await seed(id, words, hidden, classes);
     const writes = await countKvWrites(id, { PUBLISH_INTERVAL_MS: String(INTERVAL_MS) });
