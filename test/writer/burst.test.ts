@@ -95,7 +95,7 @@ describe("100 concurrent learns on one model", () => {
     await learn(id, sentence(1));
     const started = Date.now();
     const publishing = publishNow(id);
-    await sleep(50); // the publish now waits on its (slowed) KV puts
+    while (writes.puts.length === 0) await sleep(5); // the publish now waits on its slowed blob put
     const during = await learn(id, sentence(2));
     expect(((await during.json()) as { model: unknown }).model).toEqual({ id, version: 3, published: false });
     await publishing;
