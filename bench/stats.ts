@@ -5,7 +5,10 @@
  * time) and its wall time (performance.now(), which inside workerd ticks in
  * whole milliseconds). Batches are sized to last at least minBatchMs of CPU,
  * so neither the clock's tick nor the per-request overhead matters; median
- * and p95 are over samples of the per-repetition mean.
+ * and p95 are over samples of the per-repetition mean. Samples of all the
+ * operations are taken in turns, so a stretch of contention on the machine
+ * (another process on the same core's sibling thread slows even CPU time)
+ * spreads over every operation instead of spoiling one.
  */
 
 export interface Timing {
@@ -51,19 +54,35 @@ function summary(values: readonly number[]): Timing {
   return { median: quantile(values, 0.5), p95: quantile(values, 0.95) };
 }
 
-export async function measure(run: Runner, opts: TimingOptions): Promise<Measured> {
+/** Warms `run` up and finds how many repetitions last minBatchMs. */
+async function batchSize(run: Runner, opts: TimingOptions): Promise<number> {
   await run(opts.warmup);
-  // Double the batch until it lasts minBatchMs, then size it from that.
   let reps = 1;
   let probe = await run(reps);
   while (probe.cpuMs < opts.minBatchMs / 4) probe = await run((reps *= 2));
-  const batch = Math.max(1, Math.ceil((opts.minBatchMs * reps) / Math.max(probe.cpuMs, 1e-3)));
-  const cpu: number[] = [];
-  const wall: number[] = [];
-  for (let s = 0; s < opts.samples; s++) {
-    const t = await run(batch);
-    cpu.push(t.cpuMs / batch);
-    wall.push(t.wallMs / batch);
+  return Math.max(1, Math.ceil((opts.minBatchMs * reps) / Math.max(probe.cpuMs, 1e-3)));
+}
+
+/** Times every runner, in turns. */
+export async function measureAll(
+  runners: Record<string, Runner>,
+  optsFor: (name: string) => TimingOptions,
+): Promise<Record<string, Measured>> {
+  const names = Object.keys(runners);
+  const batch: Record<string, number> = {};
+  for (const name of names) batch[name] = await batchSize(runners[name], optsFor(name));
+  const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const wall: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const rounds = Math.max(...names.map((n) => optsFor(n).samples));
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names) {
+      if (round >= optsFor(name).samples) continue;
+      const t = await runners[name](batch[name]);
+      cpu[name].push(t.cpuMs / batch[name]);
+      wall[name].push(t.wallMs / batch[name]);
+    }
   }
-  return { cpu: summary(cpu), wall: summary(wall), batch, samples: opts.samples };
+  return Object.fromEntries(
+    names.map((n) => [n, { cpu: summary(cpu[n]), wall: summary(wall[n]), batch: batch[n], samples: cpu[n].length }]),
+  );
 }

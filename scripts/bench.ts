@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { fitCalibration } from "../bench/fit.ts";
-import { type Measured, measure, quantile, type Runner, type TimingOptions } from "../bench/stats.ts";
+import { type Measured, measureAll, quantile, type Runner, type TimingOptions } from "../bench/stats.ts";
 import { type CalibrationPoint, calibrationSentences, meanLearnMacs, type SuiteInput, suiteOps } from "../bench/suite.ts";
 import type { LoadInput, LoadReport, OpRequest, SetupInput } from "../bench/worker.ts";
 import { estimateLearnMs, learnShape } from "../src/budget/cost-model.ts";
@@ -88,18 +88,11 @@ const setup: SetupInput = { suite, calibration: arg.bool("calibrate") ? { stream
 const timing: TimingOptions = { minBatchMs: 30, samples, warmup: 20 };
 const timingFor = (name: string): TimingOptions =>
   name.startsWith("baseline") ? { minBatchMs: 30, samples: Math.max(5, Math.round(samples / 2)), warmup: 2 }
-  : name.startsWith("cal/") ? { minBatchMs: 25, samples: 7, warmup: 3 }
+  : name.startsWith("cal/") ? { minBatchMs: 25, samples: 9, warmup: 3 }
   : timing;
 
 if (!hasSchedstat()) log("warning: no /proc schedstat here; CPU times are wall times");
 const cpuNs = (pid: number | "self") => (hasSchedstat() ? processCpuNs(pid) : performance.now() * 1e6);
-
-/** Times every operation of a runtime, in order. */
-async function measureAll(names: string[], runner: (name: string) => Runner): Promise<Record<string, Measured>> {
-  const out: Record<string, Measured> = {};
-  for (const name of names) out[name] = await measure(runner(name), timingFor(name));
-  return out;
-}
 
 // ---------------------------------------------------------------- workerd
 log(`model: ${shipped ? dir : "random stand-in"} ${JSON.stringify(modelInfo)}, ${(bytes.byteLength / 1e6).toFixed(2)} MB file`);
@@ -157,10 +150,11 @@ try {
   for (let i = 0; i < 15; i++) noop.push((await batch("noop", 1)).cpuMs);
   const overheadMs = quantile(noop, 0.5);
   log(`workerd: pid ${pid}, ${overheadMs.toFixed(3)} ms CPU per request; timing ${names.length} operations...`);
-  workerd = await measureAll(names, (name) => async (reps) => {
+  const runner = (name: string): Runner => async (reps) => {
     const t = await batch(name, reps);
     return { cpuMs: Math.max(0, t.cpuMs - overheadMs), wallMs: t.wallMs };
-  });
+  };
+  workerd = await measureAll(Object.fromEntries(names.map((n) => [n, runner(n)])), timingFor);
 } finally {
   await mf.dispose();
 }
@@ -173,12 +167,13 @@ if (!arg.bool("skip-node")) {
   const tm = textModel(model, vocab, LIMITS.maxSentenceTokens);
   const ops = suiteOps(tm.model, tm.ws, suite);
   let calls = 0;
-  node = await measureAll(Object.keys(ops), (name) => async (reps) => {
+  const runner = (name: string): Runner => async (reps) => {
     const c0 = cpuNs("self");
     const t0 = performance.now();
     for (let r = 0; r < reps; r++) ops[name](calls++);
     return { cpuMs: (cpuNs("self") - c0) / 1e6, wallMs: performance.now() - t0 };
-  });
+  };
+  node = await measureAll(Object.fromEntries(Object.keys(ops).map((n) => [n, runner(n)])), timingFor);
 }
 
 // ---------------------------------------------------------------- report
