@@ -1,13 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { vocabHash, vocabToJson } from "../../src/model/vocab.ts";
 import {
-  deleteVersion,
   isValidModelId,
   KvLayoutError,
-  listVersions,
   manifestKey,
   publishVersion,
-  pruneVersions,
   putVocab,
   readManifest,
   readVocab,
@@ -207,43 +204,5 @@ describe("validation of what KV returns", () => {
     const m = await publishVersion(kv, id, blob(1), fields(1));
     await expectLayoutError(writeManifest(kv, id, { ...m, bytes: -1 }), /bytes/);
     expect(await readManifest(kv, id)).toEqual(m);
-  });
-});
-
-describe("retention", () => {
-  async function publishMany(id: string, versions: number[]): Promise<void> {
-    for (const v of versions) await publishVersion(kv, id, blob(v), fields(v));
-  }
-
-  it("lists versions numerically across pages, ignoring other models sharing a prefix", async () => {
-    const id = freshId();
-    await publishMany(id, [1, 2, 9, 10, 11]);
-    await publishMany(`${id}x`, [3]);
-    const rec = recordingKv(kv, { pageSize: 2 });
-    expect(await listVersions(rec.kv, id)).toEqual([1, 2, 9, 10, 11]);
-    expect(rec.log.filter((o) => o.op === "list")).toHaveLength(3);
-    expect(await listVersions(kv, freshId())).toEqual([]);
-  });
-
-  it("deletes an old version but never the current one", async () => {
-    const id = freshId();
-    await publishMany(id, [1, 2]);
-    await expectLayoutError(deleteVersion(kv, id, 2), /version 2 is the current version/);
-    await deleteVersion(kv, id, 1);
-    expect(await listVersions(kv, id)).toEqual([2]);
-  });
-
-  it("keeps the newest N and whatever the manifest points at", async () => {
-    const id = freshId();
-    await publishMany(id, [1, 2, 3, 4, 5]);
-    expect(await pruneVersions(kv, id, 2)).toEqual([1, 2, 3]);
-    expect(await listVersions(kv, id)).toEqual([4, 5]);
-
-    // A manifest pointing back at an older blob (as copy-on-write or a manual fix may do) protects it.
-    const m = (await readManifest(kv, id))!;
-    await writeManifest(kv, id, { ...m, weightsKey: weightsKey(id, 4) });
-    expect(await pruneVersions(kv, id, 1)).toEqual([]);
-    expect(await listVersions(kv, id)).toEqual([4, 5]);
-    await expectLayoutError(pruneVersions(kv, id, 0), /keep must be a positive integer/);
   });
 });
