@@ -87,7 +87,7 @@ const setup: SetupInput = { suite, calibration: arg.bool("calibrate") ? { stream
 
 const timing: TimingOptions = { minBatchMs: 30, samples, warmup: 20 };
 const timingFor = (name: string): TimingOptions =>
-  name.startsWith("baseline") ? { minBatchMs: 30, samples: Math.max(5, Math.round(samples / 2)), warmup: 2 }
+  name.startsWith("baseline") ? { minBatchMs: 30, samples: Math.max(7, Math.round(samples / 2)), warmup: 2 }
   : name.startsWith("cal/") ? { minBatchMs: 25, samples: 9, warmup: 3 }
   : timing;
 
