@@ -82,24 +82,6 @@ export function classDistribution(m: RnnLm, s: Float64Array, classProbs: Float64
 }
 
 /**
- * The class that follows `prev` (of probability prevP) in the order of
- * decreasing probability, ties by increasing index; -1 when none is left.
- * A scan per step instead of a sort: only the first few classes are visited.
- */
-function nextClass(classProbs: Float64Array, classes: number, prevP: number, prev: number): number {
-  let best = -1;
-  let bestP = -Infinity;
-  for (let c = 0; c < classes; c++) {
-    const p = classProbs[c];
-    if ((p < prevP || (p === prevP && c > prev)) && p > bestP) {
-      best = c;
-      bestP = p;
-    }
-  }
-  return best;
-}
-
-/**
  * The k most probable allowed ids, exactly, without expanding every class:
  * visit classes by decreasing P(c); since P(w) = P(c)·P(w|c) <= P(c), once
  * P(c) cannot beat the k-th best word found, no later class can either.
@@ -113,10 +95,10 @@ export function classTopK(
   probs: Float64Array,
 ): TopK {
   const out = classOf(m);
-  const K = out.classes;
-  softmaxRows(out.C, 0, K, s, classProbs);
+  softmaxRows(out.C, 0, out.classes, s, classProbs);
+  const order = Array.from({ length: out.classes }, (_, c) => c).sort((a, b) => classProbs[b] - classProbs[a]);
   const top = new TopK(k);
-  for (let c = nextClass(classProbs, K, Infinity, -1); c >= 0; c = nextClass(classProbs, K, classProbs[c], c)) {
+  for (const c of order) {
     const pc = classProbs[c];
     if (top.size === k && pc <= top.floor()) break;
     const from = out.classStart[c];
