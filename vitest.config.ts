@@ -25,5 +25,7 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts"],
+    // The Worker logs one JSON line per request (src/http/logging.ts): thousands in a run, none informative there.
+    onConsoleLog: (log) => !log.startsWith('{"event":"request"'),
   },
 });

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import type { Env } from "../env.ts";
 import { ApiError } from "./errors.ts";
+import { healthRoute } from "./health.ts";
 import { learnRoute } from "./learn.ts";
+import { requestLogger } from "./logging.ts";
 import { modelRoute, weightsRoute } from "./model.ts";
 import { modelRoutes } from "./models.ts";
 import { predictRoute } from "./predict.ts";
@@ -9,6 +11,11 @@ import { predictRoute } from "./predict.ts";
 /** The HTTP API. Each route exists for the default model and for /models/:id. */
 export function createApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
+  app.use(requestLogger());
+  app.get("/health", healthRoute);
+  app.all("/health", (c) => {
+    throw new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed on /health`);
+  });
   for (const base of ["", "/models/:id"]) {
     app.get(`${base}/predict`, predictRoute);
     app.post(`${base}/learn`, learnRoute);

@@ -1,0 +1,83 @@
+/**
+ * One structured JSON log line per request (Workers Logs indexes JSON fields; `wrangler tail`
+ * and `wrangler dev` print the line as is).
+ *
+ * The model, version and token count come from the JSON the route answered (every model route
+ * answers `model: {id, version}` or `{id, version}`; /predict its tokenized `prefix`, /learn its
+ * `tokens`), so routes need not know about logging. User text (prefixes, sentences) is never
+ * logged. `estimatedCpuMs` stays null until routes report the cost model's estimate.
+ */
+
+import type { MiddlewareHandler } from "hono";
+import { routePath } from "hono/route";
+import type { Env } from "../env.ts";
+import { isValidModelId } from "../store/kv-layout.ts";
+
+export interface RequestLog {
+  event: "request";
+  method: string;
+  /** The matched route pattern (e.g. "/models/:id/predict"), or null when no route matched. */
+  route: string | null;
+  status: number;
+  model: string | null;
+  version: number | null;
+  /** Tokens read (/predict's prefix) or learned (/learn). */
+  tokens: number | null;
+  /**
+   * Wall time in the Worker. Deployed Workers advance clocks only at I/O, so this counts
+   * waiting (KV, the writer), not CPU: that is what estimatedCpuMs is for.
+   */
+  durationMs: number;
+  estimatedCpuMs: number | null;
+  /** Cloudflare's request id, to find the request in other logs (absent locally). */
+  ray: string | null;
+}
+
+type Facts = Pick<RequestLog, "model" | "version" | "tokens">;
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+const count = (x: unknown): number | null => (typeof x === "number" && Number.isSafeInteger(x) && x >= 0 ? x : null);
+const modelId = (x: unknown): string | null => (typeof x === "string" && isValidModelId(x) ? x : null);
+
+/** What a JSON answer says about the model and tokens it concerned. */
+export function factsOf(body: unknown): Facts {
+  if (!isObject(body)) return { model: null, version: null, tokens: null };
+  const ref = isObject(body.model) ? body.model : body;
+  const tokens = Array.isArray(body.prefix) ? body.prefix.length : count(body.tokens);
+  return { model: modelId(ref.id), version: count(ref.version), tokens };
+}
+
+async function responseFacts(res: Response): Promise<Facts> {
+  const type = res.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/json")) return { model: null, version: null, tokens: null };
+  try {
+    return factsOf(await res.clone().json());
+  } catch {
+    return { model: null, version: null, tokens: null };
+  }
+}
+
+/** The middleware; `write` receives each line (console.log in the Worker). */
+export function requestLogger(
+  write: (line: string) => void = (line) => console.log(line),
+): MiddlewareHandler<{ Bindings: Env }> {
+  return async (c, next) => {
+    const started = performance.now();
+    const ownIndex = c.req.routeIndex;
+    await next();
+    const facts = await responseFacts(c.res);
+    const matched = c.req.routeIndex !== ownIndex;
+    const entry: RequestLog = {
+      event: "request",
+      method: c.req.method,
+      route: matched ? routePath(c) : null,
+      status: c.res.status,
+      ...facts,
+      model: facts.model ?? (matched ? modelId(c.req.param("id")) : null),
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+      estimatedCpuMs: null,
+      ray: c.req.header("cf-ray") ?? null,
+    };
+    write(JSON.stringify(entry));
+  };
+}
