@@ -6,6 +6,7 @@
  *   npm run seed -- --remote          the namespace bound as MODELS in wrangler.toml
  *   npm run seed -- --if-empty        only when the model has no manifest yet
  *   npm run seed -- --id alice --model models/base
+ *   npm run seed -- --persist-to DIR   local KV kept in DIR (as `wrangler dev --persist-to DIR` reads it)
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -16,12 +17,15 @@ import { manifestKey, type Manifest, parseManifest, vocabKey, weightsKey } from 
 import { decodeModel } from "../src/store/model-codec.ts";
 import { flags } from "./lib/args.ts";
 
-const arg = flags({ id: "default", model: "models/base" }, ["remote", "if-empty"]);
+const arg = flags({ id: "default", model: "models/base", "persist-to": "" }, ["remote", "if-empty"]);
 const id = arg.str("id");
 const where = arg.bool("remote") ? "--remote" : "--local";
+const persistTo = arg.str("persist-to");
+if (persistTo && arg.bool("remote")) throw new Error("--persist-to is for local KV; it cannot go with --remote");
 
 function wrangler(args: string[]): string {
-  return execFileSync("npx", ["wrangler", "kv", "key", ...args, "--binding", "MODELS", where], {
+  const local = persistTo ? ["--persist-to", persistTo] : [];
+  return execFileSync("npx", ["wrangler", "kv", "key", ...args, "--binding", "MODELS", where, ...local], {
     encoding: "utf8",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
     stdio: ["ignore", "pipe", "pipe"],
