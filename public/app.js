@@ -1,0 +1,160 @@
+// edge-rnnlm demo: next-word suggestions as you type (GET /predict, fresh so a lesson shows at
+// once), teaching (POST /learn) and the model's facts (GET /model). No framework, no build step.
+
+const SHOWN = 8; // chips shown
+const DEBOUNCE_MS = 150;
+const CONTEXT_CHARS = 1000; // the server reads a prefix through its last 32 tokens anyway
+const TOKEN_KEY = "edge-rnnlm-token";
+
+const model = new URLSearchParams(location.search).get("model");
+const base = model ? `/models/${encodeURIComponent(model)}` : "";
+
+const $ = (id) => document.getElementById(id);
+const text = $("text");
+const chips = $("suggestions");
+const teachButton = $("teach");
+const teachResult = $("teach-result");
+const status = $("status");
+const tokenInput = $("token");
+const modelLine = $("model");
+
+const numbers = new Intl.NumberFormat("en");
+
+tokenInput.value = localStorage.getItem(TOKEN_KEY) ?? "";
+tokenInput.addEventListener("input", () => {
+  const token = tokenInput.value.trim();
+  if (token) localStorage.setItem(TOKEN_KEY, token);
+  else localStorage.removeItem(TOKEN_KEY);
+});
+
+/** Calls the API of this model; an error answer becomes an Error with the server's message. */
+async function api(path, init = {}) {
+  const headers = new Headers(init.headers);
+  const token = tokenInput.value.trim();
+  if (token) headers.set("authorization", `Bearer ${token}`);
+  const res = await fetch(base + path, { ...init, headers });
+  const body = await res.json().catch(() => null);
+  if (res.ok) return body;
+  if (res.status === 401) $("token-box").open = true;
+  throw new Error(body?.error ? `${body.error.message} (${res.status} ${body.error.code})` : `HTTP ${res.status}`);
+}
+
+function showStatus(message) {
+  status.textContent = message;
+}
+
+/** The text before the word being typed, and that partial word (lowercase, as the model's words are). */
+function split(value) {
+  const m = /[\p{L}\p{N}][\p{L}\p{M}\p{N}'-]*$/u.exec(value);
+  return m ? { context: value.slice(0, m.index), partial: m[0].toLowerCase() } : { context: value, partial: "" };
+}
+
+let inFlight = null;
+let timer = 0;
+
+function scheduleSuggest() {
+  clearTimeout(timer);
+  timer = setTimeout(suggest, DEBOUNCE_MS);
+}
+
+/** Next words after the text; while a word is being typed, the likely ones that complete it. */
+async function suggest() {
+  inFlight?.abort();
+  const request = (inFlight = new AbortController());
+  const { context, partial } = split(text.value);
+  const query = new URLSearchParams({ prefix: context.slice(-CONTEXT_CHARS), k: partial ? "50" : String(SHOWN), fresh: "1" });
+  try {
+    const body = await api(`/predict?${query}`, { signal: request.signal });
+    if (request !== inFlight) return; // a newer keystroke's answer will render
+    render(body.predictions.filter((p) => p.word.startsWith(partial)).slice(0, SHOWN));
+    showStatus("");
+  } catch (e) {
+    if (request === inFlight) showStatus(e.message);
+  }
+}
+
+function render(predictions) {
+  chips.replaceChildren(
+    ...predictions.map((p) => {
+      const chip = document.createElement("button");
+      chip.type = "button";
+      chip.className = "chip";
+      chip.dataset.word = p.word;
+      chip.dataset.p = String(p.p);
+      const pct = document.createElement("small");
+      pct.textContent = `${(p.p * 100).toFixed(p.p < 0.01 ? 2 : 1)}%`;
+      chip.append(p.word, pct);
+      chip.addEventListener("click", () => insert(p.word));
+      return chip;
+    }),
+  );
+}
+
+/** Replaces the partial word by `word` (punctuation attaches to the word before it). */
+function insert(word) {
+  const { context } = split(text.value);
+  const isWord = /^[\p{L}\p{N}]/u.test(word);
+  const head = !isWord ? context.trimEnd() : context === "" || /\s$/.test(context) ? context : `${context} `;
+  text.value = `${head}${word} `;
+  text.focus();
+  text.setSelectionRange(text.value.length, text.value.length);
+  suggest();
+}
+
+text.addEventListener("input", scheduleSuggest);
+text.addEventListener("keydown", (e) => {
+  const plain = !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey;
+  const first = chips.querySelector(".chip");
+  if (e.key === "Tab" && plain && first) {
+    e.preventDefault();
+    insert(first.dataset.word);
+  } else if (e.key === "Escape") {
+    chips.replaceChildren();
+  } else if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+    e.preventDefault();
+    teach();
+  }
+});
+
+async function teach() {
+  const sentence = text.value.trim();
+  if (!sentence) {
+    showStatus("Type a sentence to teach first.");
+    return;
+  }
+  teachButton.disabled = true;
+  try {
+    const r = await api("/learn", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ sentence }),
+    });
+    const when = r.model.published ? "" : ", published shortly";
+    teachResult.textContent =
+      `Learned ${r.tokens} tokens: loss ${r.lossBefore.toFixed(2)} → ${r.lossAfter.toFixed(2)} per token, ` +
+      `in version ${r.model.version}${when}`;
+    showStatus("");
+    await Promise.all([suggest(), describeModel()]);
+  } catch (e) {
+    showStatus(e.message);
+  } finally {
+    teachButton.disabled = false;
+  }
+}
+
+teachButton.addEventListener("click", teach);
+
+async function describeModel() {
+  try {
+    const m = await api("/model");
+    const output = m.output === "class" ? `${m.classes} word classes` : "full softmax";
+    modelLine.textContent =
+      `Model “${m.id}”, version ${m.version}: ${numbers.format(m.vocab)} words, ${m.hidden} hidden units, ${output}, ` +
+      `${(m.bytes / 1e6).toFixed(1)} MB · ${numbers.format(m.learns)} sentences learned`;
+  } catch (e) {
+    modelLine.textContent = e.message;
+  }
+}
+
+describeModel();
+suggest();
