@@ -19,9 +19,12 @@ export const LIMITS = {
   defaultK: 5,
 } as const;
 
-/** Per-learn options a request may set, with their bounds and defaults. */
+/**
+ * Per-learn options a request may set, with their bounds and defaults. The defaults were
+ * chosen on the shipped base model with npm run adapt-bench (docs/adaptation.md).
+ */
 export const LEARN_BOUNDS = {
-  lr: { min: 1e-6, max: 1, default: 0.1 },
+  lr: { min: 1e-6, max: 1, default: 0.01 },
   truncate: { min: 0, max: 16, default: 4 },
   steps: { min: 1, max: 5, default: 1 },
 } as const;
