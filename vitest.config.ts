@@ -20,7 +20,17 @@ export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
-      miniflare: { serviceBindings: { REPO_FILES: serveRepoFile } },
+      miniflare: {
+        serviceBindings: { REPO_FILES: serveRepoFile },
+        // The write token tests send (test/helpers/api.ts); .dev.vars is not read here.
+        bindings: { LEARN_TOKEN: "test-token" },
+        // Budgets no test reaches by accident; test/http/limits.test.ts runs the app against TIGHT_LIMITER.
+        ratelimits: {
+          WRITE_LIMITER: { namespace_id: "1001", simple: { limit: 1_000_000, period: 10 } },
+          READ_LIMITER: { namespace_id: "1002", simple: { limit: 1_000_000, period: 10 } },
+          TIGHT_LIMITER: { namespace_id: "1003", simple: { limit: 3, period: 60 } },
+        },
+      },
     }),
   ],
   test: {

@@ -19,6 +19,15 @@ export const LIMITS = {
   defaultK: 5,
 } as const;
 
+/** PUT /model/weights: room for the safetensors header beyond the model's F32 tensor bytes. */
+export const IMPORT_HEADER_SLACK_BYTES = 64 * 1024;
+
+/** Seconds a client refused with 429 is told to wait: the period of the [[ratelimits]] in wrangler.toml. */
+export const RATE_LIMIT_RETRY_S = 10;
+
+/** Seconds to wait when a model's writer did not answer (a restarting Durable Object is back sooner). */
+export const WRITER_RETRY_S = 1;
+
 /**
  * Per-learn options a request may set, with their bounds and defaults. The defaults were
  * chosen on the shipped base model with npm run adapt-bench (docs/adaptation.md).

@@ -10,6 +10,13 @@ export interface Env {
   PUBLISH_INTERVAL_MS?: string;
   /** Published versions kept per model (older ones are deleted). */
   KEEP_VERSIONS?: string;
+  /** Secret: the bearer token of every write; without it writes are refused (docs/limits.md). */
+  LEARN_TOKEN?: string;
+  /** Secret, optional: when set, reads need it (or LEARN_TOKEN) as a bearer token. */
+  READ_TOKEN?: string;
+  /** Rate Limiting bindings: per-client budgets of writes and of reads (absent: no limit). */
+  WRITE_LIMITER?: RateLimit;
+  READ_LIMITER?: RateLimit;
 }
 
 type WorkerEnv = Env;

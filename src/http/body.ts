@@ -3,7 +3,7 @@ import { ApiError } from "./errors.ts";
 export type LearnBody = { sentence: string; fields: Record<string, unknown> };
 
 /** Reads at most `limit` bytes of the body, refusing larger ones before buffering them. */
-async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
+export async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
   const tooLarge = () => new ApiError(413, "body_too_large", `the request body is limited to ${limit} bytes`);
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > limit) throw tooLarge();

@@ -3,9 +3,10 @@ import type { Env } from "../env.ts";
 import { type TextModel, textModel } from "../model/text-model.ts";
 import { DEFAULT_MODEL_ID, isValidModelId } from "../store/kv-layout.ts";
 import { type LoadedModel, loadModel } from "../store/model-cache.ts";
-import { LIMITS } from "../config.ts";
+import { LIMITS, WRITER_RETRY_S } from "../config.ts";
 import { ApiError, noModel } from "./errors.ts";
 import type { ModelWriter } from "../writer/model-writer.ts";
+import type { WriterError } from "../writer/protocol.ts";
 
 export type AppContext = Context<{ Bindings: Env }>;
 
@@ -20,6 +21,29 @@ export function writerOf(c: AppContext, id: string): DurableObjectStub<ModelWrit
   return c.env.WRITER.get(c.env.WRITER.idFromName(id));
 }
 
+const retryAfter = { "retry-after": String(WRITER_RETRY_S) };
+
+/**
+ * Calls model `id`'s writer and returns its reply, a refusal (`ok: false`) as that ApiError. A
+ * call that throws (the object was reset mid-request, is overloaded or unreachable) is a 503 to
+ * retry, never a 500: a learn in such a call may or may not be in the log.
+ */
+export async function askWriter<P extends PromiseLike<{ ok: true } | WriterError>>(
+  c: AppContext,
+  id: string,
+  call: (writer: DurableObjectStub<ModelWriter>) => P,
+): Promise<Exclude<Awaited<P>, { ok: false }>> {
+  let reply: Awaited<P>;
+  try {
+    reply = await call(writerOf(c, id));
+  } catch (e) {
+    console.error(JSON.stringify({ event: "writer_call_failed", id, error: String(e) }));
+    throw new ApiError(503, "writer_unavailable", `the writer of model "${id}" did not answer (it may be restarting); retry shortly`, retryAfter);
+  }
+  if (!reply.ok) throw new ApiError(reply.status, reply.code, reply.message, reply.code === "model_unavailable" ? retryAfter : {});
+  return reply as Exclude<Awaited<P>, { ok: false }>;
+}
+
 // Work buffers per parsed model, made once so a warm prediction allocates nothing big.
 const textModels = new WeakMap<LoadedModel["model"], TextModel>();
 
@@ -30,7 +54,7 @@ export async function publishedModel(c: AppContext, id: string): Promise<LoadedM
     result = await loadModel(c.env.MODELS, id);
   } catch (e) {
     console.error(JSON.stringify({ event: "model_load_failed", id, error: String(e) }));
-    throw new ApiError(503, "model_unavailable", `model "${id}" could not be loaded from KV; try again shortly`);
+    throw new ApiError(503, "model_unavailable", `model "${id}" could not be loaded from KV; try again shortly`, retryAfter);
   }
   if (result.status === "missing") throw noModel(id);
   let tm = textModels.get(result.model);

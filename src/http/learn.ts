@@ -1,7 +1,7 @@
 import { LEARN_BOUNDS, LIMITS } from "../config.ts";
 import { tokenize } from "../model/tokenizer.ts";
 import { readLearnBody } from "./body.ts";
-import { type AppContext, modelIdOf, writerOf } from "./context.ts";
+import { type AppContext, askWriter, modelIdOf } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { numberParam } from "./params.ts";
 
@@ -23,8 +23,7 @@ export async function learnRoute(c: AppContext): Promise<Response> {
   if (tokens.length > LIMITS.maxSentenceTokens) {
     throw new ApiError(413, "sentence_too_long", `a sentence is limited to ${LIMITS.maxSentenceTokens} tokens`);
   }
-  const reply = await writerOf(c, id).learn(id, { tokens, lr, truncate, steps });
-  if (!reply.ok) throw new ApiError(reply.status, reply.code, reply.message);
+  const reply = await askWriter(c, id, (w) => w.learn(id, { tokens, lr, truncate, steps }));
   const { tokens: n, lossBefore, lossAfter, model } = reply;
   return c.json({ tokens: n, lossBefore, lossAfter, model });
 }

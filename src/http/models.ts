@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Env } from "../env.ts";
 import { DEFAULT_MODEL_ID, isValidModelId } from "../store/kv-layout.ts";
-import { type AppContext, modelIdOf, writerOf } from "./context.ts";
+import { type AppContext, askWriter, modelIdOf } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { modelRoute } from "./model.ts";
 
@@ -35,8 +35,7 @@ async function createRoute(c: AppContext): Promise<Response> {
   const body = await jsonObject(c);
   const id = modelIdField(body, "id", undefined);
   const from = modelIdField(body, "from", DEFAULT_MODEL_ID);
-  const reply = await writerOf(c, id).create(id, from);
-  if (!reply.ok) throw new ApiError(reply.status, reply.code, reply.message);
+  const reply = await askWriter(c, id, (w) => w.create(id, from));
   return c.json(reply.model, 201, { location: `/models/${id}` });
 }
 
@@ -47,8 +46,7 @@ async function rollbackRoute(c: AppContext): Promise<Response> {
   if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 0) {
     throw new ApiError(400, "invalid_version", "version must be a non-negative integer");
   }
-  const reply = await writerOf(c, id).rollback(id, version);
-  if (!reply.ok) throw new ApiError(reply.status, reply.code, reply.message);
+  const reply = await askWriter(c, id, (w) => w.rollback(id, version));
   return c.json({ restored: reply.restored, model: reply.model });
 }
 

@@ -1,7 +1,7 @@
 import { LIMITS } from "../config.ts";
 import { predictWords } from "../model/text-model.ts";
 import { tokenize } from "../model/tokenizer.ts";
-import { type AppContext, modelIdOf, publishedModel, writerOf } from "./context.ts";
+import { type AppContext, askWriter, modelIdOf, publishedModel } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { numberParam } from "./params.ts";
 
@@ -20,8 +20,7 @@ export async function predictRoute(c: AppContext): Promise<Response> {
   const fresh = ["1", "true"].includes(c.req.query("fresh") ?? "");
   const tokens = tokenize(prefix, LIMITS.maxPrefixChars);
   if (fresh) {
-    const reply = await writerOf(c, id).predict(id, { tokens, k });
-    if (!reply.ok) throw new ApiError(reply.status, reply.code, reply.message);
+    const reply = await askWriter(c, id, (w) => w.predict(id, { tokens, k }));
     return c.json({ prefix: reply.prefix, predictions: reply.predictions, model: { ...reply.model, fresh: true } });
   }
   const m = await publishedModel(c, id);

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { LIMITS, runtimeConfig, UPDATE_GUARDS } from "../config.ts";
 import type { Env } from "../env.ts";
 import { learnSentence } from "../model/lm.ts";
+import type { RnnLm } from "../model/model.ts";
 import { predictWords, type TextModel, textModel } from "../model/text-model.ts";
 import { encodeSentence, type Vocab } from "../model/vocab.ts";
 import {
@@ -14,10 +15,11 @@ import {
   weightsPrefix,
   writeManifest,
 } from "../store/kv-layout.ts";
-import { decodeModel, encodeModel } from "../store/model-codec.ts";
+import { decodeModel, encodeModel, type ModelMeta } from "../store/model-codec.ts";
 import { LearnLog, type LearnStep } from "./learn-log.ts";
 import {
   type CreateReply,
+  type ImportReply,
   type LearnReply,
   type LearnRequest,
   type ModelInfo,
@@ -61,6 +63,13 @@ function manifestOf(ident: Identity, row: VersionRow): Manifest {
     learns: row.learns,
     ...(ident.base && { base: ident.base }),
   };
+}
+
+/** Why `next` cannot replace `current` (another architecture), or null. */
+function architectureMismatch(current: RnnLm, next: RnnLm): string | null {
+  const shape = (m: RnnLm) =>
+    `vocab ${m.vocab}, hidden ${m.hidden}, ${m.output.kind} output` + (m.output.kind === "class" ? ` of ${m.output.classes} classes` : "");
+  return shape(next) === shape(current) ? null : `the weights have ${shape(next)}; the model has ${shape(current)}`;
 }
 
 /**
@@ -198,6 +207,62 @@ export class ModelWriter extends DurableObject<Env> {
       } catch (e) {
         return unavailable(id, e);
       }
+    });
+  }
+
+  /**
+   * Replaces the weights with an uploaded model file, published at once as a new version (F32,
+   * like every publish). The file must decode (safetensors, dtypes, shapes, finite values) and fit
+   * this model (vocabulary hash, architecture); anything else is refused and nothing changes. Like
+   * a rollback it supersedes the learns logged before it; learns arriving meanwhile wait for it.
+   */
+  async importWeights(id: string, bytes: Uint8Array): Promise<ImportReply> {
+    return this.exclusive(async () => {
+      const failed = await this.load(id);
+      if (failed) return failed;
+      let file: { model: RnnLm; meta: ModelMeta };
+      try {
+        file = decodeModel(bytes);
+      } catch (e) {
+        return error(400, "invalid_weights", `not a usable model file: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      const ident = this.identity();
+      const { vocab, model } = this.liveModel().tm;
+      if (file.meta.vocabHash !== ident.vocabHash) {
+        return error(422, "vocabulary_mismatch", `the weights are for vocabulary ${file.meta.vocabHash}; model "${id}" uses ${ident.vocabHash}`);
+      }
+      const mismatch = architectureMismatch(model, file.model);
+      if (mismatch) return error(422, "shape_mismatch", mismatch);
+      // No learn may interleave: the log, the counters and the weights switch together.
+      const reply = await this.ctx.blockConcurrencyWhile(async (): Promise<ImportReply> => {
+        try {
+          const { learns, tokensLearned, hyperparameters } = file.meta;
+          const version = this.versions.reserve(await this.versionFloor(id));
+          const now = new Date().toISOString();
+          const meta = { version, vocabHash: ident.vocabHash, createdAt: ident.createdAt, updatedAt: now, learns, tokensLearned, hyperparameters };
+          const blob = encodeModel(file.model, meta, { dtype: "F32" });
+          const row: VersionRow = {
+            version,
+            weightsKey: weightsKey(id, version),
+            bytes: blob.byteLength,
+            seq: this.log.lastSeq(),
+            learns,
+            tokensLearned,
+            updatedAt: now,
+            upstream: null,
+          };
+          await this.env.MODELS.put(row.weightsKey, blob);
+          await writeManifest(this.env.MODELS, id, manifestOf(ident, row));
+          this.live = { tm: textModel(file.model, vocab, LIMITS.maxSentenceTokens), hyperparameters };
+          this.versions.add(row);
+          this.log.setCounters({ learns, tokensLearned });
+          return { ok: true, model: { id, version, published: true }, learns, tokensLearned };
+        } catch (e) {
+          return unavailable(id, e);
+        }
+      });
+      if (reply.ok) await this.prune(id);
+      return reply;
     });
   }
 

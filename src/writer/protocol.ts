@@ -16,7 +16,7 @@ export interface PredictRequest {
 
 export interface WriterError {
   ok: false;
-  status: 404 | 409 | 422 | 503;
+  status: 400 | 404 | 409 | 422 | 503;
   code: string;
   message: string;
 }
@@ -58,6 +58,9 @@ export interface ModelInfo {
 export type CreateReply = { ok: true; model: ModelInfo } | WriterError;
 
 export type RollbackReply = { ok: true; restored: number; model: ModelRef } | WriterError;
+
+/** Imported weights are published at once as `model.version`, with the counters their file reports. */
+export type ImportReply = { ok: true; model: ModelRef; learns: number; tokensLearned: number } | WriterError;
 
 export interface WriterStatus {
   ok: true;

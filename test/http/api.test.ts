@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { LIMITS } from "../../src/config.ts";
-import { type ApiErrorBody, call, json, learnJson } from "../helpers/api.ts";
+import { type ApiErrorBody, authed, call, json, learnJson } from "../helpers/api.ts";
 import { seedTinyModel } from "../helpers/tiny-model.ts";
 
 interface PredictBody {
@@ -107,7 +107,7 @@ describe("with a seeded model", () => {
   });
 
   it("accepts text/plain with options in the query", async () => {
-    const r = await call(`${base}/learn?lr=0.05&steps=2`, { method: "POST", headers: { "content-type": "text/plain" }, body: "a cat sat on my mat" });
+    const r = await call(`${base}/learn?lr=0.05&steps=2`, authed({ method: "POST", headers: { "content-type": "text/plain" }, body: "a cat sat on my mat" }));
     expect(r.status).toBe(200);
     expect(((await r.json()) as LearnBody).tokens).toBe(6);
   });

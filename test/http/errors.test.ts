@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LIMITS } from "../../src/config.ts";
-import { type ApiErrorBody, call } from "../helpers/api.ts";
+import { type ApiErrorBody, authed, call } from "../helpers/api.ts";
 import { seedTinyModel } from "../helpers/tiny-model.ts";
 
 const ID = "errors";
@@ -15,11 +15,12 @@ interface Case {
   code: string;
 }
 
-const json = (body: unknown): RequestInit => ({
-  method: "POST",
-  headers: { "content-type": "application/json" },
-  body: typeof body === "string" ? body : JSON.stringify(body),
-});
+const json = (body: unknown): RequestInit =>
+  authed({
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 
 const CASES: Case[] = [
   { name: "missing sentence", path: "/learn", init: json({}), status: 400, code: "empty_sentence" },
@@ -28,11 +29,11 @@ const CASES: Case[] = [
   { name: "non-string sentence", path: "/learn", init: json({ sentence: 42 }), status: 400, code: "invalid_sentence" },
   { name: "malformed JSON", path: "/learn", init: json("{\"sentence\": "), status: 400, code: "invalid_json" },
   { name: "JSON array body", path: "/learn", init: json("[1,2]"), status: 400, code: "invalid_body" },
-  { name: "form content type", path: "/learn", init: { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "sentence=hi" }, status: 415, code: "unsupported_media_type" },
-  { name: "no content type", path: "/learn", init: { method: "POST", body: new Uint8Array([104, 105]) }, status: 415, code: "unsupported_media_type" },
+  { name: "form content type", path: "/learn", init: authed({ method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "sentence=hi" }), status: 415, code: "unsupported_media_type" },
+  { name: "no content type", path: "/learn", init: authed({ method: "POST", body: new Uint8Array([104, 105]) }), status: 415, code: "unsupported_media_type" },
   { name: "body over the limit", path: "/learn", init: json({ sentence: "a ".repeat(LIMITS.maxBodyBytes) }), status: 413, code: "body_too_large" },
   { name: "sentence over the token limit", path: "/learn", init: json({ sentence: "the cat ".repeat(LIMITS.maxSentenceTokens) }), status: 413, code: "sentence_too_long" },
-  { name: "invalid UTF-8", path: "/learn", init: { method: "POST", headers: { "content-type": "text/plain" }, body: new Uint8Array([0xff, 0xfe, 0x41]) }, status: 400, code: "invalid_encoding" },
+  { name: "invalid UTF-8", path: "/learn", init: authed({ method: "POST", headers: { "content-type": "text/plain" }, body: new Uint8Array([0xff, 0xfe, 0x41]) }), status: 400, code: "invalid_encoding" },
   { name: "lr out of range", path: "/learn", init: json({ sentence: "the cat", lr: 5 }), status: 400, code: "invalid_parameter" },
   { name: "lr not a number", path: "/learn", init: json({ sentence: "the cat", lr: "fast" }), status: 400, code: "invalid_parameter" },
   { name: "fractional steps", path: "/learn", init: json({ sentence: "the cat", steps: 1.5 }), status: 400, code: "invalid_parameter" },

@@ -2,16 +2,16 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { runtimeConfig } from "../../src/config.ts";
 import { parseManifest, readManifest, weightsKey } from "../../src/store/kv-layout.ts";
-import { type ApiErrorBody, call, json } from "../helpers/api.ts";
+import { type ApiErrorBody, authed, call, json } from "../helpers/api.ts";
 import { seedTinyModel, tinyModel } from "../helpers/tiny-model.ts";
 import { expectSameWeights, learnOk, logOf, modelInfo, publishedWeights, publishNow, replay, sentence, status } from "./support.ts";
 
 function create(body: unknown, type = "application/json") {
-  return call("/models", { method: "POST", headers: { "content-type": type }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  return call("/models", authed({ method: "POST", headers: { "content-type": type }, body: typeof body === "string" ? body : JSON.stringify(body) }));
 }
 
 function rollback(id: string, version: number) {
-  return call(`/models/${id}/rollback`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ version }) });
+  return call(`/models/${id}/rollback`, authed({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ version }) }));
 }
 
 async function learnAndPublish(id: string, n: number): Promise<void> {

@@ -4,12 +4,12 @@ import { describe, expect, it } from "vitest";
 import { LIMITS, runtimeConfig } from "../../src/config.ts";
 import { predictWords, textModel } from "../../src/model/text-model.ts";
 import { weightsKey } from "../../src/store/kv-layout.ts";
-import { type ApiErrorBody, call, json } from "../helpers/api.ts";
+import { type ApiErrorBody, authed, call, json } from "../helpers/api.ts";
 import { seedTinyModel, tinyModel, tinyVocab } from "../helpers/tiny-model.ts";
 import { expectSameWeights, learnOk, logOf, publishedWeights, publishNow, replay, sentence, status, writer } from "./support.ts";
 
 function rollback(id: string, body: unknown, type = "application/json") {
-  return call(`/models/${id}/rollback`, { method: "POST", headers: { "content-type": type }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  return call(`/models/${id}/rollback`, authed({ method: "POST", headers: { "content-type": type }, body: typeof body === "string" ? body : JSON.stringify(body) }));
 }
 
 async function learnAndPublish(id: string, from: number, to: number): Promise<void> {

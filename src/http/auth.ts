@@ -1,0 +1,77 @@
+/**
+ * Who may write and who may read (docs/limits.md).
+ *
+ * Writes (learn, create, rollback, weight import) need `Authorization: Bearer <LEARN_TOKEN>`;
+ * a Worker without LEARN_TOKEN refuses every write rather than accepting anyone's. Reads are
+ * public unless READ_TOKEN is set; then they need READ_TOKEN (or LEARN_TOKEN: a writer may read).
+ * Tokens are compared through their SHA-256 digests with a constant-time equality, so neither the
+ * content nor the length of a secret leaks through response timing.
+ */
+
+import type { MiddlewareHandler } from "hono";
+import type { Env } from "../env.ts";
+import { ApiError } from "./errors.ts";
+
+type Middleware = MiddlewareHandler<{ Bindings: Env }>;
+
+const CHALLENGE = 'Bearer realm="edge-rnnlm"';
+
+/** "Bearer" (any case), then one token of visible ASCII (RFC 6750's b64token and more). */
+const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
+
+function unauthorized(message: string, error?: "invalid_request" | "invalid_token"): ApiError {
+  const challenge = error ? `${CHALLENGE}, error="${error}"` : CHALLENGE;
+  return new ApiError(401, "unauthorized", message, { "www-authenticate": challenge });
+}
+
+/** The bearer token of an Authorization header: null when there is none, a 401 when it is malformed. */
+export function bearerToken(header: string | undefined): string | null {
+  if (header === undefined || header.trim() === "") return null;
+  const match = BEARER.exec(header);
+  if (!match) throw unauthorized("the Authorization header must be `Bearer <token>`", "invalid_request");
+  return match[1];
+}
+
+const encoder = new TextEncoder();
+
+async function digest(text: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest("SHA-256", encoder.encode(text));
+}
+
+/** Whether `given` equals one of `secrets`; every secret is compared, in constant time each. */
+async function matchesAny(given: string, secrets: readonly string[]): Promise<boolean> {
+  const [mine, ...theirs] = await Promise.all([given, ...secrets].map(digest));
+  let found = false;
+  for (const d of theirs) found = crypto.subtle.timingSafeEqual(mine, d) || found;
+  return found;
+}
+
+async function authenticate(header: string | undefined, secrets: readonly string[], what: string): Promise<void> {
+  const token = bearerToken(header);
+  if (token === null) throw unauthorized(`${what} need Authorization: Bearer <token>`);
+  if (!(await matchesAny(token, secrets))) throw unauthorized("the bearer token is not valid for this endpoint", "invalid_token");
+}
+
+/** Guards a write endpoint: 503 when LEARN_TOKEN is not configured, 401 without the right token. */
+export const requireWriter: Middleware = async (c, next) => {
+  const secret = c.env.LEARN_TOKEN;
+  if (!secret) {
+    throw new ApiError(
+      503,
+      "writes_disabled",
+      "writes are disabled: the LEARN_TOKEN secret is not set (`wrangler secret put LEARN_TOKEN`; `.dev.vars` locally)",
+    );
+  }
+  await authenticate(c.req.header("authorization"), [secret], "writes");
+  await next();
+};
+
+/** Guards a read endpoint: open unless READ_TOKEN is set. */
+export const requireReader: Middleware = async (c, next) => {
+  const secret = c.env.READ_TOKEN;
+  if (secret) {
+    const accepted = c.env.LEARN_TOKEN ? [secret, c.env.LEARN_TOKEN] : [secret];
+    await authenticate(c.req.header("authorization"), accepted, "reads");
+  }
+  await next();
+};

@@ -1,0 +1,30 @@
+import { IMPORT_HEADER_SLACK_BYTES } from "../config.ts";
+import type { RnnLm } from "../model/model.ts";
+import { readLimited } from "./body.ts";
+import { type AppContext, askWriter, modelIdOf, publishedModel } from "./context.ts";
+import { ApiError } from "./errors.ts";
+
+/** Largest file that can hold `model`'s architecture: every tensor as F32 (4 bytes), plus a header. */
+export function importLimitBytes(model: RnnLm): number {
+  const out = model.output.kind === "class" ? model.output.C.length + model.output.classStart.length : 0;
+  return 4 * (model.U.length + model.W.length + model.V.length + out) + 8 + IMPORT_HEADER_SLACK_BYTES;
+}
+
+/**
+ * PUT /model/weights (authenticated): the model's weights become the uploaded safetensors file,
+ * published at once as a new version. Here only the media type and the size (bounded by the
+ * model's own size, before buffering) are checked; the writer validates the file itself (header,
+ * dtypes, shapes, finite values, vocabulary) and refuses it with a 4xx, keeping the model as it is.
+ */
+export async function importRoute(c: AppContext): Promise<Response> {
+  const id = modelIdOf(c);
+  const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  if (type !== "application/octet-stream") {
+    throw new ApiError(415, "unsupported_media_type", "send the safetensors file as application/octet-stream");
+  }
+  const { model } = await publishedModel(c, id);
+  const bytes = await readLimited(c.req.raw, importLimitBytes(model));
+  const reply = await askWriter(c, id, (w) => w.importWeights(id, bytes));
+  const { model: ref, learns, tokensLearned } = reply;
+  return c.json({ model: ref, learns, tokensLearned });
+}
