@@ -8,6 +8,8 @@ export interface Env {
   WRITER: DurableObjectNamespace<ModelWriter>;
   /** Minimum milliseconds between two publishes of a model to KV ("0" publishes on every learn). */
   PUBLISH_INTERVAL_MS?: string;
+  /** CPU budget of one /learn in ms (default 10, the Free plan's limit); see src/budget. */
+  LEARN_CPU_MS?: string;
   /** Published versions kept per model (older ones are deleted). */
   KEEP_VERSIONS?: string;
   /** Secret: the bearer token of every write; without it writes are refused (docs/limits.md). */

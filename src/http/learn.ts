@@ -24,6 +24,6 @@ export async function learnRoute(c: AppContext): Promise<Response> {
     throw new ApiError(413, "sentence_too_long", `a sentence is limited to ${LIMITS.maxSentenceTokens} tokens`);
   }
   const reply = await askWriter(c, id, (w) => w.learn(id, { tokens, lr, truncate, steps }));
-  const { tokens: n, lossBefore, lossAfter, model } = reply;
-  return c.json({ tokens: n, lossBefore, lossAfter, model });
+  const { tokens: n, lossBefore, lossAfter, budget, model } = reply;
+  return c.json({ tokens: n, lossBefore, lossAfter, budget, model });
 }

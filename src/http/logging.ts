@@ -5,7 +5,7 @@
  * The model, version and token count come from the JSON the route answered (every model route
  * answers `model: {id, version}` or `{id, version}`; /predict its tokenized `prefix`, /learn its
  * `tokens`), so routes need not know about logging. User text (prefixes, sentences) is never
- * logged. `estimatedCpuMs` stays null until routes report the cost model's estimate.
+ * logged. `estimatedCpuMs` is the cost model's estimate a learn reports (null elsewhere).
  */
 
 import type { MiddlewareHandler } from "hono";
@@ -33,7 +33,7 @@ export interface RequestLog {
   ray: string | null;
 }
 
-type Facts = Pick<RequestLog, "model" | "version" | "tokens">;
+type Facts = Pick<RequestLog, "model" | "version" | "tokens" | "estimatedCpuMs">;
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 const count = (x: unknown): number | null => (typeof x === "number" && Number.isSafeInteger(x) && x >= 0 ? x : null);
@@ -41,19 +41,21 @@ const modelId = (x: unknown): string | null => (typeof x === "string" && isValid
 
 /** What a JSON answer says about the model and tokens it concerned. */
 export function factsOf(body: unknown): Facts {
-  if (!isObject(body)) return { model: null, version: null, tokens: null };
+  if (!isObject(body)) return { model: null, version: null, tokens: null, estimatedCpuMs: null };
   const ref = isObject(body.model) ? body.model : body;
   const tokens = Array.isArray(body.prefix) ? body.prefix.length : count(body.tokens);
-  return { model: modelId(ref.id), version: count(ref.version), tokens };
+  const estimate = isObject(body.budget) ? body.budget.estimateMs : undefined;
+  const estimatedCpuMs = typeof estimate === "number" && Number.isFinite(estimate) ? estimate : null;
+  return { model: modelId(ref.id), version: count(ref.version), tokens, estimatedCpuMs };
 }
 
 async function responseFacts(res: Response): Promise<Facts> {
   const type = res.headers.get("content-type") ?? "";
-  if (!type.startsWith("application/json")) return { model: null, version: null, tokens: null };
+  if (!type.startsWith("application/json")) return { model: null, version: null, tokens: null, estimatedCpuMs: null };
   try {
     return factsOf(await res.clone().json());
   } catch {
-    return { model: null, version: null, tokens: null };
+    return { model: null, version: null, tokens: null, estimatedCpuMs: null };
   }
 }
 
@@ -75,7 +77,6 @@ export function requestLogger(
       ...facts,
       model: facts.model ?? (matched ? modelId(c.req.param("id")) : null),
       durationMs: Math.round((performance.now() - started) * 100) / 100,
-      estimatedCpuMs: null,
       ray: c.req.header("cf-ray") ?? null,
     };
     write(JSON.stringify(entry));

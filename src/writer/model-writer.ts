@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { budgetSentence, learnBudgetMs } from "../budget/learn-budget.ts";
 import { LIMITS, runtimeConfig, UPDATE_GUARDS } from "../config.ts";
 import type { Env } from "../env.ts";
 import { learnSentence } from "../model/lm.ts";
@@ -100,8 +101,13 @@ export class ModelWriter extends DurableObject<Env> {
     if (failed) return failed;
     // From here to the log append nothing awaits: weights and log change together.
     const live = this.liveModel();
+    const budgetMs = learnBudgetMs(this.env.LEARN_CPU_MS);
+    const fit = budgetSentence(live.tm.model, live.tm.vocab, req.tokens, req, budgetMs);
+    if (!fit) {
+      return error(422, "over_budget", `not even one word fits the ${budgetMs} ms CPU budget with these options: lower steps or truncate`);
+    }
     const step: LearnStep = {
-      ids: Array.from(encodeSentence(req.tokens, live.tm.vocab)),
+      ids: fit.ids,
       lr: req.lr,
       truncate: req.truncate,
       steps: req.steps,
@@ -115,9 +121,10 @@ export class ModelWriter extends DurableObject<Env> {
       if (outcome.applied > 0) this.live = null;
       return error(422, "update_refused", "the update would make the weights non-finite; the model is unchanged");
     }
-    const seq = this.log.append(req.tokens, step, outcome.lossBefore, outcome.lossAfter);
+    const seq = this.log.append(fit.tokens, step, outcome.lossBefore, outcome.lossAfter);
     const { lossBefore, lossAfter } = outcome;
-    return { ok: true, seq, tokens: req.tokens.length, lossBefore, lossAfter, model: await this.afterLearn(id, seq) };
+    const budget = { estimateMs: fit.estimateMs, budgetMs, truncated: fit.truncated };
+    return { ok: true, seq, tokens: fit.tokens.length, lossBefore, lossAfter, budget, model: await this.afterLearn(id, seq) };
   }
 
   /** Read-your-writes prediction from the in-memory weights. */

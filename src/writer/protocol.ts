@@ -29,8 +29,16 @@ export interface ModelRef {
   published: boolean;
 }
 
+/** How a learn fitted the CPU budget (src/budget): estimated before it ran. */
+export interface LearnBudget {
+  estimateMs: number;
+  budgetMs: number;
+  /** True when only the sentence's most recent words were learned, to fit the budget. */
+  truncated: boolean;
+}
+
 export type LearnReply =
-  | { ok: true; seq: number; tokens: number; lossBefore: number; lossAfter: number; model: ModelRef }
+  | { ok: true; seq: number; tokens: number; lossBefore: number; lossAfter: number; budget: LearnBudget; model: ModelRef }
   | WriterError;
 
 export type PredictReply =

@@ -73,13 +73,14 @@ describe("request log", () => {
 
 describe("factsOf", () => {
   it("reads the model from `model` or the top level, tokens from `prefix` or `tokens`", () => {
-    expect(factsOf({ prefix: ["a", "b"], model: { id: "x", version: 3 } })).toEqual({ model: "x", version: 3, tokens: 2 });
-    expect(factsOf({ id: "y", version: 0, tokens: 7 })).toEqual({ model: "y", version: 0, tokens: 7 });
+    expect(factsOf({ prefix: ["a", "b"], model: { id: "x", version: 3 } })).toEqual({ model: "x", version: 3, tokens: 2, estimatedCpuMs: null });
+    expect(factsOf({ id: "y", version: 0, tokens: 7 })).toEqual({ model: "y", version: 0, tokens: 7, estimatedCpuMs: null });
+    expect(factsOf({ tokens: 9, budget: { estimateMs: 1.25 }, model: { id: "z", version: 2 } })).toMatchObject({ estimatedCpuMs: 1.25 });
   });
 
   it("ignores anything that is not a valid id or count", () => {
-    expect(factsOf({ id: "no spaces", version: -1, tokens: 1.5 })).toEqual({ model: null, version: null, tokens: null });
-    expect(factsOf([1, 2])).toEqual({ model: null, version: null, tokens: null });
-    expect(factsOf(null)).toEqual({ model: null, version: null, tokens: null });
+    expect(factsOf({ id: "no spaces", version: -1, tokens: 1.5 })).toEqual({ model: null, version: null, tokens: null, estimatedCpuMs: null });
+    expect(factsOf([1, 2])).toEqual({ model: null, version: null, tokens: null, estimatedCpuMs: null });
+    expect(factsOf(null)).toEqual({ model: null, version: null, tokens: null, estimatedCpuMs: null });
   });
 });
