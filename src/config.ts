@@ -33,13 +33,17 @@ export const WRITER_RETRY_S = 1;
  * chosen on the shipped base model with npm run adapt-bench (docs/adaptation.md).
  */
 export const LEARN_BOUNDS = {
-  lr: { min: 1e-6, max: 1, default: 0.01 },
+  lr: { min: 1e-6, max: 1, default: 0.02 },
   truncate: { min: 0, max: 16, default: 4 },
   steps: { min: 1, max: 5, default: 1 },
 } as const;
 
-/** Bounds every update regardless of the request: the model survives any sentence. */
-export const UPDATE_GUARDS = { clipNorm: 5, maxStepNorm: 2 } as const;
+/**
+ * Applies to every update regardless of the request: clipping and the step cap make the model
+ * survive any sentence; the anchor pulls W and C back toward the base model after each step
+ * (src/model/anchor.ts), against forgetting (docs/adaptation.md).
+ */
+export const UPDATE_GUARDS = { clipNorm: 5, maxStepNorm: 2, anchor: 0.01 } as const;
 
 export interface RuntimeConfig {
   publishIntervalMs: number;

@@ -27,8 +27,8 @@ export function initModel(spec: ModelSpec, rng: Rng): RnnLm {
   return { vocab, hidden, U, W, V, output };
 }
 
-/** A deep copy, for snapshots (rollback, anchors, tests). */
+/** A deep copy, for snapshots (rollback, anchors, tests); the anchor, never written once made, is shared. */
 export function cloneModel(m: RnnLm): RnnLm {
   const output: OutputLayer = m.output.kind === "full" ? m.output : { ...m.output, C: m.output.C.slice() };
-  return { vocab: m.vocab, hidden: m.hidden, U: m.U.slice(), W: m.W.slice(), V: m.V.slice(), output };
+  return { vocab: m.vocab, hidden: m.hidden, U: m.U.slice(), W: m.W.slice(), V: m.V.slice(), output, anchor: m.anchor };
 }

@@ -1,3 +1,4 @@
+import { anchorOf, pullTowardAnchor } from "./anchor.ts";
 import { Gradient } from "./gradient.ts";
 import type { RnnLm } from "./model.ts";
 import { negLogProb, outputBackward, outputScratch, type OutputScratch, topK } from "./output/index.ts";
@@ -94,6 +95,8 @@ export interface LearnOptions extends SgdOptions {
   truncate: number;
   /** SGD steps on the sentence. */
   steps: number;
+  /** Pull of W and C back toward the model's anchor after each step (src/model/anchor.ts); 0 or absent: none. */
+  anchor?: number;
 }
 
 export interface LearnOutcome {
@@ -109,11 +112,14 @@ export function learnSentence(m: RnnLm, ids: ArrayLike<number>, opts: LearnOptio
   let lossBefore = NaN;
   let applied = 0;
   let last: SgdResult = { applied: false, gradNorm: 0, stepNorm: 0 };
+  const strength = opts.anchor ?? 0;
+  const anchor = strength > 0 ? anchorOf(m) : null;
   for (let i = 0; i < opts.steps; i++) {
     const loss = sentenceGradient(m, ids, opts.truncate, ws);
     if (i === 0) lossBefore = loss;
     last = sgdStep(m, ws.grad, opts);
     if (!last.applied) break;
+    if (anchor) pullTowardAnchor(m, anchor, strength);
     applied++;
   }
   return { lossBefore, lossAfter: sentenceLoss(m, ids, ws), applied, last };

@@ -31,6 +31,13 @@ export interface ClassOutput {
 
 export type OutputLayer = FullOutput | ClassOutput;
 
+/** Base values of W and C that online learning pulls back toward (src/model/anchor.ts). */
+export interface Anchor {
+  readonly W: Float32Array;
+  /** Empty for a full softmax. */
+  readonly C: Float32Array;
+}
+
 export interface RnnLm {
   readonly vocab: number;
   readonly hidden: number;
@@ -38,6 +45,8 @@ export interface RnnLm {
   readonly W: Float32Array;
   readonly V: Float32Array;
   readonly output: OutputLayer;
+  /** Set by the first anchored learn, or loaded with a model file that stores one. */
+  anchor?: Anchor;
 }
 
 /** Derives the word -> class table from class start offsets. */
@@ -65,5 +74,9 @@ export function assertModelShape(m: RnnLm): void {
       if (classStart[i + 1] <= classStart[i]) throw new Error(`class ${i} is empty`);
     }
     if (C.length !== k * h) throw new Error(`C has ${C.length} values, want ${k * h}`);
+  }
+  if (m.anchor) {
+    const c = m.output.kind === "class" ? m.output.C.length : 0;
+    if (m.anchor.W.length !== h * h || m.anchor.C.length !== c) throw new Error("the anchor's shapes do not match W and C");
   }
 }

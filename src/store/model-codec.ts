@@ -4,6 +4,8 @@
  * Tensors (row-major, shapes as in src/model/model.ts):
  *   U [H, V], W [H, H], V [V, H]                 F32 or F16
  *   C [K, H] and class_start I32 [K + 1]         class-factorized output only
+ *   anchor_W [H, H], anchor_C [K, H]             optional: the anchor online learning pulls
+ *                                                W and C toward (src/model/anchor.ts)
  *
  * __metadata__ (all strings, as the format requires):
  *   format "edge-rnnlm/1", output "full" | "class", hidden, vocab, classes (class output only),
@@ -61,6 +63,8 @@ function weightTensors(m: RnnLm): Array<[string, Float32Array, number[]]> {
     ["V", m.V, [v, h]],
   ];
   if (m.output.kind === "class") out.push(["C", m.output.C, [m.output.classes, h]]);
+  if (m.anchor) out.push(["anchor_W", m.anchor.W, [h, h]]);
+  if (m.anchor && m.output.kind === "class") out.push(["anchor_C", m.anchor.C, [m.output.classes, h]]);
   return out;
 }
 
@@ -208,7 +212,7 @@ export function decodeModel(
     fail(`model vocab_hash ${meta.vocabHash} does not match the vocabulary ${expect.vocabHash}`);
   }
 
-  const expected = new Set(kind === "class" ? ["U", "W", "V", "C", "class_start"] : ["U", "W", "V"]);
+  const expected = new Set(kind === "class" ? ["U", "W", "V", "C", "class_start", "anchor_W", "anchor_C"] : ["U", "W", "V", "anchor_W"]);
   for (const name of Object.keys(file.tensors)) {
     if (!expected.has(name)) fail(`unexpected tensor ${name} for ${kind} output`);
   }
@@ -228,6 +232,9 @@ export function decodeModel(
     V: takeFloat(t, "V", [v, h]),
     output,
   };
+  if (t.anchor_W !== undefined || t.anchor_C !== undefined) {
+    model.anchor = { W: takeFloat(t, "anchor_W", [h, h]), C: kind === "class" ? takeFloat(t, "anchor_C", [k, h]) : new Float32Array(0) };
+  }
   try {
     assertModelShape(model);
   } catch (e) {
