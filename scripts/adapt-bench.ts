@@ -5,7 +5,7 @@
  * recall and the learning cost.
  *
  *   npm run adapt-bench [-- --json]
- *   npm run adapt-bench -- --stream 500 --brown 2000 --lr 0.05 --steps 2 --truncate 4
+ *   npm run adapt-bench -- --stream 500 --brown 2000 --lr 0.05 --steps 2 --truncate 4 --anchor 0
  *
  * --stream / --heldout / --brown / --recall shorten the runs (tuning on a subset); the
  * learning options override the defaults for experiments. Everything is deterministic
@@ -37,6 +37,7 @@ const arg = flags(
     lr: String(LEARN_BOUNDS.lr.default),
     truncate: String(LEARN_BOUNDS.truncate.default),
     steps: String(LEARN_BOUNDS.steps.default),
+    anchor: String(UPDATE_GUARDS.anchor),
   },
   ["json"],
 );
@@ -49,6 +50,7 @@ const options: LearnOptions = {
   truncate: arg.num("truncate"),
   steps: arg.num("steps"),
   ...UPDATE_GUARDS,
+  anchor: arg.num("anchor"),
 };
 
 function loadModel(dir: string): { model: RnnLm; vocab: Vocab } {
