@@ -6,8 +6,11 @@ import { ApiError } from "./errors.ts";
 
 /** Largest file that can hold `model`'s architecture: every tensor as F32 (4 bytes), plus a header. */
 export function importLimitBytes(model: RnnLm): number {
-  const out = model.output.kind === "class" ? model.output.C.length + model.output.classStart.length : 0;
-  return 4 * (model.U.length + model.W.length + model.V.length + out) + 8 + IMPORT_HEADER_SLACK_BYTES;
+  const { vocab: v, hidden: h } = model;
+  const k = model.output.kind === "class" ? model.output.classes : 0;
+  // U and V; W and C, each twice (a file may carry their anchor); class_start.
+  const values = 2 * h * v + 2 * (h * h + k * h) + (k > 0 ? k + 1 : 0);
+  return 4 * values + 8 + IMPORT_HEADER_SLACK_BYTES;
 }
 
 /**

@@ -61,6 +61,23 @@ describe("PUT /model/weights", () => {
     expectSameWeights((await publishedWeights(id)).model, replay(tinyModel(), log.slice(3)));
   });
 
+  it("takes back a published version it exported, with the anchor that version carries", async () => {
+    const id = "imp-anchor";
+    await seedTinyModel(env.MODELS, id);
+    await learnOk(id, sentence(1));
+    expect(await publishNow(id)).toBe(true);
+    const exported = await (await call(`/models/${id}/model/weights`)).arrayBuffer();
+    expect(Object.keys(decodeSafetensors(new Uint8Array(exported.slice(0))).tensors)).toContain("anchor_W");
+    const v2 = await freshTop(id);
+    await learnOk(id, sentence(2));
+    const r = await put(id, exported);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ model: { version: 3 }, learns: 1 });
+    expect(await freshTop(id)).toEqual(v2);
+    const published = await publishedWeights(id);
+    expect(decodeModel(published.bytes.slice(0)).model.anchor).toEqual(decodeModel(exported.slice(0)).model.anchor);
+  });
+
   it("accepts F16 weights and publishes them as F32 (exact on reload), with the counters the file reports", async () => {
     const id = "imp-f16";
     await seedTinyModel(env.MODELS, id);
