@@ -3,15 +3,15 @@
  * Miniflare. It loads the model exactly as the service does (KV manifest,
  * weights and vocabulary through a ModelCache, then the text model's work
  * buffers) and answers:
- *   POST /load   LoadInput: one cold load, then a first prediction and learn,
- *                timed (call it once, in a fresh isolate)
+ *   GET  /load   one cold load, timed (call it once, in a fresh isolate)
+ *   POST /first  FirstCall: one prediction, learn or warm-up, as the isolate's first ones
  *   GET  /bytes  buffer bytes after a learn (which adds the gradient accumulators)
  *   POST /setup  SetupInput: builds the operations to time (bench/suite.ts)
  *   POST /op     OpRequest: runs one operation `reps` times; answers its wall ms
  * The caller reads workerd's CPU time around /op.
  */
 import { LIMITS } from "../src/config.ts";
-import { type LearnOptions, learnSentence, predictNext } from "../src/model/lm.ts";
+import { type LearnOptions, learnSentence, predictNext, warmUp } from "../src/model/lm.ts";
 import { type TextModel, textModel } from "../src/model/text-model.ts";
 import { BOS, EOS, isSuggestible, UNK } from "../src/model/vocab.ts";
 import { ModelCache } from "../src/store/model-cache.ts";
@@ -30,9 +30,6 @@ export interface LoadReport {
   bytes: number;
   /** Of which the model's tensors. */
   weightBytes: number;
-  /** The isolate's first predictions and learns, in order (code not yet optimised by the JIT), ms. */
-  firstPredictMs: number[];
-  firstLearnMs: number[];
 }
 
 export interface SetupInput {
@@ -41,25 +38,31 @@ export interface SetupInput {
   calibration?: { stream: number[]; grid: CalibrationPoint[] };
 }
 
-/** What /load runs once cold after loading (a 10-token prefix and a 20-token sentence). */
-export interface LoadInput {
-  prefix: number[];
-  sentence: number[];
-  learn: LearnOptions;
-}
+/**
+ * One call in a freshly loaded isolate (code not yet optimised by the JIT);
+ * "none" measures the request alone, "warm-up" runs warmUp().
+ */
+export type FirstCall =
+  | { kind: "predict"; ids: number[] }
+  | { kind: "learn"; ids: number[]; learn: LearnOptions }
+  | { kind: "warm-up" }
+  | { kind: "none" };
 
 export interface OpRequest {
   name: string;
   reps: number;
 }
 
-const FIRST_CALLS = 8;
+/** Set by the bundler: whether this isolate warms the numerics up at startup, as the service may. */
+declare const WARM_UP: boolean;
+if (WARM_UP) warmUp();
+
 const cache = new ModelCache();
 let loaded: TextModel | undefined;
 let ops: Record<string, Op> = {};
 let calls = 0;
 
-async function load(env: BenchEnv, first?: LoadInput): Promise<LoadReport> {
+async function load(env: BenchEnv): Promise<LoadReport> {
   const t0 = performance.now();
   const result = await cache.load(env.MODELS, "default");
   if (result.status !== "ready") throw new Error("no model seeded under id 'default'");
@@ -67,29 +70,23 @@ async function load(env: BenchEnv, first?: LoadInput): Promise<LoadReport> {
   const tm = textModel(result.model, result.vocab, LIMITS.maxSentenceTokens);
   const t2 = performance.now();
   loaded = tm;
-  const bytes = bufferBytes(tm.model, tm.ws);
-  const timed = (fn: () => void) => {
-    const t = performance.now();
-    fn();
-    return performance.now() - t;
-  };
-  const firstPredictMs: number[] = [];
-  const firstLearnMs: number[] = [];
-  for (let i = 0; first && i < FIRST_CALLS; i++) {
-    firstPredictMs.push(timed(() => predictNext(tm.model, first.prefix, LIMITS.defaultK, isSuggestible, tm.ws)));
-  }
-  for (let i = 0; first && i < FIRST_CALLS; i++) {
-    firstLearnMs.push(timed(() => learnSentence(tm.model, first.sentence, first.learn, tm.ws)));
-  }
-  return { loadMs: t1 - t0, workspaceMs: t2 - t1, bytes, weightBytes: bufferBytes(tm.model), firstPredictMs, firstLearnMs };
+  return { loadMs: t1 - t0, workspaceMs: t2 - t1, bytes: bufferBytes(tm.model, tm.ws), weightBytes: bufferBytes(tm.model) };
 }
 
 export default {
   async fetch(request: Request, env: BenchEnv): Promise<Response> {
     const { pathname } = new URL(request.url);
-    if (pathname === "/load") return Response.json(await load(env, await request.json<LoadInput>()));
+    if (pathname === "/load") return Response.json(await load(env));
     if (!loaded) await load(env);
     const tm = loaded!;
+    if (pathname === "/first") {
+      const call = await request.json<FirstCall>();
+      const t0 = performance.now();
+      if (call.kind === "predict") predictNext(tm.model, call.ids, LIMITS.defaultK, isSuggestible, tm.ws);
+      if (call.kind === "learn") learnSentence(tm.model, call.ids, call.learn, tm.ws);
+      if (call.kind === "warm-up") warmUp();
+      return Response.json({ wallMs: performance.now() - t0 });
+    }
     if (pathname === "/bytes") {
       learnSentence(tm.model, [BOS, UNK, EOS], { lr: 0, truncate: 1, steps: 1, clipNorm: 1, maxStepNorm: 1 }, tm.ws);
       return Response.json(bufferBytes(tm.model, tm.ws));

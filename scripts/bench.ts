@@ -18,7 +18,7 @@ import { Miniflare } from "miniflare";
 import { fitCalibration } from "../bench/fit.ts";
 import { type Measured, measureAll, quantile, type Runner, type TimingOptions } from "../bench/stats.ts";
 import { type CalibrationPoint, calibrationSentences, meanLearnMacs, type SuiteInput, suiteOps } from "../bench/suite.ts";
-import type { LoadInput, LoadReport, OpRequest, SetupInput } from "../bench/worker.ts";
+import type { FirstCall, LoadReport, OpRequest, SetupInput } from "../bench/worker.ts";
 import { estimateLearnMs, learnShape } from "../src/budget/cost-model.ts";
 import { LEARN_BOUNDS, LIMITS, UPDATE_GUARDS } from "../src/config.ts";
 import { initModel } from "../src/model/init.ts";
@@ -96,16 +96,21 @@ const cpuNs = (pid: number | "self") => (hasSchedstat() ? processCpuNs(pid) : pe
 
 // ---------------------------------------------------------------- workerd
 log(`model: ${shipped ? dir : "random stand-in"} ${JSON.stringify(modelInfo)}, ${(bytes.byteLength / 1e6).toFixed(2)} MB file`);
-const bundle = await build({
-  entryPoints: ["bench/worker.ts"],
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  target: "es2022",
-  write: false,
-});
-const script = bundle.outputFiles[0].text;
-const worker = (name: string) => ({
+/** The bench worker's bundle, with or without warming the numerics up at startup. */
+const bundle = async (warm: boolean) =>
+  (
+    await build({
+      entryPoints: ["bench/worker.ts"],
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      write: false,
+      define: { WARM_UP: String(warm) },
+    })
+  ).outputFiles[0].text;
+const [cold, warmed] = [await bundle(false), await bundle(true)];
+const worker = (name: string, script: string) => ({
   config: {
     name,
     compatibilityDate: "2026-11-01",
@@ -113,13 +118,26 @@ const worker = (name: string) => ({
     env: { MODELS: { type: "kv" as const, id: "bench-models" } },
   },
 });
-// Every load worker is its own isolate: each times one cold load.
+// Every load worker is its own isolate: each times one cold load and its first calls,
+// half of them warmed up at startup (bench/worker.ts, warmUp in src/model/lm.ts).
 const loadNames = Array.from({ length: arg.num("loads") }, (_, i) => `load${i}`);
-const mf = new Miniflare({ workers: [worker("bench"), ...loadNames.map(worker)] });
+const warmNames = loadNames.map((n) => `warm-${n}`);
+const mf = new Miniflare({
+  workers: [
+    worker("bench", cold),
+    worker("warm-up-cost", cold),
+    ...loadNames.map((n) => worker(n, cold)),
+    ...warmNames.map((n) => worker(n, warmed)),
+  ],
+});
 
 let workerd: Record<string, Measured>;
 const loads: (LoadReport & { cpuMs: number })[] = [];
 let learnBytes = 0;
+/** CPU ms of a fresh isolate's first three predictions (10 tokens) and learns (20 tokens). */
+const firsts: { warmed: boolean; predict: number[]; learn: number[] }[] = [];
+/** CPU ms of warmUp() in an isolate that has run nothing yet. */
+let warmUpCpuMs = 0;
 try {
   const kv = await mf.getKVNamespace("MODELS", "bench");
   const now = new Date().toISOString();
@@ -132,11 +150,27 @@ try {
     if (!res.ok) throw new Error(`${name}${path}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   };
-  for (const name of loadNames) {
+  const cpuOf = async <T>(name: string, path: string, body?: unknown): Promise<[T, number]> => {
     const c0 = cpuNs(pid);
-    const first: LoadInput = { prefix: suite.prefixes["10"][0], sentence: suite.sentences["20"][0], learn };
-    const report = await call<LoadReport>(name, "/load", first);
-    loads.push({ ...report, cpuMs: (cpuNs(pid) - c0) / 1e6 });
+    const out = await call<T>(name, path, body);
+    return [out, (cpuNs(pid) - c0) / 1e6];
+  };
+  for (const name of [...loadNames, ...warmNames]) {
+    const [report, cpuMs] = await cpuOf<LoadReport>(name, "/load");
+    if (loadNames.includes(name)) loads.push({ ...report, cpuMs });
+    // Then the isolate's first calls, each its own request, less what a request costs alone.
+    const [, overhead] = await cpuOf(name, "/first", { kind: "none" } satisfies FirstCall);
+    const firstCpu = async (c: FirstCall) => Math.max(0, (await cpuOf(name, "/first", c))[1] - overhead);
+    const predict: number[] = [];
+    const learnMs: number[] = [];
+    for (let i = 0; i < 3; i++) predict.push(await firstCpu({ kind: "predict", ids: suite.prefixes["10"][i] }));
+    for (let i = 0; i < 3; i++) learnMs.push(await firstCpu({ kind: "learn", ids: suite.sentences["20"][i], learn }));
+    firsts.push({ warmed: warmNames.includes(name), predict, learn: learnMs });
+  }
+  {
+    await call("warm-up-cost", "/load");
+    const [, overhead] = await cpuOf("warm-up-cost", "/first", { kind: "none" } satisfies FirstCall);
+    warmUpCpuMs = (await cpuOf("warm-up-cost", "/first", { kind: "warm-up" } satisfies FirstCall))[1] - overhead;
   }
   learnBytes = await call<number>("bench", "/bytes");
   const names = (await call<string[]>("bench", "/setup", setup)).filter((n) => n !== "noop");
@@ -203,8 +237,12 @@ for (const [name, m] of Object.entries(workerd)) {
   if (name.startsWith("cal/")) continue;
   log(`${name.padEnd(24)}${f(m.cpu.median)}${f(m.cpu.p95)}${f(m.wall.median)}  x${String(m.batch).padEnd(5)}${f(node?.[name]?.cpu.median, 13)}`);
 }
-log(`cold loads, ms (KV + decode + workspace wall / workerd CPU incl. the first calls): ${loads.map((l) => `${l.loadMs + l.workspaceMs}/${l.cpuMs.toFixed(0)}`).join(", ")}`);
-for (const l of loads) log(`first calls in a fresh isolate, ms: predict 10 [${l.firstPredictMs.join(" ")}] then learn 20 [${l.firstLearnMs.join(" ")}]`);
+log(`cold loads, ms (KV + decode + workspace, wall / workerd CPU): ${loads.map((l) => `${l.loadMs + l.workspaceMs}/${l.cpuMs.toFixed(0)}`).join(", ")}`);
+const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(" ");
+for (const f of firsts) {
+  log(`a fresh isolate's first calls${f.warmed ? " after warmUp()" : ""}, CPU ms: predict 10 [${list(f.predict)}], then learn 20 [${list(f.learn)}]`);
+}
+log(`warmUp() itself in a fresh isolate: ${warmUpCpuMs.toFixed(1)} ms CPU`);
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
 log(`buffers: ${mib(learnBytes)} after a learn, ${mib(loads[0].bytes)} to predict; the model's tensors ${mib(loads[0].weightBytes)}`);
 

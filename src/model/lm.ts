@@ -1,7 +1,9 @@
 import { anchorOf, pullTowardAnchor } from "./anchor.ts";
 import { Gradient } from "./gradient.ts";
+import { initModel } from "./init.ts";
 import type { RnnLm } from "./model.ts";
 import { negLogProb, outputBackward, outputScratch, type OutputScratch, topK } from "./output/index.ts";
+import { seededRng } from "./rng.ts";
 import { backpropThroughTime, stepHidden } from "./rnn.ts";
 import { type SgdOptions, type SgdResult, sgdStep } from "./sgd.ts";
 
@@ -135,4 +137,24 @@ export function predictNext(
 ): { id: number; p: number }[] {
   const s = hiddenAfter(m, ids, ids.length, ws);
   return topK(m, s, k, allowed, ws.out).entries();
+}
+
+/**
+ * Runs learns and predictions on tiny throwaway models (both output layers)
+ * so that the JIT has compiled the numerics before the first real request.
+ * Call it at module scope, where a Worker's startup time is spent instead of
+ * the first request's CPU budget: without it a fresh isolate's first
+ * 20-token learn costs about 30 ms more CPU (docs/benchmarks.md).
+ */
+export function warmUp(rounds = 30): void {
+  const ids = [0, 5, 9, 12, 7, 20, 3, 11, 1];
+  const opts = { lr: 0.1, truncate: 4, steps: 1, clipNorm: 5, maxStepNorm: 2 };
+  for (const classStart of [Int32Array.from([0, 4, 10, 24]), undefined]) {
+    const m = initModel({ vocab: 24, hidden: 8, classStart }, seededRng(1));
+    const ws = new Workspace(m, ids.length);
+    for (let i = 0; i < rounds; i++) {
+      learnSentence(m, ids, opts, ws);
+      predictNext(m, ids.slice(0, 6), 5, () => true, ws);
+    }
+  }
 }
