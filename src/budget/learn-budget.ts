@@ -1,10 +1,7 @@
 import type { RnnLm } from "../model/model.ts";
 import { encodeSentence, type Vocab } from "../model/vocab.ts";
-import calibrationJson from "./calibration.json";
-import { type LearnCostOptions, learnShape, parseCalibration, planLearn } from "./cost-model.ts";
-
-/** Prices measured by `npm run bench -- --calibrate` inside workerd. */
-export const CALIBRATION = parseCalibration(calibrationJson);
+import { CALIBRATION } from "./calibration.ts";
+import { type LearnCostOptions, learnShape, planLearn } from "./cost-model.ts";
 
 /** Part of a request's CPU budget kept for routing, validation, JSON and the RPC to the writer. */
 export const ROUTING_ALLOWANCE_MS = 1;

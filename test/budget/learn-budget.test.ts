@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { budgetSentence, CALIBRATION, ROUTING_ALLOWANCE_MS } from "../../src/budget/learn-budget.ts";
+import { CALIBRATION } from "../../src/budget/calibration.ts";
+import { budgetSentence, ROUTING_ALLOWANCE_MS } from "../../src/budget/learn-budget.ts";
 import { estimateLearnMs, learnShape } from "../../src/budget/cost-model.ts";
 import { encodeSentence, vocabFromJson, vocabHash } from "../../src/model/vocab.ts";
 import { publishVersion } from "../../src/store/kv-layout.ts";
