@@ -61,19 +61,21 @@ function scheduleSuggest() {
 async function suggest() {
   inFlight?.abort();
   const request = (inFlight = new AbortController());
-  const { context, partial } = split(text.value);
+  const typed = text.value;
+  const { context, partial } = split(typed);
   const query = new URLSearchParams({ prefix: context.slice(-CONTEXT_CHARS), k: partial ? "50" : String(SHOWN), fresh: "1" });
   try {
     const body = await api(`/predict?${query}`, { signal: request.signal });
     if (request !== inFlight) return; // a newer keystroke's answer will render
-    render(body.predictions.filter((p) => p.word.startsWith(partial)).slice(0, SHOWN));
+    render(body.predictions.filter((p) => p.word.startsWith(partial)).slice(0, SHOWN), typed);
     showStatus("");
   } catch (e) {
     if (request === inFlight) showStatus(e.message);
   }
 }
 
-function render(predictions) {
+function render(predictions, forText) {
+  chips.dataset.text = forText; // which text these suggestions are for
   chips.replaceChildren(
     ...predictions.map((p) => {
       const chip = document.createElement("button");
@@ -109,7 +111,7 @@ text.addEventListener("keydown", (e) => {
     e.preventDefault();
     insert(first.dataset.word);
   } else if (e.key === "Escape") {
-    chips.replaceChildren();
+    render([], text.value);
   } else if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
     e.preventDefault();
     teach();
@@ -129,12 +131,13 @@ async function teach() {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ sentence }),
     });
-    const when = r.model.published ? "" : ", published shortly";
-    teachResult.textContent =
+    const learned =
       `Learned ${r.tokens} tokens: loss ${r.lossBefore.toFixed(2)} → ${r.lossAfter.toFixed(2)} per token, ` +
-      `in version ${r.model.version}${when}`;
+      `in version ${r.model.version}`;
+    teachResult.textContent = r.model.published ? learned : `${learned}, published shortly`;
     showStatus("");
-    await Promise.all([suggest(), describeModel()]);
+    await suggest();
+    if (!r.model.published && (await followPublish(r.model.version))) teachResult.textContent = `${learned}, now published`;
   } catch (e) {
     showStatus(e.message);
   } finally {
@@ -144,15 +147,32 @@ async function teach() {
 
 teachButton.addEventListener("click", teach);
 
+const PUBLISH_POLL_MS = 2000;
+const PUBLISH_WAIT_MS = 60_000;
+
+/** Shows the published model; answers its version (0 when it could not be read). */
 async function describeModel() {
   try {
     const m = await api("/model");
     const output = m.output === "class" ? `${m.classes} word classes` : "full softmax";
+    const learned = m.learns === 1 ? "1 sentence" : `${numbers.format(m.learns)} sentences`;
     modelLine.textContent =
-      `Model “${m.id}”, version ${m.version}: ${numbers.format(m.vocab)} words, ${m.hidden} hidden units, ${output}, ` +
-      `${(m.bytes / 1e6).toFixed(1)} MB · ${numbers.format(m.learns)} sentences learned`;
+      `Model “${m.id}”, published version ${m.version}: ${numbers.format(m.vocab)} words, ${m.hidden} hidden units, ` +
+      `${output}, ${(m.bytes / 1e6).toFixed(1)} MB · ${learned} learned`;
+    return m.version;
   } catch (e) {
     modelLine.textContent = e.message;
+    return 0;
+  }
+}
+
+/** Refreshes the model line until `version` is published (the writer publishes at most every few seconds). */
+async function followPublish(version) {
+  const deadline = Date.now() + PUBLISH_WAIT_MS;
+  for (;;) {
+    if ((await describeModel()) >= version) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, PUBLISH_POLL_MS));
   }
 }
 

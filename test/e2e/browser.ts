@@ -1,0 +1,124 @@
+/** End-to-end test of the demo page in headless Chromium (Debian's chromium, driven by playwright-core). */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, it } from "node:test";
+import assert from "node:assert/strict";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { DevServer } from "../../scripts/lib/dev-server.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+interface Chip {
+  word: string;
+  p: number;
+}
+
+/** The suggestion chips once they are those for exactly `text` (the page marks which text they are for). */
+async function suggestionsFor(page: Page, text: string): Promise<Chip[]> {
+  await page.waitForSelector(`#suggestions[data-text=${JSON.stringify(text)}] .chip`);
+  const chips = await page.locator(".chip").all();
+  return Promise.all(chips.map(async (c) => ({ word: (await c.getAttribute("data-word")) ?? "", p: Number(await c.getAttribute("data-p")) })));
+}
+
+async function type(page: Page, text: string): Promise<void> {
+  await page.locator("#text").pressSequentially(text, { delay: 15 });
+}
+
+/** Registers the browser tests; the last one saves the page as `screenshot`. */
+export function browserTests(server: () => DevServer, token: string, screenshot: string): void {
+  let profile = "";
+  let context: BrowserContext | undefined;
+  let page: Page;
+  const errors: Error[] = [];
+
+  before(async () => {
+    profile = await mkdtemp(join(tmpdir(), "edge-rnnlm-chromium-"));
+    // A persistent context is how playwright takes a --user-data-dir: a fresh one per run.
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 900, height: 640 },
+      timeout: 60_000,
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(20_000);
+    page.on("pageerror", (e) => errors.push(e));
+    await page.goto(`${server().url}/`);
+  });
+
+  after(async () => {
+    await context?.close();
+    await rm(profile, { recursive: true, force: true });
+  });
+
+  it("shows the model's name, published version and size", async () => {
+    await page.locator("#model", { hasText: /^Model / }).waitFor();
+    const line = await page.textContent("#model");
+    assert.match(line ?? "", /^Model “default”, published version 1: 10,000 words, 100 hidden units, 100 word classes, 4\.0 MB/);
+  });
+
+  it("keeps the token typed in the token field in localStorage", async () => {
+    await page.click("#token-box summary");
+    await page.fill("#token", token);
+    assert.equal(await page.evaluate('localStorage.getItem("edge-rnnlm-token")'), token);
+    await page.click("#token-box summary");
+  });
+
+  it("suggests next words as you type, and Tab inserts the first", async () => {
+    await page.click("#text");
+    await type(page, "we went to ");
+    const chips = await suggestionsFor(page, "we went to ");
+    assert.ok(chips.length >= 3, JSON.stringify(chips));
+    assert.ok(chips.every((c, i) => i === 0 || c.p <= chips[i - 1].p), "best first");
+    await page.keyboard.press("Tab");
+    assert.equal(await page.inputValue("#text"), `we went to ${chips[0].word} `);
+  });
+
+  it("teaching a sentence shows loss before -> after and its version, and its continuation rises", async () => {
+    await page.fill("#text", "");
+    await type(page, "we went to the ");
+    const before = await suggestionsFor(page, "we went to the ");
+    // A continuation the model finds likely but not the likeliest: teaching should lift it.
+    const target = before[2];
+    await page.click(`.chip[data-word="${target.word}"]`);
+    assert.equal(await page.inputValue("#text"), `we went to the ${target.word} `);
+    await type(page, "place");
+    await page.click("#teach");
+    await page.locator("#teach-result", { hasText: /^Learned/ }).waitFor();
+    const result = (await page.textContent("#teach-result")) ?? "";
+    const m = /^Learned 6 tokens: loss ([0-9.]+) → ([0-9.]+) per token, in version 2/.exec(result);
+    assert.ok(m, result);
+    assert.ok(Number(m[2]) < Number(m[1]), result);
+
+    await page.fill("#text", "");
+    await type(page, "we went to the ");
+    const after = await suggestionsFor(page, "we went to the ");
+    const lifted = after.find((c) => c.word === target.word);
+    assert.ok(lifted, `${target.word} is still suggested: ${JSON.stringify(after)}`);
+    assert.ok(lifted.p > target.p, `${target.word}: ${target.p} -> ${lifted.p}`);
+    assert.ok(after.indexOf(lifted) <= before.indexOf(target));
+  });
+
+  it("follows the model line until the taught version is published, then saves the screenshot", async () => {
+    await page.locator("#model", { hasText: /published version 2: .* · 1 sentence learned$/ }).waitFor({ timeout: 40_000 });
+    await page.locator("#teach-result", { hasText: /, now published$/ }).waitFor();
+    await page.mouse.move(0, 0); // no chip in :hover on the picture
+    await page.screenshot({ path: screenshot, fullPage: true, animations: "disabled" });
+  });
+
+  it("raised no error in the page", () => {
+    assert.deepEqual(errors.map(String), []);
+  });
+}
