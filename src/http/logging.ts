@@ -35,13 +35,15 @@ export interface RequestLog {
 
 type Facts = Pick<RequestLog, "model" | "version" | "tokens" | "estimatedCpuMs">;
 
+const NO_FACTS: Facts = { model: null, version: null, tokens: null, estimatedCpuMs: null };
+
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 const count = (x: unknown): number | null => (typeof x === "number" && Number.isSafeInteger(x) && x >= 0 ? x : null);
 const modelId = (x: unknown): string | null => (typeof x === "string" && isValidModelId(x) ? x : null);
 
 /** What a JSON answer says about the model and tokens it concerned. */
 export function factsOf(body: unknown): Facts {
-  if (!isObject(body)) return { model: null, version: null, tokens: null, estimatedCpuMs: null };
+  if (!isObject(body)) return NO_FACTS;
   const ref = isObject(body.model) ? body.model : body;
   const tokens = Array.isArray(body.prefix) ? body.prefix.length : count(body.tokens);
   const estimate = isObject(body.budget) ? body.budget.estimateMs : undefined;
@@ -51,11 +53,11 @@ export function factsOf(body: unknown): Facts {
 
 async function responseFacts(res: Response): Promise<Facts> {
   const type = res.headers.get("content-type") ?? "";
-  if (!type.startsWith("application/json")) return { model: null, version: null, tokens: null, estimatedCpuMs: null };
+  if (!type.startsWith("application/json")) return NO_FACTS;
   try {
     return factsOf(await res.clone().json());
   } catch {
-    return { model: null, version: null, tokens: null, estimatedCpuMs: null };
+    return NO_FACTS;
   }
 }
 

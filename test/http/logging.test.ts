@@ -48,9 +48,12 @@ describe("request log", () => {
     expect(e.durationMs).toBeGreaterThanOrEqual(0);
   });
 
-  it("logs a learn with the tokens learned and the version that will hold it", async () => {
-    const lines = await logged(async () => (await learnJson("the cat sat on my mat", {}, "/models/logged/learn")).arrayBuffer());
+  it("logs a learn with the tokens learned, the version that will hold it and the cost model's CPU estimate", async () => {
+    let answer: { budget: { estimateMs: number } } | undefined;
+    const lines = await logged(async () => (answer = await (await learnJson("the cat sat on my mat", {}, "/models/logged/learn")).json()));
     expect(lines).toEqual([expect.objectContaining({ method: "POST", route: "/models/:id/learn", status: 200, model: "logged", version: 2, tokens: 6 })]);
+    expect(lines[0].estimatedCpuMs).toBeGreaterThan(0);
+    expect(lines[0].estimatedCpuMs).toBe(answer?.budget.estimateMs);
   });
 
   it("logs refused requests with the model named in the path and no version", async () => {
