@@ -87,6 +87,14 @@ try {
   // Warm both paths (the isolate's model cache, the writer's load) outside the measurement.
   await getJson("/predict?prefix=the");
   const start = await getJson<{ model: { learns: number } }>("/predict?prefix=the&fresh=1");
+  // The local HTTP stack alone (GET /health: no limiter, no model), one request at a time.
+  const stack: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const t = performance.now();
+    await (await fetch(`${url}/health`)).arrayBuffer();
+    stack.push(performance.now() - t);
+  }
+  const stackP50 = percentile(stack.sort((a, b) => a - b), 0.5).toFixed(1);
 
   const samples: Sample[] = [];
   const failures = new Map<string, number>();
@@ -158,6 +166,7 @@ try {
   console.log(lines.join("\n"));
   console.log(`\nacknowledged learns ${acked}; in the writer ${writerLearns}; in published version ${published.version} ${publishedLearns}`);
   console.log(`non-200 answers: ${non200}`);
+  console.log(`GET /health alone, one at a time before the run: p50 ${stackP50} ms`);
   for (const [name, ok] of Object.entries(checks)) console.log(`${ok ? "ok  " : "FAIL"} ${name}`);
 
   if (arg.bool("write")) {
@@ -177,10 +186,12 @@ try {
         `${publishedLearns} in the next published version (${published.version}): none lost. Non-200 answers: ${non200}.`,
         "",
         `Measured ${new Date().toISOString().slice(0, 10)} on this project's machine (2 shared cores, load average ${loadAtStart.toFixed(1)} at`,
-        "the start, the load generator on the same cores as wrangler and workerd). Local `wrangler dev`",
-        "commits every learn to SQLite on disk and prints one log line per request, so these figures",
-        "bound the service's own cost from above; one model's writer serialises its learns (see",
-        "[write-path.md](write-path.md)).",
+        "the start, the load generator on the same cores as wrangler and workerd). Before the run, `GET /health`",
+        `(no limiter, no model) took ${stackP50} ms p50 one request at a time: most of each latency above is the local`,
+        "HTTP stack (wrangler's proxy, workerd, a log line per request) queueing on two busy cores. Locally",
+        "Miniflare also simulates the rate limiter with a SQLite-backed object (one more write per request),",
+        "and every learn is a SQLite commit on disk; one model's writer serialises its learns (see",
+        "[write-path.md](write-path.md)). So these figures bound the service's own cost from above.",
         "",
       ].join("\n"),
     );
