@@ -90,7 +90,7 @@ function stopsTheRun(e: ApiRefusal): boolean {
 export function formatSummary(s: LearnSummary): string {
   const lines = [`learned ${s.learned} of ${s.sentences} sentences (${s.tokens} tokens)`];
   if (s.model) {
-    const state = s.model.published ? "published" : "published at the next publish";
+    const state = s.model.published ? "published" : "pending publish";
     lines[0] += ` into model ${s.model.id}, version ${s.model.version} (${state})`;
   }
   if (s.lossBefore !== null && s.lossAfter !== null) {
