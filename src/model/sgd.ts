@@ -1,4 +1,4 @@
-import { forEachSegment, type Gradient } from "./gradient.ts";
+import { forEachSegment, type Gradient, type SegmentVisitor } from "./gradient.ts";
 import type { RnnLm } from "./model.ts";
 
 export interface SgdOptions {
@@ -26,15 +26,7 @@ export interface SgdResult {
 const SAFE_MAGNITUDE = 1e38;
 
 /** state[0] += Σ grad²; state[1] += Σ w² (NaN or Infinity if any weight is). */
-function sumSquares(
-  weights: Float32Array,
-  wOffset: number,
-  wStride: number,
-  grad: Float64Array,
-  gOffset: number,
-  length: number,
-  state: Float64Array,
-): void {
+const sumSquares: SegmentVisitor = (weights, wOffset, wStride, grad, gOffset, length, state) => {
   let gg = 0;
   let ww = 0;
   for (let i = 0; i < length; i++) {
@@ -45,39 +37,23 @@ function sumSquares(
   }
   state[0] += gg;
   state[1] += ww;
-}
+};
 
 /** state[1] += how many w - state[0]·grad are not finite in float32. */
-function countNonFinite(
-  weights: Float32Array,
-  wOffset: number,
-  wStride: number,
-  grad: Float64Array,
-  gOffset: number,
-  length: number,
-  state: Float64Array,
-): void {
+const countNonFinite: SegmentVisitor = (weights, wOffset, wStride, grad, gOffset, length, state) => {
   const scale = state[0];
   let bad = 0;
   for (let i = 0; i < length; i++) {
     if (!Number.isFinite(Math.fround(weights[wOffset + i * wStride] - scale * grad[gOffset + i]))) bad++;
   }
   state[1] += bad;
-}
+};
 
 /** w -= state[0]·grad. */
-function applyStep(
-  weights: Float32Array,
-  wOffset: number,
-  wStride: number,
-  grad: Float64Array,
-  gOffset: number,
-  length: number,
-  state: Float64Array,
-): void {
+const applyStep: SegmentVisitor = (weights, wOffset, wStride, grad, gOffset, length, state) => {
   const scale = state[0];
   for (let i = 0; i < length; i++) weights[wOffset + i * wStride] -= scale * grad[gOffset + i];
-}
+};
 
 /**
  * One SGD step with gradient-norm clipping and an update-norm cap. The update
