@@ -193,27 +193,32 @@ export class ModelWriter extends DurableObject<Env> {
         const kept = this.versions.list().join(", ");
         return error(404, "version_not_found", `version ${version} of model "${id}" is not retained (retained: ${kept})`);
       }
-      try {
-        const ident = this.identity();
-        const kv = this.env.MODELS;
-        const bytes = await kv.get(target.weightsKey, "arrayBuffer");
-        if (!bytes) throw new Error(`weights ${target.weightsKey} missing from KV`);
-        const vocab = this.liveModel().tm.vocab;
-        const { model, meta } = decodeModel(bytes, { vocab: vocab.words.length, vocabHash: ident.vocabHash });
-        const floor = await this.versionFloor(id);
-        const row: VersionRow = { ...target, version: this.versions.reserve(floor), updatedAt: new Date().toISOString() };
-        await writeManifest(kv, id, manifestOf(ident, row));
-        // The switch: weights, replay point and counters change together, nothing awaited in
-        // between. Learns logged so far (published or not) are superseded: a restart replays
-        // only entries after this seq, on top of the restored weights.
-        this.live = { tm: textModel(model, vocab, LIMITS.maxSentenceTokens), hyperparameters: meta.hyperparameters };
-        this.versions.add({ ...row, seq: this.log.lastSeq() });
-        this.log.setCounters({ learns: target.learns, tokensLearned: target.tokensLearned });
-        await this.prune(id);
-        return { ok: true as const, restored: version, model: { id, version: row.version, published: true } };
-      } catch (e) {
-        return unavailable(id, e);
-      }
+      // No learn may interleave: one arriving during the awaits below would be superseded unpublished.
+      return this.ctx.blockConcurrencyWhile(async (): Promise<RollbackReply> => {
+        try {
+          // Learns already acknowledged first go out in the version their answers named.
+          await this.publishNow(id);
+          const ident = this.identity();
+          const kv = this.env.MODELS;
+          const bytes = await kv.get(target.weightsKey, "arrayBuffer");
+          if (!bytes) throw new Error(`weights ${target.weightsKey} missing from KV`);
+          const vocab = this.liveModel().tm.vocab;
+          const { model, meta } = decodeModel(bytes, { vocab: vocab.words.length, vocabHash: ident.vocabHash });
+          const floor = await this.versionFloor(id);
+          const row: VersionRow = { ...target, version: this.versions.reserve(floor), updatedAt: new Date().toISOString() };
+          await writeManifest(kv, id, manifestOf(ident, row));
+          // The switch: weights, replay point and counters change together, nothing awaited in
+          // between. Learns logged so far (all published just above) are superseded: a restart replays
+          // only entries after this seq, on top of the restored weights.
+          this.live = { tm: textModel(model, vocab, LIMITS.maxSentenceTokens), hyperparameters: meta.hyperparameters };
+          this.versions.add({ ...row, seq: this.log.lastSeq() });
+          this.log.setCounters({ learns: target.learns, tokensLearned: target.tokensLearned });
+          await this.prune(id);
+          return { ok: true as const, restored: version, model: { id, version: row.version, published: true } };
+        } catch (e) {
+          return unavailable(id, e);
+        }
+      });
     });
   }
 
@@ -221,7 +226,8 @@ export class ModelWriter extends DurableObject<Env> {
    * Replaces the weights with an uploaded model file, published at once as a new version (F32,
    * like every publish). The file must decode (safetensors, dtypes, shapes, finite values) and fit
    * this model (vocabulary hash, architecture); anything else is refused and nothing changes. Like
-   * a rollback it supersedes the learns logged before it; learns arriving meanwhile wait for it.
+   * a rollback it first publishes the learns still pending (so each lands in the version its answer
+   * named), then supersedes them; learns arriving meanwhile wait for it.
    */
   async importWeights(id: string, bytes: Uint8Array): Promise<ImportReply> {
     return this.exclusive(async () => {
@@ -243,6 +249,8 @@ export class ModelWriter extends DurableObject<Env> {
       // No learn may interleave: the log, the counters and the weights switch together.
       const reply = await this.ctx.blockConcurrencyWhile(async (): Promise<ImportReply> => {
         try {
+          // Learns already acknowledged first go out in the version their answers named.
+          await this.publishNow(id);
           const { learns, tokensLearned, hyperparameters } = file.meta;
           const version = this.versions.reserve(await this.versionFloor(id));
           const now = new Date().toISOString();

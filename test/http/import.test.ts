@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { importLimitBytes } from "../../src/http/weights-import.ts";
 import type { RnnLm } from "../../src/model/model.ts";
 import { vocabHash } from "../../src/model/vocab.ts";
-import { readManifest } from "../../src/store/kv-layout.ts";
+import { readManifest, weightsKey } from "../../src/store/kv-layout.ts";
 import { decodeModel, encodeModel, type ModelMeta, type WeightDtype } from "../../src/store/model-codec.ts";
 import { decodeSafetensors, encodeSafetensors, type Tensor } from "../../src/store/safetensors.ts";
 import { type ApiErrorBody, AUTH, authed, call, json } from "../helpers/api.ts";
@@ -45,13 +45,15 @@ describe("PUT /model/weights", () => {
 
     const r = await put(id, exported);
     expect(r.status).toBe(200);
-    expect(await r.json()).toEqual({ model: { id, version: 2, published: true }, learns: 0, tokensLearned: 0 });
+    // The three pending learns went out first, as version 2 (the version their answers named).
+    expect(await r.json()).toEqual({ model: { id, version: 3, published: true }, learns: 0, tokensLearned: 0 });
+    expect(await env.MODELS.get(weightsKey(id, 2), "arrayBuffer")).not.toBeNull();
     expect(await freshTop(id)).toEqual(original);
-    const v2 = await publishedWeights(id);
-    expect(v2.manifest).toMatchObject({ version: 2, learns: 0, tokensLearned: 0 });
-    expectSameWeights(v2.model, tinyModel());
+    const v3 = await publishedWeights(id);
+    expect(v3.manifest).toMatchObject({ version: 3, learns: 0, tokensLearned: 0 });
+    expectSameWeights(v3.model, tinyModel());
     // The superseded learns stay in the log and are never replayed.
-    expect(await status(id)).toMatchObject({ version: 2, lastSeq: 3, publishedSeq: 3, learns: 0 });
+    expect(await status(id)).toMatchObject({ version: 3, lastSeq: 3, publishedSeq: 3, learns: 0 });
     await abortAllDurableObjects();
     expect(await freshTop(id)).toEqual(original);
 
@@ -72,7 +74,7 @@ describe("PUT /model/weights", () => {
     await learnOk(id, sentence(2));
     const r = await put(id, exported);
     expect(r.status).toBe(200);
-    expect(await r.json()).toMatchObject({ model: { version: 3 }, learns: 1 });
+    expect(await r.json()).toMatchObject({ model: { version: 4 }, learns: 1 });
     expect(await freshTop(id)).toEqual(v2);
     const published = await publishedWeights(id);
     expect(decodeModel(published.bytes.slice(0)).model.anchor).toEqual(decodeModel(exported.slice(0)).model.anchor);

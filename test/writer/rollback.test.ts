@@ -28,26 +28,31 @@ describe("POST /models/:id/rollback", () => {
     await learnAndPublish(id, 3, 6);
     const v3 = await publishedWeights(id);
     expect(sameBytes(v3.bytes, v2.bytes)).toBe(false);
-    await learnOk(id, sentence(6)); // pending: the rollback discards it too
+    // Pending when the rollback comes: it is still published, in the version its answer named,
+    // and only then superseded.
+    const pending = await learnOk(id, sentence(6));
+    expect(pending.model).toEqual({ id, version: 4, published: false });
 
     const r = await rollback(id, { version: 2 });
     expect(r.status).toBe(200);
-    expect(await r.json()).toEqual({ restored: 2, model: { id, version: 4, published: true } });
+    expect(await r.json()).toEqual({ restored: 2, model: { id, version: 5, published: true } });
+    const v4blob = await env.MODELS.get(weightsKey(id, 4), "arrayBuffer");
+    expect(v4blob).not.toBeNull();
 
     // KV: a new version naming version 2's immutable blob, with version 2's counters.
-    const v4 = await publishedWeights(id);
-    expect(v4.manifest).toMatchObject({ version: 4, weightsKey: v2.manifest.weightsKey, learns: 3, tokensLearned: v2.manifest.tokensLearned });
+    const v5 = await publishedWeights(id);
+    expect(v5.manifest).toMatchObject({ version: 5, weightsKey: v2.manifest.weightsKey, learns: 3, tokensLearned: v2.manifest.tokensLearned });
     const served = await call(`/models/${id}/model/weights`);
     expect(sameBytes(await served.arrayBuffer(), v2.bytes)).toBe(true);
-    expectSameWeights(v4.model, v2.model);
+    expectSameWeights(v5.model, v2.model);
 
     // The writer's in-memory weights are version 2's too.
     const expected = predictWords(textModel(v2.model, tinyVocab(), LIMITS.maxSentenceTokens), ["the", "quick"], 10, LIMITS.prefixWindow);
     const fresh = await json<{ predictions: unknown; model: { version: number; learns: number } }>(`/models/${id}/predict?prefix=the+quick&k=10&fresh=1`);
     expect(fresh.body.predictions).toEqual(expected.predictions);
-    expect(fresh.body.model).toMatchObject({ version: 4, learns: 3 });
+    expect(fresh.body.model).toMatchObject({ version: 5, learns: 3 });
     const after = await status(id);
-    expect(after).toMatchObject({ version: 4, publishedSeq: 7, learns: 3, versions: [1, 2, 3, 4] });
+    expect(after).toMatchObject({ version: 5, publishedSeq: 7, learns: 3, versions: [1, 2, 3, 4, 5] });
 
     // A learn after the rollback, then a restart before it is published: the new instance
     // replays only what follows the rollback, on top of version 2's weights.
@@ -56,9 +61,9 @@ describe("POST /models/:id/rollback", () => {
     expect(await publishNow(id)).toBe(true);
     const log = await logOf(id);
     expect(log).toHaveLength(8);
-    const v5 = await publishedWeights(id);
-    expect(v5.manifest).toMatchObject({ version: 5, weightsKey: weightsKey(id, 5), learns: 4 });
-    expectSameWeights(v5.model, replay(v2.model, log.slice(7)));
+    const v6 = await publishedWeights(id);
+    expect(v6.manifest).toMatchObject({ version: 6, weightsKey: weightsKey(id, 6), learns: 4 });
+    expectSameWeights(v6.model, replay(v2.model, log.slice(7)));
   });
 
   it("answers 404 for a version no longer retained; pruning deletes a blob only when no retained version names it", async () => {
