@@ -21,6 +21,7 @@ const arg = flags({
   "clip-norm": "10",
   "max-step-norm": "10",
   "min-improvement": "0.003",
+  "halve-below": "",
   epochs: "15",
   seed: "1",
   vocab: "10000",
@@ -43,6 +44,7 @@ const cfg: TrainConfig = {
   clipNorm: arg.num("clip-norm"),
   maxStepNorm: arg.num("max-step-norm"),
   minImprovement: arg.num("min-improvement"),
+  ...(arg.str("halve-below") === "" ? {} : { halveBelow: arg.num("halve-below") }),
   maxEpochs: arg.num("epochs"),
   seed: arg.num("seed"),
 };

@@ -8,8 +8,10 @@ import { type SgdOptions, sgdStep } from "./sgd.ts";
 /**
  * Pretraining by SGD with the classic RNNLM schedule (Mikolov, 2010): train an
  * epoch at a fixed rate; once validation loss improves by less than
- * `minImprovement` (relative), halve the rate every epoch; stop at the next
- * epoch that again fails to improve enough. An epoch that makes validation
+ * `halveBelow` (relative; by default `minImprovement`), halve the rate every
+ * epoch; stop at the next halved epoch that improves by less than
+ * `minImprovement`. A larger `halveBelow` starts halving sooner, skipping the
+ * slow fixed-rate plateau. An epoch that makes validation
  * worse is rolled back. Every sentence is one truncated-BPTT SGD step, exactly
  * as /learn does it, so the shipped model is trained by the code that serves it.
  */
@@ -23,6 +25,8 @@ export interface TrainConfig {
   clipNorm: number;
   maxStepNorm: number;
   minImprovement: number;
+  /** Start halving below this relative gain (default: minImprovement, the classic recipe). */
+  halveBelow?: number;
   maxEpochs: number;
   seed: number;
 }
@@ -118,13 +122,11 @@ export function trainModel(
     epochs.push(report);
     hooks.epoch?.(report);
     // Relative gain in validation log-likelihood, measured before `best` moves.
-    const improved = kept && (Math.log(best) - Math.log(validPerplexity)) / Math.log(best) > cfg.minImprovement;
+    const gain = kept ? (Math.log(best) - Math.log(validPerplexity)) / Math.log(best) : -Infinity;
     if (kept) best = validPerplexity;
     else model = snapshot;
-    if (!improved) {
-      if (halving) break;
-      halving = true;
-    }
+    if (halving && !(gain > cfg.minImprovement)) break;
+    if (!(gain > (cfg.halveBelow ?? cfg.minImprovement))) halving = true;
     if (halving) opts.lr /= 2;
   }
   return { model, epochs };

@@ -109,4 +109,13 @@ describe.each([
     expect(improved.slice(firstHalved, -1).every(Boolean)).toBe(true);
     expect(improved.at(-1)).toBe(false);
   });
+
+  it("with halveBelow above every gain, halves from the second epoch and stops on minImprovement", () => {
+    const cfg = config(classes, { halveBelow: 10 });
+    const { epochs } = run(cfg);
+    expect(epochs[0].lr).toBe(cfg.lr);
+    for (let i = 1; i < epochs.length; i++) expect(epochs[i].lr).toBe(epochs[i - 1].lr / 2);
+    // It still trains past the first halving: stopping is decided by minImprovement alone.
+    expect(epochs.length).toBeGreaterThan(2);
+  });
 });
