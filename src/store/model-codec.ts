@@ -219,7 +219,8 @@ export function decodeModel(
   const t = file.tensors;
   let output: OutputLayer = { kind: "full" };
   if (kind === "class") {
-    const classStart = takeTensor(t, "class_start", [k + 1], "I32").data as Int32Array;
+    // A copy: as a view it would keep the whole file buffer alive after F16 weights were converted.
+    const classStart = (takeTensor(t, "class_start", [k + 1], "I32").data as Int32Array).slice();
     const C = takeFloat(t, "C", [k, h]);
     // Safe before validation: wordClassOf only fills a [V] array, whatever classStart holds.
     output = { kind: "class", classes: k, classStart, C, wordClass: wordClassOf(classStart, v) };
