@@ -17,6 +17,7 @@ export async function modelRoute(c: AppContext): Promise<Response> {
     bytes: manifest.bytes,
     learns: manifest.learns,
     tokensLearned: manifest.tokensLearned,
+    learnLossAvg: manifest.learnLossAvg ?? null,
     createdAt: manifest.createdAt,
     updatedAt: manifest.updatedAt,
   });

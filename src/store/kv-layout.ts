@@ -35,6 +35,8 @@ export interface Manifest {
   learns: number;
   /** Set on a model created from another (POST /models): that model and its version at creation. */
   base?: VersionRef;
+  /** Moving average of the learn loss (per token, before each learn) when this version was published. */
+  learnLossAvg?: number;
 }
 
 /** One published version of one model. */
@@ -113,6 +115,10 @@ export function parseManifest(json: unknown): Manifest {
   if (!isCount(m.tokensLearned)) fail("manifest.tokensLearned must be a non-negative integer");
   if (!isCount(m.learns)) fail("manifest.learns must be a non-negative integer");
   const base = m.base === undefined ? undefined : parseVersionRef(m.base);
+  const avg = m.learnLossAvg;
+  if (avg !== undefined && !(typeof avg === "number" && Number.isFinite(avg) && avg >= 0)) {
+    fail("manifest.learnLossAvg must be a finite number >= 0");
+  }
   return {
     version: m.version,
     weightsKey: m.weightsKey,
@@ -124,6 +130,7 @@ export function parseManifest(json: unknown): Manifest {
     tokensLearned: m.tokensLearned,
     learns: m.learns,
     ...(base && { base }),
+    ...(typeof avg === "number" && { learnLossAvg: avg }),
   };
 }
 

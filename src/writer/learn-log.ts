@@ -25,6 +25,9 @@ export interface Counters {
 
 type Row = Record<string, SqlStorageValue>;
 
+/** Weight of the newest learn in the moving average of the learn loss (about the last 20 learns). */
+export const LOSS_AVG_ALPHA = 0.05;
+
 export class LearnLog {
   private readonly sql: SqlStorage;
   private readonly state: StateTable;
@@ -48,6 +51,9 @@ export class LearnLog {
     const { ids, ...options } = step;
     const c = this.counters();
     this.setCounters({ learns: c.learns + 1, tokensLearned: c.tokensLearned + tokens.length });
+    // The loss before learning a sentence falls as the model adapts to its users: a health signal.
+    const avg = this.lossAvg();
+    this.state.set("lossAvg", { value: avg === null ? lossBefore : avg + LOSS_AVG_ALPHA * (lossBefore - avg) });
     return this.sql
       .exec<{ seq: number }>(
         "INSERT INTO learn_log (at, sentence, ids, options, loss_before, loss_after) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq",
@@ -85,5 +91,10 @@ export class LearnLog {
 
   setCounters(c: Counters): void {
     this.state.set("counters", c);
+  }
+
+  /** Exponential moving average of the per-token loss before each learn (null before the first). */
+  lossAvg(): number | null {
+    return this.state.get<{ value: number }>("lossAvg")?.value ?? null;
   }
 }

@@ -51,7 +51,7 @@ const unavailable = (id: string, e: unknown): WriterError => {
   return error(503, "model_unavailable", `model "${id}" could not be loaded or written; try again shortly`);
 };
 
-function manifestOf(ident: Identity, row: VersionRow): Manifest {
+function manifestOf(ident: Identity, row: VersionRow, learnLossAvg: number | null = null): Manifest {
   return {
     version: row.version,
     weightsKey: row.weightsKey,
@@ -63,6 +63,7 @@ function manifestOf(ident: Identity, row: VersionRow): Manifest {
     tokensLearned: row.tokensLearned,
     learns: row.learns,
     ...(ident.base && { base: ident.base }),
+    ...(learnLossAvg !== null && { learnLossAvg }),
   };
 }
 
@@ -359,7 +360,7 @@ export class ModelWriter extends DurableObject<Env> {
     // Blob, then manifest, then our record: a crash in between replays to the same weights and
     // burns the reserved number (the orphaned blob is never named, so never served).
     await this.env.MODELS.put(row.weightsKey, bytes);
-    await writeManifest(this.env.MODELS, id, manifestOf(ident, row));
+    await writeManifest(this.env.MODELS, id, manifestOf(ident, row, this.log.lossAvg()));
     this.versions.add(row);
     await this.prune(id);
   }

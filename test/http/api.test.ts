@@ -126,12 +126,15 @@ describe("with a seeded model", () => {
     expect(header.U.shape).toEqual([16, 45]);
   });
 
-  it("counts learns in /model after a publish", async () => {
-    await learnJson("my dog is very big", {}, `${base}/learn`);
-    await learnJson("my cat is small", {}, `${base}/learn`);
+  it("counts learns in /model after a publish, with a moving average of the learn loss", async () => {
+    expect((await json<Record<string, unknown>>(`${base}/model`)).body.learnLossAvg).toBeNull();
+    const a = (await (await learnJson("my dog is very big", {}, `${base}/learn`)).json()) as LearnBody;
+    const b = (await (await learnJson("my cat is small", {}, `${base}/learn`)).json()) as LearnBody;
     await publishNow();
     await sleep(1100);
     const m = await json<Record<string, unknown>>(`${base}/model`);
     expect(m.body).toMatchObject({ version: 2, learns: 2, tokensLearned: 9 });
+    // The first learn starts the average; each later one moves it 5% of the way to its own loss.
+    expect(m.body.learnLossAvg).toBeCloseTo(a.lossBefore + 0.05 * (b.lossBefore - a.lossBefore), 12);
   });
 });

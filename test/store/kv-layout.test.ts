@@ -4,6 +4,7 @@ import {
   isValidModelId,
   KvLayoutError,
   manifestKey,
+  parseManifest,
   publishVersion,
   putVocab,
   readManifest,
@@ -180,6 +181,11 @@ describe("validation of what KV returns", () => {
     const id = freshId();
     await kv.put(manifestKey(id), JSON.stringify({ ...valid, future: true }));
     expect(await readManifest(kv, id)).toEqual(valid);
+  });
+
+  it("keeps a valid learnLossAvg and rejects a negative or non-numeric one", () => {
+    expect(parseManifest({ ...valid, learnLossAvg: 4.25 })).toEqual({ ...valid, learnLossAvg: 4.25 });
+    for (const bad of [-1, "4", null]) expect(() => parseManifest({ ...valid, learnLossAvg: bad })).toThrow(/learnLossAvg/);
   });
 
   it("rejects missing or truncated weights", async () => {
