@@ -1,45 +1,39 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import type { Env } from "../env.ts";
 import { every } from "hono/combine";
+import type { H } from "hono/types";
 import { requireReader, requireWriter } from "./auth.ts";
 import { ApiError } from "./errors.ts";
-import { healthRoute } from "./health.ts";
-import { learnRoute } from "./learn.ts";
 import { requestLogger } from "./logging.ts";
-import { modelRoute, weightsRoute } from "./model.ts";
-import { modelRoutes } from "./models.ts";
-import { predictRoute } from "./predict.ts";
+import { type Access, type AppEnv, operationPaths } from "./operation.ts";
 import { rateLimit } from "./rate-limit.ts";
-import { importRoute } from "./weights-import.ts";
+import { OPERATIONS } from "./routes.ts";
 
-/** The HTTP API. Each route exists for the default model and for /models/:id. */
+/** The HTTP API: the routes of routes.ts, each model route for the default model and for /models/:id. */
 export function createApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
   app.use(requestLogger());
-  app.get("/health", healthRoute);
-  app.all("/health", (c) => {
-    throw new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed on /health`);
-  });
   // Before any other work: the client's request budget, then its token (docs/limits.md).
-  const reader = every(rateLimit("READ_LIMITER"), requireReader);
-  const writer = every(rateLimit("WRITE_LIMITER"), requireWriter);
-  for (const base of ["", "/models/:id"]) {
-    app.get(`${base}/predict`, reader, predictRoute);
-    app.post(`${base}/learn`, writer, learnRoute);
-    app.get(`${base}/model`, reader, modelRoute);
-    app.get(`${base}/model/weights`, reader, weightsRoute);
-    app.put(`${base}/model/weights`, writer, importRoute);
-    for (const path of ["/predict", "/learn", "/model", "/model/weights"]) {
-      app.all(`${base}${path}`, (c) => {
-        throw new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed on ${path}`);
-      });
+  const guards: Record<Access, MiddlewareHandler<AppEnv>[]> = {
+    public: [],
+    read: [every(rateLimit("READ_LIMITER"), requireReader)],
+    write: [every(rateLimit("WRITE_LIMITER"), requireWriter)],
+  };
+  // Exactly the documented routes (routes.ts), then a 405 for any other method on their paths.
+  // The 405 names the path as documented for the default model (e.g. "/predict" for /models/:id/predict).
+  const named = new Map<string, string>();
+  for (const op of OPERATIONS) {
+    const [first, ...rest]: H<AppEnv>[] = [...guards[op.access], ...op.handlers];
+    for (const path of operationPaths(op)) {
+      app.on(op.method.toUpperCase(), path, first, ...rest);
+      named.set(path, op.path);
     }
   }
-  // The routes of models.ts, guarded alike: registered first, so they run first.
-  app.post("/models", writer);
-  app.get("/models/:id", reader);
-  app.post("/models/:id/rollback", writer);
-  modelRoutes(app);
+  for (const [path, name] of named) {
+    app.all(path, (c) => {
+      throw new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed on ${name}`);
+    });
+  }
   app.notFound((c) => c.json(new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`).body(), 404));
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(err.body(), err.status, err.headers);

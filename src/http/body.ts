@@ -1,4 +1,5 @@
 import { ApiError } from "./errors.ts";
+import { learnBodySchema } from "./schemas.ts";
 
 export type LearnBody = { sentence: string; fields: Record<string, unknown> };
 
@@ -59,8 +60,9 @@ export async function readLearnBody(req: Request, limit: number): Promise<LearnB
     throw new ApiError(400, "invalid_body", "the JSON body must be an object like {\"sentence\": \"...\"}");
   }
   const fields = json as Record<string, unknown>;
-  if (fields.sentence !== undefined && typeof fields.sentence !== "string") {
-    throw new ApiError(400, "invalid_sentence", "sentence must be a string");
-  }
-  return { sentence: (fields.sentence as string | undefined) ?? "", fields };
+  // A missing sentence reads as empty, which the route refuses as empty_sentence.
+  if (fields.sentence === undefined) return { sentence: "", fields };
+  const sentence = learnBodySchema.shape.sentence.safeParse(fields.sentence);
+  if (!sentence.success) throw new ApiError(400, "invalid_sentence", "sentence must be a string");
+  return { sentence: sentence.data, fields };
 }

@@ -1,9 +1,10 @@
-import { LEARN_BOUNDS, LIMITS } from "../config.ts";
+import { LIMITS } from "../config.ts";
 import { tokenize } from "../model/tokenizer.ts";
 import { readLearnBody } from "./body.ts";
 import { type AppContext, askWriter, modelIdOf } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { numberParam } from "./params.ts";
+import { learnBodySchema } from "./schemas.ts";
 
 /**
  * POST /learn: fine-tune on one sentence, JSON {"sentence", "lr"?, "truncate"?, "steps"?}
@@ -13,11 +14,11 @@ import { numberParam } from "./params.ts";
 export async function learnRoute(c: AppContext): Promise<Response> {
   const id = modelIdOf(c);
   const { sentence, fields } = await readLearnBody(c.req.raw, LIMITS.maxBodyBytes);
-  const option = (name: keyof typeof LEARN_BOUNDS, integer: boolean) =>
-    numberParam(name, fields[name] ?? c.req.query(name), LEARN_BOUNDS[name], integer);
-  const lr = option("lr", false);
-  const truncate = option("truncate", true);
-  const steps = option("steps", true);
+  const option = (name: "lr" | "truncate" | "steps") =>
+    numberParam(name, fields[name] ?? c.req.query(name), learnBodySchema.shape[name]);
+  const lr = option("lr");
+  const truncate = option("truncate");
+  const steps = option("steps");
   const tokens = tokenize(sentence, LIMITS.maxSentenceTokens + 1);
   if (tokens.length === 0) throw new ApiError(400, "empty_sentence", "sentence must contain at least one word");
   if (tokens.length > LIMITS.maxSentenceTokens) {

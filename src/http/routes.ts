@@ -1,0 +1,109 @@
+import { docsPage } from "./docs-page.ts";
+import { healthRoute } from "./health.ts";
+import { learnRoute } from "./learn.ts";
+import { modelRoute, weightsRoute } from "./model.ts";
+import { createRoute, modelBodyLimit, rollbackRoute } from "./models.ts";
+import { openApiDocument } from "./openapi.ts";
+import type { Operation } from "./operation.ts";
+import { predictRoute } from "./predict.ts";
+import {
+  createdModelSchema,
+  createModelBodySchema,
+  healthResponseSchema,
+  importResponseSchema,
+  learnBodySchema,
+  learnResponseSchema,
+  modelMetadataSchema,
+  predictQuerySchema,
+  predictResponseSchema,
+  rollbackBodySchema,
+  rollbackResponseSchema,
+} from "./schemas.ts";
+import { importRoute } from "./weights-import.ts";
+
+/**
+ * Every route of the API. app.ts registers exactly these and openapi.ts documents exactly
+ * these, so a route cannot exist undocumented.
+ */
+export const OPERATIONS: readonly Operation[] = [
+  {
+    method: "get", path: "/health", perModel: false, access: "public",
+    summary: "The Worker answers (touches no binding)",
+    handlers: [healthRoute], example: {},
+    success: { status: 200, description: "alive", schema: healthResponseSchema }, errors: [],
+  },
+  {
+    method: "get", path: "/openapi.json", perModel: false, access: "public",
+    summary: "This OpenAPI 3.1 document",
+    handlers: [(c) => c.json(openApiDocument(OPERATIONS))], example: {},
+    success: { status: 200, description: "the document" }, errors: [],
+  },
+  {
+    method: "get", path: "/docs", perModel: false, access: "public",
+    summary: "A browsable page of this document (works offline)",
+    handlers: [(c) => c.html(docsPage())], example: {},
+    success: { status: 200, description: "HTML page", contentType: "text/html" }, errors: [],
+  },
+  {
+    method: "get", path: "/predict", perModel: true, access: "read",
+    summary: "The k most probable next words after a prefix",
+    handlers: [predictRoute], query: predictQuerySchema, example: { query: { prefix: "the quick brown", k: "3" } },
+    success: { status: 200, description: "predictions", schema: predictResponseSchema },
+    errors: [400, 404, 413, 503],
+  },
+  {
+    method: "post", path: "/learn", perModel: true, access: "write",
+    summary: "Fine-tune the model on one sentence (JSON, or the sentence as text/plain)",
+    handlers: [learnRoute],
+    body: { contentType: "application/json", schema: learnBodySchema },
+    example: { body: { sentence: "the quick brown fox jumps over the lazy dog", lr: 0.02, truncate: 4, steps: 1 } },
+    success: { status: 200, description: "losses before and after, and the model version", schema: learnResponseSchema },
+    errors: [400, 404, 413, 415, 422, 503],
+  },
+  {
+    method: "get", path: "/model", perModel: true, access: "read",
+    summary: "The published model's metadata",
+    handlers: [modelRoute], example: {},
+    success: { status: 200, description: "metadata", schema: modelMetadataSchema }, errors: [400, 404, 503],
+  },
+  {
+    method: "get", path: "/model/weights", perModel: true, access: "read",
+    summary: "The published weights as a safetensors file",
+    handlers: [weightsRoute], example: {},
+    success: { status: 200, description: "safetensors bytes", contentType: "application/octet-stream" },
+    errors: [400, 404, 503],
+  },
+  {
+    method: "put", path: "/model/weights", perModel: true, access: "write",
+    summary: "Replace the weights with a safetensors file of the same architecture",
+    handlers: [importRoute],
+    body: { contentType: "application/octet-stream", description: "a safetensors file, as from GET /model/weights" },
+    example: {},
+    success: { status: 200, description: "the new version", schema: importResponseSchema },
+    errors: [400, 404, 409, 413, 415, 422, 503],
+  },
+  {
+    method: "post", path: "/models", perModel: false, access: "write",
+    summary: "Create a model as a copy of another (copy-on-write)",
+    handlers: [modelBodyLimit, createRoute],
+    body: { contentType: "application/json", schema: createModelBodySchema },
+    example: { body: { id: "my-model", from: "default" } },
+    success: { status: 201, description: "the new model's metadata", schema: createdModelSchema },
+    errors: [400, 404, 409, 413, 415, 503],
+  },
+  {
+    method: "get", path: "/models/:id", perModel: false, access: "read",
+    summary: "A model's metadata (as /models/{id}/model)",
+    handlers: [modelRoute], example: {},
+    success: { status: 200, description: "metadata", schema: modelMetadataSchema }, errors: [400, 404, 503],
+  },
+  {
+    method: "post", path: "/models/:id/rollback", perModel: false, access: "write",
+    summary: "Restore a retained version; it becomes a new version at once",
+    handlers: [modelBodyLimit, rollbackRoute],
+    body: { contentType: "application/json", schema: rollbackBodySchema },
+    example: { body: { version: 1 } },
+    success: { status: 200, description: "the restored version and the new one", schema: rollbackResponseSchema },
+    errors: [400, 404, 409, 413, 415, 503],
+  },
+];

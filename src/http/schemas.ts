@@ -1,0 +1,88 @@
+import { z } from "zod";
+import { LEARN_BOUNDS, LIMITS } from "../config.ts";
+
+/**
+ * The API's request and response shapes. Request validation (params.ts, body.ts, models.ts)
+ * and the OpenAPI document (openapi.ts) both read these, so the two cannot drift.
+ */
+
+type Bounds = { readonly min: number; readonly max: number; readonly default: number };
+
+/** A bounded number with a default; `numberParam` reads its bounds back for error messages. */
+export function boundedNumber(bounds: Bounds, integer: boolean): z.ZodDefault<z.ZodNumber> {
+  const n = integer ? z.number().int() : z.number();
+  return n.min(bounds.min).max(bounds.max).default(bounds.default);
+}
+
+export const modelIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).describe("1-64 characters of A-Z a-z 0-9 _ -");
+
+export const predictQuerySchema = z.object({
+  prefix: z.string().max(LIMITS.maxPrefixChars).optional().describe("the text typed so far"),
+  k: boundedNumber({ min: LIMITS.minK, max: LIMITS.maxK, default: LIMITS.defaultK }, true)
+    .describe("how many next words to return"),
+  fresh: z.string().optional().describe("1 or true: ask the writer, which sees every learn at once"),
+});
+
+export const learnBodySchema = z.object({
+  sentence: z.string().describe("the sentence to learn (or send it as text/plain)"),
+  lr: boundedNumber(LEARN_BOUNDS.lr, false).describe("learning rate"),
+  truncate: boundedNumber(LEARN_BOUNDS.truncate, true).describe("BPTT truncation, in steps"),
+  steps: boundedNumber(LEARN_BOUNDS.steps, true).describe("gradient steps on the sentence"),
+});
+
+export const createModelBodySchema = z.object({
+  id: modelIdSchema,
+  from: modelIdSchema.optional().describe("the model to copy (default: \"default\")"),
+});
+
+export const rollbackBodySchema = z.object({ version: z.number().int().min(0) });
+
+const modelRefSchema = z.object({ id: z.string(), version: z.number().int(), published: z.boolean() });
+
+export const predictResponseSchema = z.object({
+  prefix: z.array(z.string()),
+  predictions: z.array(z.object({ word: z.string(), p: z.number() })),
+  model: z.object({ id: z.string(), version: z.number().int(), fresh: z.boolean().optional() }),
+});
+
+export const learnResponseSchema = z.object({
+  tokens: z.number().int(),
+  lossBefore: z.number(),
+  lossAfter: z.number(),
+  budget: z.object({ estimateMs: z.number(), budgetMs: z.number(), truncated: z.boolean() }),
+  model: modelRefSchema,
+});
+
+export const modelMetadataSchema = z.object({
+  id: z.string(),
+  version: z.number().int(),
+  vocab: z.number().int(),
+  hidden: z.number().int(),
+  output: z.enum(["full", "class"]),
+  classes: z.number().int(),
+  hyperparameters: z.record(z.string(), z.unknown()),
+  vocabHash: z.string(),
+  bytes: z.number().int(),
+  learns: z.number().int(),
+  tokensLearned: z.number().int(),
+  learnLossAvg: z.number().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+/** POST /models answers the new model's metadata, with the version it was copied from. */
+export const createdModelSchema = modelMetadataSchema
+  .omit({ learnLossAvg: true })
+  .extend({ base: z.object({ id: z.string(), version: z.number().int() }).optional() });
+
+export const rollbackResponseSchema = z.object({ restored: z.number().int(), model: modelRefSchema });
+
+export const importResponseSchema = z.object({
+  model: modelRefSchema,
+  learns: z.number().int(),
+  tokensLearned: z.number().int(),
+});
+
+export const healthResponseSchema = z.object({ ok: z.literal(true), service: z.string(), time: z.string() });
+
+export const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
