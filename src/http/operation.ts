@@ -20,7 +20,7 @@ export interface Operation {
   query?: z.ZodObject;
   body?: { contentType: string; schema?: z.ZodType; description?: string };
   /** A request that succeeds against a seeded model (checked by test/http/openapi.test.ts). */
-  example: { query?: Record<string, string>; body?: unknown };
+  example: { query?: Record<string, string | number>; body?: unknown };
   success: { status: 200 | 201; description: string; contentType?: string; schema?: z.ZodType };
   /** Statuses this operation may answer with the error body (beyond the access guard's). */
   errors: number[];
