@@ -10,6 +10,7 @@ import { seedTinyModel } from "../helpers/tiny-model.ts";
 interface MediaType { schema?: unknown; example?: unknown }
 interface DocOperation {
   summary: string;
+  operationId: string;
   parameters?: { name: string; in: string; schema: unknown; example?: unknown }[];
   requestBody?: { content: Record<string, MediaType> };
   responses: Record<string, { description: string; content?: Record<string, MediaType> }>;
@@ -67,9 +68,12 @@ describe("the OpenAPI document", () => {
     expect(Object.keys(doc.paths).length).toBeGreaterThan(5);
     expect(doc.components.schemas.Error).toMatchObject({ type: "object", required: ["error"] });
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
+    const ids = new Set<string>();
     for (const ops of Object.values(doc.paths)) {
       for (const op of Object.values(ops)) {
         expect(op.summary).toBeTruthy();
+        expect(ids.has(op.operationId), op.operationId).toBe(false);
+        ids.add(op.operationId);
         const statuses = Object.keys(op.responses).map(Number);
         expect(statuses.some((s) => s >= 200 && s < 300)).toBe(true);
         for (const s of statuses.filter((s) => s >= 400)) {
