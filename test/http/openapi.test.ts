@@ -139,13 +139,18 @@ describe("the documented examples", () => {
   });
 
   it.each(OPERATIONS.flatMap((op) => operationPaths(op).map((path) => [`${op.method} ${path}`, op, path] as const)))(
-    "%s: the example is accepted by the live endpoint",
+    "%s: the example is accepted by the live endpoint, which answers the documented shape",
     async (_name, op, path) => {
       const id = `openapi-${++models}`;
       await seedTinyModel(env.MODELS, id);
       const req = exampleRequest(op, path, id) ?? (await weightsUpload(op, path, id));
       const r = await call(req.url, req.init);
       expect(r.status, `${req.init.method} ${req.url}`).toBe(op.success.status);
+      // And the answer has the documented shape.
+      if (op.success.schema) {
+        const parsed = op.success.schema.safeParse(await r.json());
+        expect(parsed.success, `${req.init.method} ${req.url}: ${parsed.error?.message}`).toBe(true);
+      }
     },
   );
 
