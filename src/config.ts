@@ -48,16 +48,20 @@ export const UPDATE_GUARDS = { clipNorm: 5, maxStepNorm: 2, anchor: 0.01 } as co
 export interface RuntimeConfig {
   publishIntervalMs: number;
   keepVersions: number;
+  /** CPU budget of one /learn, ms (the Free plan's 10 by default; src/budget fits learns into it). */
+  learnCpuMs: number;
 }
 
-function intVar(value: string | undefined, fallback: number, min: number): number {
+/** A numeric variable, or the fallback when it is unset or not a number that `valid` accepts. */
+function numVar(value: string | undefined, fallback: number, valid: (n: number) => boolean): number {
   const n = value === undefined || value === "" ? fallback : Number(value);
-  return Number.isInteger(n) && n >= min ? n : fallback;
+  return valid(n) ? n : fallback;
 }
 
 export function runtimeConfig(env: Env): RuntimeConfig {
   return {
-    publishIntervalMs: intVar(env.PUBLISH_INTERVAL_MS, 10_000, 0),
-    keepVersions: intVar(env.KEEP_VERSIONS, 10, 1),
+    publishIntervalMs: numVar(env.PUBLISH_INTERVAL_MS, 10_000, (n) => Number.isInteger(n) && n >= 0),
+    keepVersions: numVar(env.KEEP_VERSIONS, 10, (n) => Number.isInteger(n) && n >= 1),
+    learnCpuMs: numVar(env.LEARN_CPU_MS, 10, (n) => Number.isFinite(n) && n > 0),
   };
 }

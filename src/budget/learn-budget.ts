@@ -6,12 +6,6 @@ import { type LearnCostOptions, learnShape, planLearn } from "./cost-model.ts";
 /** Part of a request's CPU budget kept for routing, validation, JSON and the RPC to the writer. */
 export const ROUTING_ALLOWANCE_MS = 1;
 
-/** The CPU budget of one /learn request (LEARN_CPU_MS, default 10: the Free plan's limit). */
-export function learnBudgetMs(value: string | undefined): number {
-  const n = value === undefined || value === "" ? 10 : Number(value);
-  return Number.isFinite(n) && n > 0 ? n : 10;
-}
-
 export interface BudgetedSentence {
   /** [<s>, ...the learned tokens, </s>]. */
   ids: number[];

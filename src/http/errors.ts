@@ -1,3 +1,4 @@
+import { noModelMessage } from "../writer/protocol.ts";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /** Every error the API answers, as JSON {"error": {"code", "message"}}. */
@@ -18,9 +19,4 @@ export class ApiError extends Error {
   }
 }
 
-export const noModel = (id: string): ApiError =>
-  new ApiError(
-    503,
-    "no_model",
-    `model "${id}" has no weights in KV yet: run \`npm run seed\` (local) or \`npm run seed -- --remote\` (deployed)`,
-  );
+export const noModel = (id: string): ApiError => new ApiError(503, "no_model", noModelMessage(id));

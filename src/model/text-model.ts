@@ -1,6 +1,6 @@
-import { type LearnOptions, type LearnOutcome, learnSentence, predictNext, Workspace } from "./lm.ts";
+import { predictNext, Workspace } from "./lm.ts";
 import type { RnnLm } from "./model.ts";
-import { BOS, encode, encodeSentence, isSuggestible, type Vocab } from "./vocab.ts";
+import { BOS, encode, isSuggestible, type Vocab } from "./vocab.ts";
 
 /**
  * Words in, words out: the model with its vocabulary and reusable buffers.
@@ -34,9 +34,4 @@ export function predictWords(tm: TextModel, tokens: readonly string[], k: number
     prefix: Array.from(ids.subarray(1), (id) => tm.vocab.words[id]),
     predictions: top.map(({ id, p }) => ({ word: tm.vocab.words[id], p })),
   };
-}
-
-/** Fine-tunes on one tokenized sentence (markers added here). */
-export function learnWords(tm: TextModel, tokens: readonly string[], opts: LearnOptions): LearnOutcome {
-  return learnSentence(tm.model, encodeSentence(tokens, tm.vocab), opts, tm.ws);
 }

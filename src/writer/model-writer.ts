@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { budgetSentence, learnBudgetMs } from "../budget/learn-budget.ts";
+import { budgetSentence } from "../budget/learn-budget.ts";
 import { LIMITS, runtimeConfig, UPDATE_GUARDS } from "../config.ts";
 import type { Env } from "../env.ts";
 import { learnSentence } from "../model/lm.ts";
@@ -23,6 +23,7 @@ import {
   type ImportReply,
   type LearnReply,
   type LearnRequest,
+  noModelMessage,
   type ModelInfo,
   type ModelRef,
   type PinReply,
@@ -43,8 +44,7 @@ interface Live {
 
 const error = (status: WriterError["status"], code: string, message: string): WriterError => ({ ok: false, status, code, message });
 
-const noModel = (id: string): WriterError =>
-  error(503, "no_model", `model "${id}" has no weights in KV yet: run \`npm run seed\` (local) or \`npm run seed -- --remote\` (deployed)`);
+const noModel = (id: string): WriterError => error(503, "no_model", noModelMessage(id));
 
 const unavailable = (id: string, e: unknown): WriterError => {
   console.error(JSON.stringify({ event: "writer_failed", id, error: String(e) }));
@@ -102,7 +102,7 @@ export class ModelWriter extends DurableObject<Env> {
     if (failed) return failed;
     // From here to the log append nothing awaits: weights and log change together.
     const live = this.liveModel();
-    const budgetMs = learnBudgetMs(this.env.LEARN_CPU_MS);
+    const budgetMs = runtimeConfig(this.env).learnCpuMs;
     const fit = budgetSentence(live.tm.model, live.tm.vocab, req.tokens, req, budgetMs);
     if (!fit) {
       return error(422, "over_budget", `not even one word fits the ${budgetMs} ms CPU budget with these options: lower steps or truncate`);

@@ -2,6 +2,11 @@
 
 import type { VersionRef } from "../store/kv-layout.ts";
 
+/** Why a model cannot serve yet, and how to fix it: said alike by the Worker and the writer. */
+export function noModelMessage(id: string): string {
+  return `model "${id}" has no weights in KV yet: run \`npm run seed\` (local) or \`npm run seed -- --remote\` (deployed)`;
+}
+
 export interface LearnRequest {
   tokens: string[];
   lr: number;
