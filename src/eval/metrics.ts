@@ -55,6 +55,11 @@ export function countsForTopK(word: string): boolean {
   return /^[\p{L}\p{N}]/u.test(word);
 }
 
+/** Per id: whether a position with it as target counts for topK (a suggestible word). */
+export function topKTargets(vocab: Vocab): boolean[] {
+  return vocab.words.map((w, id) => isSuggestible(id) && countsForTopK(w));
+}
+
 /** The rivals count for a model that has its whole next-token distribution at hand. */
 export function rivalsIn(probs: ArrayLike<number>, id: number, limit: number): number {
   const p = probs[id];
@@ -70,7 +75,7 @@ export function evaluate(model: NextWordModel, sentences: readonly Int32Array[],
   if (model.vocabSize !== vocab.words.length) {
     throw new Error(`model covers ${model.vocabSize} ids, vocabulary has ${vocab.words.length}`);
   }
-  const isWord = vocab.words.map((w, id) => isSuggestible(id) && countsForTopK(w));
+  const isWord = topKTargets(vocab);
   const limit = KS[KS.length - 1];
   const hits = KS.map(() => 0);
   let tokens = 0;

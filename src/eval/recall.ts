@@ -1,6 +1,6 @@
 import type { RnnLm } from "../model/model.ts";
-import { isSuggestible, type Vocab } from "../model/vocab.ts";
-import { countsForTopK } from "./metrics.ts";
+import type { Vocab } from "../model/vocab.ts";
+import { topKTargets } from "./metrics.ts";
 import { RnnScorer } from "./rnn-scorer.ts";
 
 /**
@@ -72,7 +72,7 @@ export function phraseRecall(
   learn: (sentence: Int32Array) => void,
   opts: RecallOptions = PHRASE_RECALL,
 ): RecallResult {
-  const isWord = vocab.words.map((w, id) => isSuggestible(id) && countsForTopK(w));
+  const isWord = topKTargets(vocab);
   const saved = snapshotWeights(m);
   let before = 0;
   let after = 0;

@@ -1,4 +1,5 @@
 import type { ClassOutput, RnnLm } from "../model/model.ts";
+import { largestClass } from "../model/output/class-softmax.ts";
 import { fullDistribution } from "../model/output/full-softmax.ts";
 import { softmaxRows } from "../model/output/rows.ts";
 import { stepHidden } from "../model/rnn.ts";
@@ -49,9 +50,7 @@ export class RnnScorer implements NextWordModel {
     this.out = m.output.kind === "class" ? m.output : undefined;
     this.state = new Float64Array(m.hidden);
     this.spare = new Float64Array(m.hidden);
-    const { classStart } = this.out ?? { classStart: [] };
-    let largest = 0;
-    for (let c = 0; c + 1 < classStart.length; c++) largest = Math.max(largest, classStart[c + 1] - classStart[c]);
+    const largest = this.out ? largestClass(this.out) : 0;
     this.dist = new Float64Array(this.out ? 0 : m.vocab);
     this.classProbs = new Float64Array(this.out ? this.out.classes : 0);
     this.wordProbs = new Float64Array(largest);

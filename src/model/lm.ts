@@ -42,9 +42,9 @@ export class Workspace {
   }
 
   /**
-   * The gradient accumulators, made on first use: their dL/dV alone is V x H
-   * float64 (8 MB at V = 10k, H = 100), which an isolate that only predicts
-   * never needs.
+   * The gradient accumulators, made on first use: an isolate that only
+   * predicts never needs them (dW, the touched rows and columns, and two
+   * V-length index tables).
    */
   get grad(): Gradient {
     this.gradient ??= new Gradient(this.model, this.maxSteps);

@@ -11,8 +11,6 @@
  * contiguous id range, class k holding ids classStart[k] .. classStart[k + 1] - 1.
  */
 
-export type OutputKind = "full" | "class";
-
 export interface FullOutput {
   readonly kind: "full";
 }

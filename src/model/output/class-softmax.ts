@@ -31,6 +31,13 @@ export function assignClasses(counts: ArrayLike<number>, classes: number): Int32
   return start;
 }
 
+/** Words in the largest class: the size of a buffer that holds any one class's probabilities. */
+export function largestClass(out: ClassOutput): number {
+  let largest = 0;
+  for (let c = 0; c < out.classes; c++) largest = Math.max(largest, out.classStart[c + 1] - out.classStart[c]);
+  return largest;
+}
+
 function classOf(m: RnnLm): ClassOutput {
   if (m.output.kind !== "class") throw new Error("model has no class-factorized output");
   return m.output;

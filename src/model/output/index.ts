@@ -1,6 +1,6 @@
 import type { Gradient } from "../gradient.ts";
 import type { RnnLm } from "../model.ts";
-import { classBackward, classDistribution, classNegLogProb, classTopK } from "./class-softmax.ts";
+import { classBackward, classDistribution, classNegLogProb, classTopK, largestClass } from "./class-softmax.ts";
 import { fullBackward, fullDistribution, fullNegLogProb, fullTopK } from "./full-softmax.ts";
 import type { TopK } from "./top-k.ts";
 
@@ -15,10 +15,7 @@ export interface OutputScratch {
 
 export function outputScratch(m: RnnLm): OutputScratch {
   if (m.output.kind === "full") return { classProbs: new Float64Array(0), probs: new Float64Array(m.vocab) };
-  const { classStart, classes } = m.output;
-  let largest = 0;
-  for (let c = 0; c < classes; c++) largest = Math.max(largest, classStart[c + 1] - classStart[c]);
-  return { classProbs: new Float64Array(classes), probs: new Float64Array(largest) };
+  return { classProbs: new Float64Array(m.output.classes), probs: new Float64Array(largestClass(m.output)) };
 }
 
 /** -ln P(y | s). */
