@@ -47,8 +47,8 @@ export async function askWriter<P extends PromiseLike<{ ok: true } | WriterError
 // Work buffers per parsed model, made once so a warm prediction allocates nothing big.
 const textModels = new WeakMap<LoadedModel["model"], TextModel>();
 
-/** The published model from KV (through the isolate cache), ready to predict. */
-export async function publishedModel(c: AppContext, id: string): Promise<LoadedModel & { tm: TextModel }> {
+/** The published model from KV, through the isolate cache. */
+export async function publishedModel(c: AppContext, id: string): Promise<LoadedModel> {
   let result;
   try {
     result = await loadModel(c.env.MODELS, id);
@@ -57,10 +57,15 @@ export async function publishedModel(c: AppContext, id: string): Promise<LoadedM
     throw new ApiError(503, "model_unavailable", `model "${id}" could not be loaded from KV; try again shortly`, retryAfter);
   }
   if (result.status === "missing") throw noModel(id);
-  let tm = textModels.get(result.model);
+  return result;
+}
+
+/** A parsed model with its prediction buffers, made once per model (only /predict needs them). */
+export function predictorOf(m: LoadedModel): TextModel {
+  let tm = textModels.get(m.model);
   if (!tm) {
-    tm = textModel(result.model, result.vocab, LIMITS.maxSentenceTokens);
-    textModels.set(result.model, tm);
+    tm = textModel(m.model, m.vocab, LIMITS.maxSentenceTokens);
+    textModels.set(m.model, tm);
   }
-  return { ...result, tm };
+  return tm;
 }

@@ -1,7 +1,7 @@
 import { LIMITS } from "../config.ts";
 import { predictWords } from "../model/text-model.ts";
 import { tokenize } from "../model/tokenizer.ts";
-import { type AppContext, askWriter, modelIdOf, publishedModel } from "./context.ts";
+import { type AppContext, askWriter, modelIdOf, predictorOf, publishedModel } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { numberParam } from "./params.ts";
 import { predictQuerySchema } from "./schemas.ts";
@@ -21,10 +21,12 @@ export async function predictRoute(c: AppContext): Promise<Response> {
   const fresh = ["1", "true"].includes(c.req.query("fresh") ?? "");
   const tokens = tokenize(prefix, LIMITS.maxPrefixChars);
   if (fresh) {
-    const reply = await askWriter(c, id, (w) => w.predict(id, { tokens, k }));
+    // Only the window is read (predictWords slices it too): no need to ship the rest over RPC.
+    const recent = tokens.slice(-LIMITS.prefixWindow);
+    const reply = await askWriter(c, id, (w) => w.predict(id, { tokens: recent, k }));
     return c.json({ prefix: reply.prefix, predictions: reply.predictions, model: { ...reply.model, fresh: true } });
   }
   const m = await publishedModel(c, id);
-  const p = predictWords(m.tm, tokens, k, LIMITS.prefixWindow);
+  const p = predictWords(predictorOf(m), tokens, k, LIMITS.prefixWindow);
   return c.json({ ...p, model: { id, version: m.version } });
 }

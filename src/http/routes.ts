@@ -25,6 +25,10 @@ import { importRoute } from "./weights-import.ts";
  * Every route of the API. app.ts registers exactly these and openapi.ts documents exactly
  * these, so a route cannot exist undocumented.
  */
+// The document and the page never change while the isolate lives: made on first request, then reused.
+let openApi: ReturnType<typeof openApiDocument> | undefined;
+let page: string | undefined;
+
 export const OPERATIONS: readonly Operation[] = [
   {
     method: "get", path: "/health", perModel: false, access: "public",
@@ -35,13 +39,13 @@ export const OPERATIONS: readonly Operation[] = [
   {
     method: "get", path: "/openapi.json", perModel: false, access: "public",
     summary: "This OpenAPI 3.1 document",
-    handlers: [(c) => c.json(openApiDocument(OPERATIONS))], example: {},
+    handlers: [(c) => c.json((openApi ??= openApiDocument(OPERATIONS)))], example: {},
     success: { status: 200, description: "the document" }, errors: [],
   },
   {
     method: "get", path: "/docs", perModel: false, access: "public",
     summary: "A browsable page of this document (works offline)",
-    handlers: [(c) => c.html(docsPage())], example: {},
+    handlers: [(c) => c.html((page ??= docsPage()))], example: {},
     success: { status: 200, description: "HTML page", contentType: "text/html" }, errors: [],
   },
   {
