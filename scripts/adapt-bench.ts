@@ -21,7 +21,7 @@ import { RnnScorer } from "../src/eval/rnn-scorer.ts";
 import { type LearnOptions, learnSentence, Workspace } from "../src/model/lm.ts";
 import type { RnnLm } from "../src/model/model.ts";
 import { tokenize } from "../src/model/tokenizer.ts";
-import { BOS, encode, EOS, type Vocab, vocabFromJson, vocabHash } from "../src/model/vocab.ts";
+import { encode, type Vocab, vocabFromJson, vocabHash, withMarkers } from "../src/model/vocab.ts";
 import { decodeModel } from "../src/store/model-codec.ts";
 import { flags } from "./lib/args.ts";
 import { brownSplit } from "./lib/brown-data.ts";
@@ -65,14 +65,6 @@ function wordIds(sentence: string, vocab: Vocab): Int32Array {
 }
 
 /** [<s>, ...words, </s>], what the writer learns (encodeSentence on ids). */
-function withMarkers(words: Int32Array): Int32Array {
-  const ids = new Int32Array(words.length + 2);
-  ids[0] = BOS;
-  ids.set(words, 1);
-  ids[ids.length - 1] = EOS;
-  return ids;
-}
-
 function figures(r: EvalResult) {
   return { perplexity: round(r.perplexity, 3), top1: round(r.top1, 5), top3: round(r.top3, 5) };
 }

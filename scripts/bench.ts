@@ -26,7 +26,7 @@ import { assignClasses } from "../src/model/output/class-softmax.ts";
 import { seededRng } from "../src/model/rng.ts";
 import { textModel } from "../src/model/text-model.ts";
 import { sqrtCounts } from "../src/model/train.ts";
-import { buildVocab, countWords, encode, type Vocab, vocabFromJson, vocabHash } from "../src/model/vocab.ts";
+import { BOS, buildVocab, countWords, encode, type Vocab, vocabFromJson, vocabHash, withMarkers } from "../src/model/vocab.ts";
 import { DEFAULT_MODEL_ID, publishVersion } from "../src/store/kv-layout.ts";
 import { decodeModel, encodeModel } from "../src/store/model-codec.ts";
 import { flags } from "./lib/args.ts";
@@ -74,8 +74,8 @@ const learn = {
   ...UPDATE_GUARDS,
 };
 const suite: SuiteInput = {
-  sentences: byLength([10, 20, 40], (w) => [0, ...w, 1]),
-  prefixes: byLength([1, 10, 50], (w) => [0, ...w]),
+  sentences: byLength([10, 20, 40], (w) => Array.from(withMarkers(w))),
+  prefixes: byLength([1, 10, 50], (w) => [BOS, ...w]),
   learn,
   k: LIMITS.defaultK,
   baselineLearn: "20",

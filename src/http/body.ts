@@ -31,6 +31,11 @@ export async function readLimited(req: Request, limit: number): Promise<Uint8Arr
   return out;
 }
 
+/** The media type of a Content-Type header, lowercased, without parameters ("" when absent). */
+export function mediaType(header: string | null | undefined): string {
+  return (header ?? "").split(";")[0].trim().toLowerCase();
+}
+
 function utf8(bytes: Uint8Array): string {
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
@@ -44,7 +49,7 @@ function utf8(bytes: Uint8Array): string {
  * itself as text/plain.
  */
 export async function readLearnBody(req: Request, limit: number): Promise<LearnBody> {
-  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  const type = mediaType(req.headers.get("content-type"));
   if (type !== "application/json" && type !== "text/plain") {
     throw new ApiError(415, "unsupported_media_type", "send application/json {\"sentence\": \"...\"} or text/plain");
   }

@@ -1,5 +1,6 @@
 import { bodyLimit } from "hono/body-limit";
 import { DEFAULT_MODEL_ID } from "../store/kv-layout.ts";
+import { mediaType } from "./body.ts";
 import { type AppContext, askWriter, modelIdOf } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { modelIdSchema, rollbackBodySchema } from "./schemas.ts";
@@ -39,7 +40,7 @@ export async function rollbackRoute(c: AppContext): Promise<Response> {
 }
 
 async function jsonObject(c: AppContext): Promise<Record<string, unknown>> {
-  const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  const type = mediaType(c.req.header("content-type"));
   if (type !== "application/json") throw new ApiError(415, "unsupported_media_type", "send application/json");
   let json: unknown;
   try {

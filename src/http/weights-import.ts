@@ -1,6 +1,6 @@
 import { IMPORT_HEADER_SLACK_BYTES } from "../config.ts";
 import type { RnnLm } from "../model/model.ts";
-import { readLimited } from "./body.ts";
+import { mediaType, readLimited } from "./body.ts";
 import { type AppContext, askWriter, modelIdOf, publishedModel } from "./context.ts";
 import { ApiError } from "./errors.ts";
 
@@ -21,7 +21,7 @@ export function importLimitBytes(model: RnnLm): number {
  */
 export async function importRoute(c: AppContext): Promise<Response> {
   const id = modelIdOf(c);
-  const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  const type = mediaType(c.req.header("content-type"));
   if (type !== "application/octet-stream") {
     throw new ApiError(415, "unsupported_media_type", "send the safetensors file as application/octet-stream");
   }

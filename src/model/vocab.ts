@@ -91,11 +91,16 @@ export function encode(tokens: readonly string[], vocab: Vocab): Int32Array {
 
 /** [<s>, ...encode(tokens), </s>]: a whole sentence as the model reads it. */
 export function encodeSentence(tokens: readonly string[], vocab: Vocab): Int32Array {
-  const ids = new Int32Array(tokens.length + 2);
-  ids[0] = BOS;
-  ids.set(encode(tokens, vocab), 1);
-  ids[ids.length - 1] = EOS;
-  return ids;
+  return withMarkers(encode(tokens, vocab));
+}
+
+/** [<s>, ...ids, </s>]. */
+export function withMarkers(ids: ArrayLike<number>): Int32Array {
+  const out = new Int32Array(ids.length + 2);
+  out[0] = BOS;
+  out.set(ids, 1);
+  out[out.length - 1] = EOS;
+  return out;
 }
 
 /** Whether an id may be offered as a prediction (never <s>, </s>, <unk>). */

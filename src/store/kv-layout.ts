@@ -164,6 +164,11 @@ export async function readManifest(kv: KVNamespace, id: string): Promise<Manifes
 }
 
 /** Points a model at a weights blob that already exists (publish, copy-on-write creation). */
+/** The manifest, or null when it is absent or unreadable (a publish may replace a corrupt one). */
+export async function readManifestOrNull(kv: KVNamespace, id: string): Promise<Manifest | null> {
+  return readManifest(kv, id).catch((e: unknown) => (e instanceof KvLayoutError ? null : Promise.reject(e)));
+}
+
 export async function writeManifest(kv: KVNamespace, id: string, manifest: Manifest): Promise<void> {
   await kv.put(manifestKey(id), JSON.stringify(parseManifest(manifest)));
 }
@@ -223,10 +228,7 @@ export async function publishVersion(
     bytes: bytes.byteLength,
   });
   if (opts.vocab && vocabHash(opts.vocab) !== fields.vocabHash) fail("the vocabulary does not match fields.vocabHash");
-  const current = await readManifest(kv, id).catch((e: unknown) => {
-    if (e instanceof KvLayoutError) return null;
-    throw e;
-  });
+  const current = await readManifestOrNull(kv, id);
   if (current && manifest.version <= current.version) {
     fail(`version ${manifest.version} of model ${id} must exceed the current version ${current.version}`);
   }

@@ -10,6 +10,7 @@ import {
   KvLayoutError,
   type Manifest,
   readManifest,
+  readManifestOrNull,
   readVocab,
   vocabKey,
   weightsKey,
@@ -370,7 +371,7 @@ export class ModelWriter extends DurableObject<Env> {
    * than this writer (the seed script) published since.
    */
   private async versionFloor(id: string): Promise<number> {
-    const m = await readManifest(this.env.MODELS, id).catch((e: unknown) => (e instanceof KvLayoutError ? null : Promise.reject(e)));
+    const m = await readManifestOrNull(this.env.MODELS, id);
     return m ? m.version + 1 : 0;
   }
 
