@@ -1,5 +1,5 @@
 import type { ClassOutput, RnnLm } from "../model/model.ts";
-import { largestClass } from "../model/output/class-softmax.ts";
+import { largestClass, PRUNE_MARGIN } from "../model/output/class-softmax.ts";
 import { fullDistribution } from "../model/output/full-softmax.ts";
 import { softmaxRows } from "../model/output/rows.ts";
 import { stepHidden } from "../model/rnn.ts";
@@ -20,12 +20,6 @@ import { type NextWordModel, rivalsIn } from "./metrics.ts";
  * layer's distribution(), so they agree with it bit for bit.
  */
 
-/**
- * fl(e · fl(1/sum)) may exceed 1 by a few ulps when one word holds (almost) all
- * of its class's mass, so fl(P(c) · P(w|c)) may exceed fl(P(c)) by as much;
- * pruning with this margin never skips a class that holds a rival.
- */
-const ROUNDING_MARGIN = 1 + 1e-12;
 
 export class RnnScorer implements NextWordModel {
   readonly vocabSize: number;
@@ -95,7 +89,7 @@ export class RnnScorer implements NextWordModel {
     const own = out.wordClass[id];
     let n = this.countRivals(out, own, this.wordProbs, id, pt, limit, 0);
     for (let c = 0; c < out.classes && n < limit; c++) {
-      if (c === own || this.classProbs[c] * ROUNDING_MARGIN < pt) continue;
+      if (c === own || this.classProbs[c] * PRUNE_MARGIN < pt) continue;
       softmaxRows(this.m.V, out.classStart[c], out.classStart[c + 1], this.state, this.scanProbs);
       n = this.countRivals(out, c, this.scanProbs, id, pt, limit, n);
     }

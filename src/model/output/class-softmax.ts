@@ -89,6 +89,13 @@ export function classDistribution(m: RnnLm, s: Float64Array, classProbs: Float64
 }
 
 /**
+ * fl(e · fl(1/sum)) may exceed 1 by a few ulps when one word holds (almost) all
+ * of its class's mass, so fl(P(c) · P(w|c)) may exceed fl(P(c)) by as much;
+ * pruning by P(c) with this margin never skips a class that holds a better word.
+ */
+export const PRUNE_MARGIN = 1 + 1e-12;
+
+/**
  * The k most probable allowed ids, exactly, without expanding every class:
  * visit classes by decreasing P(c); since P(w) = P(c)·P(w|c) <= P(c), once
  * P(c) cannot beat the k-th best word found, no later class can either.
@@ -107,7 +114,7 @@ export function classTopK(
   const top = new TopK(k);
   for (const c of order) {
     const pc = classProbs[c];
-    if (top.size === k && pc <= top.floor()) break;
+    if (top.size === k && pc * PRUNE_MARGIN <= top.floor()) break;
     const from = out.classStart[c];
     softmaxRows(m.V, from, out.classStart[c + 1], s, probs);
     for (let w = from; w < out.classStart[c + 1]; w++) if (allowed(w)) top.offer(w, pc * probs[w - from]);
