@@ -256,7 +256,7 @@ if (setup.calibration) {
     return { ...p, rowsPerToken: rows / sentences.length, median: m.median, p95: m.p95 };
   });
   const where = `workerd CPU time, ${new Date().toISOString().slice(0, 10)}, ${modelInfo.output} V=${modelInfo.vocab} H=${modelInfo.hidden}`;
-  const shape = { hidden: modelInfo.hidden, vocab: modelInfo.vocab, classes };
+  const shape = { hidden: modelInfo.hidden, vocab: modelInfo.vocab, classes, directOrder: probe.direct?.order ?? 0 };
   const cal = fitCalibration(points, shape, where);
   writeFileSync("src/budget/calibration.json", JSON.stringify(cal, (_, v) => (typeof v === "number" ? Number(v.toPrecision(4)) : v), 2) + "\n");
   log(`calibration from ${points.length} grid points -> src/budget/calibration.json: ${JSON.stringify(cal)}`);

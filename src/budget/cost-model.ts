@@ -16,6 +16,8 @@ export interface LearnShape {
   classes: number;
   /** Output rows scored per predicted token: K + the target's class size, or vocab for a full softmax. */
   rowsPerToken: number;
+  /** Direct n-gram weights per output score (the model's direct order; 0 without them). */
+  directOrder: number;
 }
 
 export interface LearnCostOptions {
@@ -29,7 +31,11 @@ export interface LearnCostOptions {
 export interface LearnWork {
   /** H x H work: the recurrence forward, its backpropagation, dW and the W update. */
   recurrent: number;
-  /** Output-row work (H per row): scores, their backward, and the touched rows' update. */
+  /**
+   * Output-row work (H + direct order per row: each score also reads, and its
+   * backward writes, one direct weight per order): scores, their backward,
+   * and the touched rows' update.
+   */
   output: number;
 }
 
@@ -81,10 +87,11 @@ export function learnWork(tokens: number, opts: LearnCostOptions, shape: LearnSh
   const recurrentPerStep = (t + propagated + (t - 1) + 1) * h * h;
   // Scores, then 2 multiply-adds per row entry backward; the update touches each scored row
   // at most once, plus C and one U column per token.
-  const outputPerStep = (3 * rows + Math.min(rows, shape.vocab) + shape.classes + tokens) * h;
+  const row = h + shape.directOrder;
+  const outputPerStep = (3 * rows + Math.min(rows, shape.vocab) + shape.classes) * row + tokens * h;
   return {
     recurrent: opts.steps * recurrentPerStep + t * h * h,
-    output: opts.steps * outputPerStep + rows * h,
+    output: opts.steps * outputPerStep + rows * row,
   };
 }
 
@@ -125,7 +132,7 @@ export function planLearn(
  * the rows of its own class.
  */
 export function learnShape(m: RnnLm, ids: ArrayLike<number>): LearnShape {
-  const base = { hidden: m.hidden, vocab: m.vocab };
+  const base = { hidden: m.hidden, vocab: m.vocab, directOrder: m.direct?.order ?? 0 };
   if (m.output.kind === "full") return { ...base, classes: 0, rowsPerToken: m.vocab };
   const { classes, classStart, wordClass } = m.output;
   let rows = 0;

@@ -1,5 +1,6 @@
-import type { ClassOutput, RnnLm } from "../model/model.ts";
+import type { ClassOutput, DirectLayer, RnnLm } from "../model/model.ts";
 import { largestClass, PRUNE_MARGIN } from "../model/output/class-softmax.ts";
+import { DirectScores, setHistory } from "../model/output/direct.ts";
 import { fullDistribution } from "../model/output/full-softmax.ts";
 import { softmaxRows } from "../model/output/rows.ts";
 import { stepHidden } from "../model/rnn.ts";
@@ -35,6 +36,11 @@ export class RnnScorer implements NextWordModel {
   private readonly wordProbs: Float64Array;
   /** Words of the classes rivals() scans besides the cached one. */
   private readonly scanProbs: Float64Array;
+  /** The direct weights of the current history, and its last order - 1 tokens (oldest first). */
+  private readonly wordDirect: DirectScores;
+  private readonly classDirect: DirectScores;
+  private readonly recent: Int32Array;
+  private seen = 0;
   private ready = false;
   private cachedClass = -1;
 
@@ -49,17 +55,23 @@ export class RnnScorer implements NextWordModel {
     this.classProbs = new Float64Array(this.out ? this.out.classes : 0);
     this.wordProbs = new Float64Array(largest);
     this.scanProbs = new Float64Array(largest);
+    const order = m.direct?.order ?? 0;
+    this.wordDirect = new DirectScores(order);
+    this.classDirect = new DirectScores(order);
+    this.recent = new Int32Array(Math.max(0, order - 1));
     this.startSentence();
   }
 
   startSentence(): void {
     this.state.fill(0);
+    this.seen = 0;
     this.advance(BOS);
   }
 
   advance(id: number): void {
     stepHidden(this.m, id, this.state, this.spare);
     [this.state, this.spare] = [this.spare, this.state];
+    if (this.m.direct) this.remember(this.m.direct, id);
     this.ready = false;
     this.cachedClass = -1;
   }
@@ -90,7 +102,7 @@ export class RnnScorer implements NextWordModel {
     let n = this.countRivals(out, own, this.wordProbs, id, pt, limit, 0);
     for (let c = 0; c < out.classes && n < limit; c++) {
       if (c === own || this.classProbs[c] * PRUNE_MARGIN < pt) continue;
-      softmaxRows(this.m.V, out.classStart[c], out.classStart[c + 1], this.state, this.scanProbs);
+      softmaxRows(this.m.V, out.classStart[c], out.classStart[c + 1], this.state, this.scanProbs, this.wordDirect);
       n = this.countRivals(out, c, this.scanProbs, id, pt, limit, n);
     }
     return n;
@@ -107,18 +119,29 @@ export class RnnScorer implements NextWordModel {
     return n;
   }
 
+  /** Appends id to the recent tokens (dropping the oldest when full) and hashes the new history. */
+  private remember(direct: DirectLayer, id: number): void {
+    const recent = this.recent;
+    if (this.seen < recent.length) recent[this.seen++] = id;
+    else if (recent.length > 0) {
+      recent.copyWithin(0, 1);
+      recent[recent.length - 1] = id;
+    }
+    setHistory(direct, recent, this.seen - 1, this.wordDirect, this.classDirect);
+  }
+
   /** The position's distribution (full) or class probabilities (class output). */
   private prepare(): void {
     if (this.ready) return;
-    if (this.out) softmaxRows(this.out.C, 0, this.out.classes, this.state, this.classProbs);
-    else fullDistribution(this.m, this.state, this.dist);
+    if (this.out) softmaxRows(this.out.C, 0, this.out.classes, this.state, this.classProbs, this.classDirect);
+    else fullDistribution(this.m, this.state, this.dist, this.wordDirect);
     this.ready = true;
   }
 
   /** P(w | c) for the words of class c into wordProbs, unless already there. */
   private expand(out: ClassOutput, c: number): void {
     if (c === this.cachedClass) return;
-    softmaxRows(this.m.V, out.classStart[c], out.classStart[c + 1], this.state, this.wordProbs);
+    softmaxRows(this.m.V, out.classStart[c], out.classStart[c + 1], this.state, this.wordProbs, this.wordDirect);
     this.cachedClass = c;
   }
 }

@@ -1,3 +1,4 @@
+import { architectureOf } from "../model/model.ts";
 import { readWeights } from "../store/kv-layout.ts";
 import { type AppContext, modelIdOf, publishedModel } from "./context.ts";
 
@@ -8,10 +9,8 @@ export async function modelRoute(c: AppContext): Promise<Response> {
   return c.json({
     id,
     version: manifest.version,
+    ...architectureOf(model),
     vocab: vocab.words.length,
-    hidden: model.hidden,
-    output: model.output.kind,
-    classes: model.output.kind === "class" ? model.output.classes : 0,
     hyperparameters: meta.hyperparameters,
     vocabHash: manifest.vocabHash,
     bytes: manifest.bytes,

@@ -60,6 +60,8 @@ export const modelMetadataSchema = z.object({
   hidden: z.number().int(),
   output: z.enum(["full", "class"]),
   classes: z.number().int(),
+  directOrder: z.number().int(),
+  directSize: z.number().int(),
   hyperparameters: z.record(z.string(), z.unknown()),
   vocabHash: z.string(),
   bytes: z.number().int(),

@@ -8,8 +8,8 @@ import { ApiError } from "./errors.ts";
 export function importLimitBytes(model: RnnLm): number {
   const { vocab: v, hidden: h } = model;
   const k = model.output.kind === "class" ? model.output.classes : 0;
-  // U and V; W and C, each twice (a file may carry their anchor); class_start.
-  const values = 2 * h * v + 2 * (h * h + k * h) + (k > 0 ? k + 1 : 0);
+  // U and V; W and C, each twice (a file may carry their anchor); class_start; D.
+  const values = 2 * h * v + 2 * (h * h + k * h) + (k > 0 ? k + 1 : 0) + (model.direct?.D.length ?? 0);
   return 4 * values + 8 + IMPORT_HEADER_SLACK_BYTES;
 }
 

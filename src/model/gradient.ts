@@ -3,8 +3,9 @@ import type { RnnLm } from "./model.ts";
 /**
  * Gradient accumulators for one learn, made once per model and reused.
  *
- * A sentence touches few input columns (one per token) and, with the
- * class-factorized output, few output rows (the target classes), so those are
+ * A sentence touches few input columns (one per token), with the
+ * class-factorized output few output rows (the target classes), and few of
+ * the hashed direct weights, so those are
  * stored packed, slot by slot: only touched parts are summed, clipped, applied
  * and zeroed, and memory follows what sentences touch rather than V x H
  * (8 MB of float64 at V = 10k, H = 100, whose allocation alone costs a cold
@@ -29,7 +30,13 @@ export class Gradient {
   readonly uColumn: Int32Array;
   readonly dU: Float64Array;
   uColumns = 0;
+  /** dL/dD by touched index: slot i holds D[dIndex[i]] in dD[i]; both grow by doubling. */
+  dIndex: Int32Array;
+  dD: Float64Array;
+  dEntries = 0;
   private vRowsUsed = 0;
+  /** Slot of each D index, or -1; empty without a direct layer. */
+  private readonly slotOfIndex: Int32Array;
   private readonly slotOfColumn: Int32Array;
   /** Index of the open range starting at each row, or -1. */
   private readonly rangeAt: Int32Array;
@@ -49,6 +56,30 @@ export class Gradient {
     this.dU = new Float64Array(maxTokens * h);
     this.slotOfColumn = new Int32Array(n).fill(-1);
     this.rangeAt = new Int32Array(n).fill(-1);
+    this.slotOfIndex = new Int32Array(model.direct?.D.length ?? 0).fill(-1);
+    this.dIndex = new Int32Array(model.direct ? 1024 : 0);
+    this.dD = new Float64Array(this.dIndex.length);
+  }
+
+  /** dD[index] += value, claiming a slot on first touch. */
+  addDirect(index: number, value: number): void {
+    let slot = this.slotOfIndex[index];
+    if (slot < 0) {
+      slot = this.dEntries++;
+      if (slot === this.dIndex.length) this.growDirect();
+      this.slotOfIndex[index] = slot;
+      this.dIndex[slot] = index;
+    }
+    this.dD[slot] += value;
+  }
+
+  private growDirect(): void {
+    const index = new Int32Array(2 * this.dIndex.length);
+    const values = new Float64Array(index.length);
+    index.set(this.dIndex);
+    values.set(this.dD);
+    this.dIndex = index;
+    this.dD = values;
   }
 
   /** Offset in dU of input column `v`, claiming a slot on first touch. */
@@ -111,6 +142,9 @@ export class Gradient {
     for (let i = 0; i < this.uColumns; i++) this.slotOfColumn[this.uColumn[i]] = -1;
     this.dU.fill(0, 0, this.uColumns * h);
     this.uColumns = 0;
+    for (let i = 0; i < this.dEntries; i++) this.slotOfIndex[this.dIndex[i]] = -1;
+    this.dD.fill(0, 0, this.dEntries);
+    this.dEntries = 0;
   }
 }
 
@@ -139,4 +173,6 @@ export function forEachSegment(model: RnnLm, g: Gradient, visit: SegmentVisitor,
   }
   // U is [H x V]: column v is strided by V.
   for (let i = 0; i < g.uColumns; i++) visit(model.U, g.uColumn[i], model.vocab, g.dU, i * h, h, state);
+  // D's touched entries are scattered by the hash: one single-entry run each.
+  if (model.direct) for (let i = 0; i < g.dEntries; i++) visit(model.direct.D, g.dIndex[i], 1, g.dD, i, 1, state);
 }

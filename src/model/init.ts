@@ -6,6 +6,8 @@ export interface ModelSpec {
   hidden: number;
   /** Class start offsets for a class-factorized output; omit for a full softmax. */
   classStart?: Int32Array;
+  /** Direct n-gram connections: feature orders and hashed table size (a power of two); omit for none. */
+  direct?: { order: number; size: number };
 }
 
 /** A freshly initialised model: uniform weights scaled by 1/sqrt(fan-in), as in the classic tutorial. */
@@ -24,11 +26,14 @@ export function initModel(spec: ModelSpec, rng: Rng): RnnLm {
     fillUniform(C, 1 / Math.sqrt(hidden), rng);
     output = { kind: "class", classes, classStart: spec.classStart, wordClass: wordClassOf(spec.classStart, vocab), C };
   }
-  return { vocab, hidden, U, W, V, output };
+  // Zero direct weights: the model starts as the plain RNN, as in the RNNLM toolkit.
+  const direct = spec.direct ? { order: spec.direct.order, D: new Float32Array(spec.direct.size) } : undefined;
+  return { vocab, hidden, U, W, V, output, direct };
 }
 
 /** A deep copy, for snapshots (rollback, anchors, tests); the anchor, never written once made, is shared. */
 export function cloneModel(m: RnnLm): RnnLm {
   const output: OutputLayer = m.output.kind === "full" ? m.output : { ...m.output, C: m.output.C.slice() };
-  return { vocab: m.vocab, hidden: m.hidden, U: m.U.slice(), W: m.W.slice(), V: m.V.slice(), output, anchor: m.anchor };
+  const direct = m.direct && { order: m.direct.order, D: m.direct.D.slice() };
+  return { vocab: m.vocab, hidden: m.hidden, U: m.U.slice(), W: m.W.slice(), V: m.V.slice(), output, direct, anchor: m.anchor };
 }

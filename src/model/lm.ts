@@ -2,7 +2,7 @@ import { anchorOf, pullTowardAnchor } from "./anchor.ts";
 import { Gradient } from "./gradient.ts";
 import { initModel } from "./init.ts";
 import type { RnnLm } from "./model.ts";
-import { negLogProb, outputBackward, outputScratch, type OutputScratch, topK } from "./output/index.ts";
+import { negLogProb, outputBackward, outputScratch, type OutputScratch, topK, useHistory } from "./output/index.ts";
 import { seededRng } from "./rng.ts";
 import { backpropThroughTime, stepHidden } from "./rnn.ts";
 import { type SgdOptions, type SgdResult, sgdStep } from "./sgd.ts";
@@ -70,6 +70,7 @@ export function sentenceLoss(m: RnnLm, ids: ArrayLike<number>, ws: Workspace): n
   let loss = 0;
   for (let t = 0; t < steps; t++) {
     stepHidden(m, ids[t], ws.states[t], ws.states[t + 1]);
+    useHistory(m, ids, t, ws.out);
     loss += negLogProb(m, ws.states[t + 1], ids[t + 1], ws.out);
   }
   return loss / steps;
@@ -86,6 +87,7 @@ export function sentenceGradient(m: RnnLm, ids: ArrayLike<number>, truncate: num
   let loss = 0;
   for (let t = 0; t < steps; t++) {
     stepHidden(m, ids[t], ws.states[t], ws.states[t + 1]);
+    useHistory(m, ids, t, ws.out);
     loss += outputBackward(m, ws.states[t + 1], ids[t + 1], ws.grad, ws.dsOut[t], ws.out);
   }
   backpropThroughTime(m, ids, ws.states, ws.dsOut, steps, truncate, ws.grad, ws.arrived, ws.delta, ws.next);
@@ -136,11 +138,13 @@ export function predictNext(
   ws: Workspace,
 ): { id: number; p: number }[] {
   const s = hiddenAfter(m, ids, ids.length, ws);
+  useHistory(m, ids, ids.length - 1, ws.out);
   return topK(m, s, k, allowed, ws.out).entries();
 }
 
 /**
- * Runs learns and predictions on tiny throwaway models (both output layers)
+ * Runs learns and predictions on tiny throwaway models (both output layers,
+ * with and without direct n-gram weights)
  * so that the JIT has compiled the numerics before the first real request.
  * Call it at module scope, where a Worker's startup time is spent instead of
  * the first request's CPU budget: without it a fresh isolate's first
@@ -149,8 +153,13 @@ export function predictNext(
 export function warmUp(rounds = 30): void {
   const ids = [0, 5, 9, 12, 7, 20, 3, 11, 1];
   const opts = { lr: 0.1, truncate: 4, steps: 1, clipNorm: 5, maxStepNorm: 2 };
-  for (const classStart of [Int32Array.from([0, 4, 10, 24]), undefined]) {
-    const m = initModel({ vocab: 24, hidden: 8, classStart }, seededRng(1));
+  const specs = [
+    { classStart: Int32Array.from([0, 4, 10, 24]), direct: { order: 3, size: 256 } },
+    { classStart: Int32Array.from([0, 4, 10, 24]) },
+    {},
+  ];
+  for (const spec of specs) {
+    const m = initModel({ vocab: 24, hidden: 8, ...spec }, seededRng(1));
     const ws = new Workspace(m, ids.length);
     for (let i = 0; i < rounds; i++) {
       learnSentence(m, ids, opts, ws);

@@ -7,6 +7,8 @@
  *   V [V x H]  output weights:  V[v * H + h]; the score of word v is row v · s.
  *   C [K x H]  class weights (class-factorized output only): C[k * H + h].
  *
+ *   D [2^b]    direct n-gram weights (optional): hashed, see src/model/output/direct.ts.
+ *
  * Class-factorized output: word ids are ordered so that every class is a
  * contiguous id range, class k holding ids classStart[k] .. classStart[k + 1] - 1.
  */
@@ -29,6 +31,14 @@ export interface ClassOutput {
 
 export type OutputLayer = FullOutput | ClassOutput;
 
+/** Hashed direct n-gram connections from the history to every output score (src/model/output/direct.ts). */
+export interface DirectLayer {
+  /** Feature orders: n-grams of 0 (a bias) up to order - 1 previous words. */
+  readonly order: number;
+  /** The hashed weights; the length is a power of two. */
+  readonly D: Float32Array;
+}
+
 /** Base values of W and C that online learning pulls back toward (src/model/anchor.ts). */
 export interface Anchor {
   readonly W: Float32Array;
@@ -43,8 +53,35 @@ export interface RnnLm {
   readonly W: Float32Array;
   readonly V: Float32Array;
   readonly output: OutputLayer;
+  readonly direct?: DirectLayer;
   /** Set by the first anchored learn, or loaded with a model file that stores one. */
   anchor?: Anchor;
+}
+
+/** Longest n-gram history the direct layer hashes is MAX_DIRECT_ORDER - 1 words. */
+export const MAX_DIRECT_ORDER = 6;
+
+/** A model's shape as the API reports it; two models with equal shapes can swap weights. */
+export interface Architecture {
+  vocab: number;
+  hidden: number;
+  output: "full" | "class";
+  /** 0 for a full softmax. */
+  classes: number;
+  /** Direct n-gram weights: feature orders and table size, both 0 without them. */
+  directOrder: number;
+  directSize: number;
+}
+
+export function architectureOf(m: RnnLm): Architecture {
+  return {
+    vocab: m.vocab,
+    hidden: m.hidden,
+    output: m.output.kind,
+    classes: m.output.kind === "class" ? m.output.classes : 0,
+    directOrder: m.direct?.order ?? 0,
+    directSize: m.direct?.D.length ?? 0,
+  };
 }
 
 /** Derives the word -> class table from class start offsets. */
@@ -72,6 +109,11 @@ export function assertModelShape(m: RnnLm): void {
       if (classStart[i + 1] <= classStart[i]) throw new Error(`class ${i} is empty`);
     }
     if (C.length !== k * h) throw new Error(`C has ${C.length} values, want ${k * h}`);
+  }
+  if (m.direct) {
+    const { order, D } = m.direct;
+    if (!(Number.isInteger(order) && order >= 1 && order <= MAX_DIRECT_ORDER)) throw new Error(`direct order must be 1..${MAX_DIRECT_ORDER}, got ${order}`);
+    if (!(D.length > 0 && (D.length & (D.length - 1)) === 0)) throw new Error(`D has ${D.length} values, want a power of two`);
   }
   if (m.anchor) {
     const c = m.output.kind === "class" ? m.output.C.length : 0;

@@ -20,6 +20,9 @@ export interface TrainConfig {
   hidden: number;
   /** Classes of the factorized output; 0 for a full softmax. */
   classes: number;
+  /** Direct n-gram connections: feature orders (0: none) and hashed table size (a power of two). */
+  directOrder: number;
+  directSize: number;
   truncate: number;
   lr: number;
   clipNorm: number;
@@ -88,7 +91,8 @@ export function trainModel(
 ): { model: RnnLm; epochs: EpochReport[] } {
   const rng = seededRng(cfg.seed);
   const classStart = cfg.classes > 0 ? assignClasses(sqrtCounts(counts), cfg.classes) : undefined;
-  let model = initModel({ vocab: counts.length, hidden: cfg.hidden, classStart }, rng);
+  const direct = cfg.directOrder > 0 ? { order: cfg.directOrder, size: cfg.directSize } : undefined;
+  let model = initModel({ vocab: counts.length, hidden: cfg.hidden, classStart, direct }, rng);
   const maxSteps = Math.max(...train.map((s) => s.length), ...valid.map((s) => s.length));
   const ws = new Workspace(model, maxSteps);
   let best = perplexity(model, valid, ws);

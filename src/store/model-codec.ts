@@ -4,6 +4,8 @@
  * Tensors (row-major, shapes as in src/model/model.ts):
  *   U [H, V], W [H, H], V [V, H]                 F32 or F16
  *   C [K, H] and class_start I32 [K + 1]         class-factorized output only
+ *   D [2^b], direct_order metadata               optional: hashed direct n-gram weights
+ *                                                (src/model/output/direct.ts)
  *   anchor_W [H, H], anchor_C [K, H]             optional: the anchor online learning pulls
  *                                                W and C toward (src/model/anchor.ts)
  *
@@ -63,6 +65,7 @@ function weightTensors(m: RnnLm): Array<[string, Float32Array, number[]]> {
     ["V", m.V, [v, h]],
   ];
   if (m.output.kind === "class") out.push(["C", m.output.C, [m.output.classes, h]]);
+  if (m.direct) out.push(["D", m.direct.D, [m.direct.D.length]]);
   if (m.anchor) out.push(["anchor_W", m.anchor.W, [h, h]]);
   if (m.anchor && m.output.kind === "class") out.push(["anchor_C", m.anchor.C, [m.output.classes, h]]);
   return out;
@@ -111,6 +114,7 @@ export function encodeModel(model: RnnLm, meta: ModelMeta, opts: { dtype?: Weigh
     tensors.class_start = { dtype: "I32", shape: [model.output.classes + 1], data: model.output.classStart };
     metadata.classes = String(model.output.classes);
   }
+  if (model.direct) metadata.direct_order = String(model.direct.order);
   if (Object.keys(meta.hyperparameters).length > 0) metadata.train = JSON.stringify(meta.hyperparameters);
   return encodeSafetensors(tensors, metadata);
 }
@@ -212,7 +216,7 @@ export function decodeModel(
     fail(`model vocab_hash ${meta.vocabHash} does not match the vocabulary ${expect.vocabHash}`);
   }
 
-  const expected = new Set(kind === "class" ? ["U", "W", "V", "C", "class_start", "anchor_W", "anchor_C"] : ["U", "W", "V", "anchor_W"]);
+  const expected = new Set(kind === "class" ? ["U", "W", "V", "C", "class_start", "anchor_W", "anchor_C", "D"] : ["U", "W", "V", "anchor_W", "D"]);
   for (const name of Object.keys(file.tensors)) {
     if (!expected.has(name)) fail(`unexpected tensor ${name} for ${kind} output`);
   }
@@ -225,6 +229,9 @@ export function decodeModel(
     // Safe before validation: wordClassOf only fills a [V] array, whatever classStart holds.
     output = { kind: "class", classes: k, classStart, C, wordClass: wordClassOf(classStart, v) };
   }
+  // The size is D's own; assertModelShape below checks it is a power of two.
+  const hasDirect = t.D !== undefined || md.direct_order !== undefined;
+  const direct = hasDirect ? { order: readCount(md, "direct_order", 1), D: takeFloat(t, "D", [t.D?.shape[0] ?? 0]) } : undefined;
   const model: RnnLm = {
     vocab: v,
     hidden: h,
@@ -232,6 +239,7 @@ export function decodeModel(
     W: takeFloat(t, "W", [h, h]),
     V: takeFloat(t, "V", [v, h]),
     output,
+    direct,
   };
   if (t.anchor_W !== undefined || t.anchor_C !== undefined) {
     model.anchor = { W: takeFloat(t, "anchor_W", [h, h]), C: kind === "class" ? takeFloat(t, "anchor_C", [k, h]) : new Float32Array(0) };

@@ -3,7 +3,7 @@ import { budgetSentence } from "../budget/learn-budget.ts";
 import { LIMITS, runtimeConfig, UPDATE_GUARDS } from "../config.ts";
 import type { Env } from "../env.ts";
 import { learnSentence } from "../model/lm.ts";
-import type { RnnLm } from "../model/model.ts";
+import { architectureOf, type RnnLm } from "../model/model.ts";
 import { predictWords, type TextModel, textModel } from "../model/text-model.ts";
 import { encodeSentence, type Vocab } from "../model/vocab.ts";
 import {
@@ -70,8 +70,12 @@ function manifestOf(ident: Identity, row: VersionRow, learnLossAvg: number | nul
 
 /** Why `next` cannot replace `current` (another architecture), or null. */
 function architectureMismatch(current: RnnLm, next: RnnLm): string | null {
-  const shape = (m: RnnLm) =>
-    `vocab ${m.vocab}, hidden ${m.hidden}, ${m.output.kind} output` + (m.output.kind === "class" ? ` of ${m.output.classes} classes` : "");
+  const shape = (m: RnnLm) => {
+    const a = architectureOf(m);
+    const classes = a.output === "class" ? ` of ${a.classes} classes` : "";
+    const direct = a.directOrder > 0 ? `, direct order ${a.directOrder} over ${a.directSize} weights` : "";
+    return `vocab ${a.vocab}, hidden ${a.hidden}, ${a.output} output${classes}${direct}`;
+  };
   return shape(next) === shape(current) ? null : `the weights have ${shape(next)}; the model has ${shape(current)}`;
 }
 
@@ -449,10 +453,7 @@ export class ModelWriter extends DurableObject<Env> {
       id,
       version: cur.version,
       ...(ident.base && { base: ident.base }),
-      vocab: model.vocab,
-      hidden: model.hidden,
-      output: model.output.kind,
-      classes: model.output.kind === "class" ? model.output.classes : 0,
+      ...architectureOf(model),
       hyperparameters,
       vocabHash: ident.vocabHash,
       bytes: cur.bytes,

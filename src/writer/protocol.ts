@@ -1,5 +1,6 @@
 /** What the Worker and the writer Durable Objects say to each other over RPC. */
 
+import type { Architecture } from "../model/model.ts";
 import type { VersionRef } from "../store/kv-layout.ts";
 
 /** Why a model cannot serve yet, and how to fix it: said alike by the Worker and the writer. */
@@ -51,14 +52,10 @@ export type PredictReply =
   | WriterError;
 
 /** A model's metadata, as GET /models/:id shows it (plus `base` for a model created from another). */
-export interface ModelInfo {
+export interface ModelInfo extends Architecture {
   id: string;
   version: number;
   base?: VersionRef;
-  vocab: number;
-  hidden: number;
-  output: "full" | "class";
-  classes: number;
   hyperparameters: Record<string, number>;
   vocabHash: string;
   bytes: number;

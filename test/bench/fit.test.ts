@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type CalibrationSample, fitCalibration } from "../../bench/fit.ts";
 import { estimateLearnMs, learnWork } from "../../src/budget/cost-model.ts";
 
-const SHAPE = { hidden: 100, vocab: 10_000, classes: 100 };
+const SHAPE = { hidden: 100, vocab: 10_000, classes: 100, directOrder: 3 };
 const GRID = [5, 10, 20, 40, 64].flatMap((tokens) =>
   [0, 4, 16].flatMap((truncate) => [1, 5].map((steps) => ({ tokens, truncate, steps, rowsPerToken: 120 + tokens }))),
 );

@@ -13,20 +13,24 @@ import { initModel } from "../../src/model/init.ts";
 import { seededRng } from "../../src/model/rng.ts";
 
 const CAL: Calibration = { fixedMs: 0.1, nsPerRecurrentMac: 0.5, nsPerOutputMac: 0.7, margin: 1.2, measured: "test" };
-/** The shipped model's shape: V = 10k, H = 100, K = 100, about 135 output rows per token. */
-const SHIPPED: LearnShape = { hidden: 100, vocab: 10_000, classes: 100, rowsPerToken: 135 };
+/** The shipped model's shape: V = 10k, H = 100, K = 100, about 135 output rows per token, direct order 3. */
+const SHIPPED: LearnShape = { hidden: 100, vocab: 10_000, classes: 100, rowsPerToken: 135, directOrder: 3 };
 const DEFAULTS = { truncate: 4, steps: 1 };
 
 describe("learnWork", () => {
   it("counts the multiply-adds of a tiny learn by hand", () => {
     // 2 words: 3 predicted steps; truncation 1 sends steps 1 and 2 back one step each.
-    const shape = { hidden: 2, vocab: 10, classes: 3, rowsPerToken: 5 };
+    const shape = { hidden: 2, vocab: 10, classes: 3, rowsPerToken: 5, directOrder: 0 };
     const w = learnWork(2, { truncate: 1, steps: 1 }, shape);
     // (3 forward + 2 propagated + 2 outer products + 1 update) * H² + 3 loss-after forwards * H².
     expect(w.recurrent).toBe((3 + 2 + 2 + 1) * 4 + 3 * 4);
     // 15 rows: (3 * 15 scores and backward + 10 updated rows (at most V) + 3 class rows + 2 U columns) * H,
     // + 15 loss-after rows * H.
     expect(w.output).toBe((45 + 10 + 3 + 2) * 2 + 15 * 2);
+    // Direct weights widen every scored row (not the U columns) by the order.
+    const direct = learnWork(2, { truncate: 1, steps: 1 }, { ...shape, directOrder: 3 });
+    expect(direct.recurrent).toBe(w.recurrent);
+    expect(direct.output).toBe((45 + 10 + 3) * 5 + 2 * 2 + 15 * 5);
   });
 
   it("grows with every knob", () => {
@@ -36,6 +40,7 @@ describe("learnWork", () => {
     expect(estimateLearnMs(20, { truncate: 4, steps: 2 }, SHIPPED, CAL)).toBeGreaterThan(base);
     expect(estimateLearnMs(20, DEFAULTS, { ...SHIPPED, rowsPerToken: 200 }, CAL)).toBeGreaterThan(base);
     expect(estimateLearnMs(20, DEFAULTS, { ...SHIPPED, hidden: 128 }, CAL)).toBeGreaterThan(base);
+    expect(estimateLearnMs(20, DEFAULTS, { ...SHIPPED, directOrder: 4 }, CAL)).toBeGreaterThan(base);
   });
 
   it("stops counting propagation at the sentence's start", () => {
@@ -79,12 +84,12 @@ describe("learnShape", () => {
     const classStart = Int32Array.from([0, 3, 10, 40]);
     const m = initModel({ vocab: 40, hidden: 4, classStart }, seededRng(1));
     // Targets 5 (class 1, 7 words) and 1 (class 0, 3 words): 3 classes each.
-    expect(learnShape(m, [0, 5, 1])).toEqual({ hidden: 4, vocab: 40, classes: 3, rowsPerToken: (3 + 7 + 3 + 3) / 2 });
+    expect(learnShape(m, [0, 5, 1])).toEqual({ hidden: 4, vocab: 40, classes: 3, rowsPerToken: (3 + 7 + 3 + 3) / 2, directOrder: 0 });
   });
 
   it("scores the whole vocabulary with a full softmax", () => {
     const m = initModel({ vocab: 40, hidden: 4 }, seededRng(1));
-    expect(learnShape(m, [0, 5, 1])).toEqual({ hidden: 4, vocab: 40, classes: 0, rowsPerToken: 40 });
+    expect(learnShape(m, [0, 5, 1])).toEqual({ hidden: 4, vocab: 40, classes: 0, rowsPerToken: 40, directOrder: 0 });
   });
 });
 

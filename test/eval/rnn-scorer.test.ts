@@ -5,12 +5,14 @@ import { initModel } from "../../src/model/init.ts";
 import { hiddenAfter, sentenceLoss, Workspace } from "../../src/model/lm.ts";
 import type { RnnLm } from "../../src/model/model.ts";
 import { assignClasses } from "../../src/model/output/class-softmax.ts";
-import { distribution, negLogProb, outputScratch } from "../../src/model/output/index.ts";
+import { distribution, negLogProb, outputScratch, useHistory } from "../../src/model/output/index.ts";
 import { type Rng, seededRng } from "../../src/model/rng.ts";
 import { BOS, EOS, SPECIALS, vocabFromJson } from "../../src/model/vocab.ts";
 
 const VOCAB = 40;
 const HIDDEN = 8;
+
+type Variant = "full" | "class" | "full+direct" | "class+direct";
 
 /**
  * A random model whose output weights are scaled up, so that distributions are peaked and
@@ -18,10 +20,14 @@ const HIDDEN = 8;
  * make every rival count trivial). The last two words get the same output row, so they tie
  * (in the same class, the last one), and a tie counts as a rival.
  */
-function randomModel(output: "full" | "class", seed: number): RnnLm {
+function randomModel(variant: Variant, seed: number): RnnLm {
   const counts = Array.from({ length: VOCAB }, (_, i) => (i === 0 ? 0 : 100 / i));
-  const classStart = output === "class" ? assignClasses(counts, 7) : undefined;
-  const m = initModel({ vocab: VOCAB, hidden: HIDDEN, classStart }, seededRng(seed));
+  const classStart = variant.startsWith("class") ? assignClasses(counts, 7) : undefined;
+  // Order 3 over sentences of 8+ tokens: the scorer's history window really slides.
+  const direct = variant.endsWith("+direct") ? { order: 3, size: 512 } : undefined;
+  const rng = seededRng(seed);
+  const m = initModel({ vocab: VOCAB, hidden: HIDDEN, classStart, direct }, rng);
+  if (m.direct) for (let i = 0; i < m.direct.D.length; i++) m.direct.D[i] = 4 * rng() - 2;
   const sharpen = (a: Float32Array) => a.forEach((x, i) => (a[i] = 6 * x));
   sharpen(m.V);
   sharpen(m.U);
@@ -37,7 +43,7 @@ function randomSentence(rng: Rng, length: number): Int32Array {
 
 const vocab = vocabFromJson({ words: [...SPECIALS, ...Array.from({ length: VOCAB - 3 }, (_, i) => (i % 9 === 4 ? `,${i}` : `w${i}`))] });
 
-describe.each(["full", "class"] as const)("RnnScorer, %s output", (output) => {
+describe.each(["full", "class", "full+direct", "class+direct"] as const)("RnnScorer, %s output", (output) => {
   it("gives every id the probability a fresh forward pass over the prefix gives it, summing to 1", () => {
     const rng = seededRng(11);
     for (let seed = 1; seed <= 3; seed++) {
@@ -49,6 +55,7 @@ describe.each(["full", "class"] as const)("RnnScorer, %s output", (output) => {
       scorer.startSentence();
       for (let t = 1; t <= ids.length; t++) {
         const s = hiddenAfter(m, ids, t, ws);
+        useHistory(m, ids, t - 1, x);
         let total = 0;
         for (let y = 0; y < VOCAB; y++) {
           const p = scorer.prob(y);
@@ -75,7 +82,9 @@ describe.each(["full", "class"] as const)("RnnScorer, %s output", (output) => {
       const x = outputScratch(m);
       scorer.startSentence();
       for (let t = 1; t <= ids.length; t++) {
-        distribution(m, hiddenAfter(m, ids, t, ws), dist, x);
+        const s = hiddenAfter(m, ids, t, ws);
+        useHistory(m, ids, t - 1, x);
+        distribution(m, s, dist, x);
         // Random targets in a random order, so prob and rivals of different classes interleave.
         for (let i = 0; i < 30; i++) {
           const id = Math.floor(rng() * VOCAB);

@@ -17,10 +17,13 @@ export function tinyVocab(): Vocab {
   return { words, index: new Map(words.map((w, i) => [w, i])) };
 }
 
-export function tinyModel(seed = 1, hidden = 16): RnnLm {
+/** Direct n-gram weights like the shipped model's, in a small table. */
+export const TINY_DIRECT = { order: 3, size: 1024 };
+
+export function tinyModel(seed = 1, hidden = 16, direct: { order: number; size: number } | null = TINY_DIRECT): RnnLm {
   const n = SPECIALS.length + WORDS.length;
   const counts = Array.from({ length: n }, (_, i) => (i === 0 ? 0 : 100 / i));
-  return initModel({ vocab: n, hidden, classStart: assignClasses(counts, 6) }, seededRng(seed));
+  return initModel({ vocab: n, hidden, classStart: assignClasses(counts, 6), direct: direct ?? undefined }, seededRng(seed));
 }
 
 /** Publishes a model to KV as `npm run seed` would, as version 1 (or the given version). */

@@ -126,6 +126,8 @@ describe("PUT /model/weights refuses anything else and keeps the model", () => {
     ["no format metadata", () => put(ID, rewritten((_, md) => void delete md.format)), 400, "invalid_weights"],
     ["another vocabulary", () => put(ID, fileOf(tinyModel(), { vocabHash: "0123abcd" })), 422, "vocabulary_mismatch"],
     ["another hidden size", () => put(ID, fileOf(tinyModel(1, 8))), 422, "shape_mismatch"],
+    ["no direct weights", () => put(ID, fileOf(tinyModel(1, 16, null))), 422, "shape_mismatch"],
+    ["another direct order", () => put(ID, fileOf(tinyModel(1, 16, { order: 2, size: 1024 }))), 422, "shape_mismatch"],
     [
       "a body over the model's size",
       () => put(ID, new Uint8Array(importLimitBytes(tinyModel()) + 1)),
@@ -148,7 +150,8 @@ describe("PUT /model/weights refuses anything else and keeps the model", () => {
   it("says why a file is refused", async () => {
     const r = await put(ID, fileOf(tinyModel(1, 8)));
     expect(((await r.json()) as ApiErrorBody).error.message).toBe(
-      "the weights have vocab 45, hidden 8, class output of 6 classes; the model has vocab 45, hidden 16, class output of 6 classes",
+      "the weights have vocab 45, hidden 8, class output of 6 classes, direct order 3 over 1024 weights; " +
+        "the model has vocab 45, hidden 16, class output of 6 classes, direct order 3 over 1024 weights",
     );
   });
 

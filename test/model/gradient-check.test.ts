@@ -11,13 +11,19 @@ const HIDDEN = 5;
 const SENTENCE = [0, 4, 7, 3, 8, 3, 5, 1]; // <s> ... </s>: 7 steps
 const EPS = 1e-4;
 
-function smallModel(output: "full" | "class", seed: number): RnnLm {
+type Variant = "full" | "class" | "full+direct" | "class+direct";
+
+function smallModel(variant: Variant, seed: number): RnnLm {
   const rng = seededRng(seed);
-  const classStart = output === "class" ? assignClasses([0, 5, 3, 9, 2, 2, 1, 1, 1], 3) : undefined;
-  const m = initModel({ vocab: VOCAB, hidden: HIDDEN, classStart }, rng);
+  const classStart = variant.startsWith("class") ? assignClasses([0, 5, 3, 9, 2, 2, 1, 1, 1], 3) : undefined;
+  // A 32-entry table: small enough that features collide and share weights, as they do at scale.
+  const direct = variant.endsWith("+direct") ? { order: 3, size: 32 } : undefined;
+  const m = initModel({ vocab: VOCAB, hidden: HIDDEN, classStart, direct }, rng);
   // Larger recurrent weights than the default init so errors really flow back several steps.
   for (let i = 0; i < m.W.length; i++) m.W[i] *= 3;
   for (let i = 0; i < m.U.length; i++) m.U[i] *= 4;
+  // Non-zero direct weights, so their effect on the scores is tested too.
+  if (m.direct) for (let i = 0; i < m.direct.D.length; i++) m.direct.D[i] = rng() - 0.5;
   return m;
 }
 
@@ -28,7 +34,9 @@ function denseGradient(m: RnnLm, ws: Workspace): Record<Perturbation["tensor"], 
   for (let slot = 0; slot < g.uColumns; slot++) {
     for (let h = 0; h < m.hidden; h++) dU[h * m.vocab + g.uColumn[slot]] = g.dU[slot * m.hidden + h];
   }
-  return { U: dU, W: g.dW, V: g.dV, C: g.dC };
+  const dD = new Float64Array(m.direct?.D.length ?? 0);
+  for (let slot = 0; slot < g.dEntries; slot++) dD[g.dIndex[slot]] = g.dD[slot];
+  return { U: dU, W: g.dW, V: g.dV, C: g.dC, D: dD };
 }
 
 function relativeError(a: number, b: number): number {
@@ -45,10 +53,11 @@ function numeric(m: RnnLm, p: Omit<Perturbation, "delta">, steps: (t: number) =>
 function tensorsOf(m: RnnLm): [Perturbation["tensor"], Float32Array][] {
   const list: [Perturbation["tensor"], Float32Array][] = [["U", m.U], ["W", m.W], ["V", m.V]];
   if (m.output.kind === "class") list.push(["C", m.output.C]);
+  if (m.direct) list.push(["D", m.direct.D]);
   return list;
 }
 
-describe.each(["full", "class"] as const)("%s softmax gradient", (output) => {
+describe.each(["full", "class", "full+direct", "class+direct"] as const)("%s softmax gradient", (output) => {
   it("matches central differences with full BPTT (truncation >= T)", () => {
     const m = smallModel(output, 1);
     const ws = new Workspace(m, 16);

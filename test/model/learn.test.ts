@@ -3,24 +3,32 @@ import { cloneModel, initModel } from "../../src/model/init.ts";
 import { hiddenAfter, learnSentence, predictNext, sentenceGradient, sentenceLoss, Workspace } from "../../src/model/lm.ts";
 import type { RnnLm } from "../../src/model/model.ts";
 import { assignClasses } from "../../src/model/output/class-softmax.ts";
-import { distribution } from "../../src/model/output/index.ts";
+import { distribution, useHistory } from "../../src/model/output/index.ts";
 import { seededRng } from "../../src/model/rng.ts";
 import { sgdStep } from "../../src/model/sgd.ts";
 
 const OPTS = { lr: 0.05, truncate: 4, steps: 1, clipNorm: 5, maxStepNorm: 1 };
 const SENTENCE = [0, 5, 9, 12, 7, 30, 1];
 
-function model(output: "full" | "class", seed = 7): RnnLm {
+type Variant = "full" | "class" | "full+direct" | "class+direct";
+
+function model(variant: Variant, seed = 7): RnnLm {
   const counts = Array.from({ length: 40 }, (_, i) => (i === 0 ? 0 : 100 / i));
-  return initModel({ vocab: 40, hidden: 12, classStart: output === "class" ? assignClasses(counts, 6) : undefined }, seededRng(seed));
+  const classStart = variant.startsWith("class") ? assignClasses(counts, 6) : undefined;
+  const direct = variant.endsWith("+direct") ? { order: 3, size: 256 } : undefined;
+  const rng = seededRng(seed);
+  const m = initModel({ vocab: 40, hidden: 12, classStart, direct }, rng);
+  // Non-zero direct weights, so they shape the distribution the tests look at.
+  if (m.direct) for (let i = 0; i < m.direct.D.length; i++) m.direct.D[i] = 2 * rng() - 1;
+  return m;
 }
 
 function bytesOf(m: RnnLm): Uint8Array[] {
-  const arrays = [m.U, m.W, m.V, ...(m.output.kind === "class" ? [m.output.C] : [])];
+  const arrays = [m.U, m.W, m.V, ...(m.output.kind === "class" ? [m.output.C] : []), ...(m.direct ? [m.direct.D] : [])];
   return arrays.map((a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice());
 }
 
-describe.each(["full", "class"] as const)("%s output", (output) => {
+describe.each(["full", "class", "full+direct", "class+direct"] as const)("%s output", (output) => {
   it("learning the same sentence repeatedly lowers its loss", () => {
     const m = model(output);
     const ws = new Workspace(m, 32);
@@ -76,6 +84,7 @@ describe.each(["full", "class"] as const)("%s output", (output) => {
     if (m.output.kind === "class" && orig.output.kind === "class") {
       for (let i = 0; i < m.output.C.length; i++) sq += (m.output.C[i] - orig.output.C[i]) ** 2;
     }
+    if (m.direct && orig.direct) for (let i = 0; i < m.direct.D.length; i++) sq += (m.direct.D[i] - orig.direct.D[i]) ** 2;
     expect(Math.sqrt(sq)).toBeCloseTo(0.3, 4);
   });
 
@@ -84,7 +93,9 @@ describe.each(["full", "class"] as const)("%s output", (output) => {
     const ws = new Workspace(m, 32);
     const prefix = [0, 5, 9];
     const probs = new Float64Array(m.vocab);
-    distribution(m, hiddenAfter(m, prefix, prefix.length, ws), probs, ws.out);
+    const s = hiddenAfter(m, prefix, prefix.length, ws);
+    useHistory(m, prefix, prefix.length - 1, ws.out);
+    distribution(m, s, probs, ws.out);
     expect(probs.reduce((a, p) => a + p, 0)).toBeCloseTo(1, 12);
     const allowed = (id: number) => id > 2;
     const expected = Array.from(probs.keys()).filter(allowed).sort((a, b) => probs[b] - probs[a] || a - b).slice(0, 7);

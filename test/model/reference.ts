@@ -1,13 +1,16 @@
 import type { RnnLm } from "../../src/model/model.ts";
+import { DirectScores, setHistory } from "../../src/model/output/direct.ts";
 
 /**
  * An independent, deliberately naive reference of the model's forward pass,
  * written from the equations with nothing shared with src/model: per-step
  * losses of an unrolled network where one parameter may be perturbed at one
  * single time step only (to measure the truncated BPTT sum by brute force).
+ * Only the direct layer's hashing (which weight a feature reads, a matter of
+ * definition rather than numerics) comes from src/model.
  */
 export interface Perturbation {
-  tensor: "U" | "W" | "V" | "C";
+  tensor: "U" | "W" | "V" | "C" | "D";
   index: number;
   delta: number;
   /** Only at this step; undefined = at every step (tied perturbation). */
@@ -30,8 +33,20 @@ export function referenceStepLosses(m: RnnLm, ids: number[], p?: Perturbation): 
       next.push(Math.tanh(z));
     }
     s = next;
-    const score = (tensor: "V" | "C", arr: Float32Array, row: number) => {
+    // The direct weights' bases for the history ids[0..t] (none without a direct layer).
+    const words = new DirectScores(m.direct?.order ?? 0);
+    const classes = new DirectScores(m.direct?.order ?? 0);
+    if (m.direct) setHistory(m.direct, ids, t, words, classes);
+    const direct = (x: DirectScores, output: number) => {
       let z = 0;
+      for (let n = 0; n < x.count; n++) {
+        const i = (x.bases[n] + output) % x.D.length;
+        z += at("D", x.D, i, t);
+      }
+      return z;
+    };
+    const score = (tensor: "V" | "C", arr: Float32Array, row: number) => {
+      let z = direct(tensor === "V" ? words : classes, row);
       for (let j = 0; j < H; j++) z += at(tensor, arr, row * H + j, t) * s[j];
       return z;
     };

@@ -23,7 +23,13 @@ export function randomArray(n: number, scale: number, next: () => number): Float
 }
 
 /** A random model; with `classes`, the vocabulary is split into that many near-equal classes. */
-export function randomModel(opts: { vocab: number; hidden: number; classes?: number; seed?: number }): RnnLm {
+export function randomModel(opts: {
+  vocab: number;
+  hidden: number;
+  classes?: number;
+  seed?: number;
+  direct?: { order: number; size: number };
+}): RnnLm {
   const { vocab, hidden, classes } = opts;
   const next = rng(opts.seed ?? 1);
   const base = {
@@ -32,6 +38,7 @@ export function randomModel(opts: { vocab: number; hidden: number; classes?: num
     U: randomArray(hidden * vocab, 0.5, next),
     W: randomArray(hidden * hidden, 0.5, next),
     V: randomArray(vocab * hidden, 0.5, next),
+    direct: opts.direct && { order: opts.direct.order, D: randomArray(opts.direct.size, 0.5, next) },
   };
   if (classes === undefined) return { ...base, output: { kind: "full" } };
   const classStart = Int32Array.from({ length: classes + 1 }, (_, k) => Math.round((k * vocab) / classes));

@@ -52,6 +52,17 @@ describe("round trips", () => {
     expect(bits(out.model.U)).toEqual(bits(model.U));
   });
 
+  it("direct n-gram weights: D and its order survive, in either dtype", () => {
+    const model = randomModel({ vocab: 10, hidden: 4, classes: 3, seed: 6, direct: { order: 3, size: 64 } });
+    const out = decodeModel(encodeModel(model, sampleMeta()));
+    expect(out.model.direct?.order).toBe(3);
+    expect(bits(out.model.direct?.D ?? new Float32Array(0))).toEqual(bits(model.direct?.D ?? new Float32Array(1)));
+    const half = decodeModel(encodeModel(model, sampleMeta(), { dtype: "F16" }));
+    expect(Array.from(half.model.direct?.D ?? [])).toEqual(Array.from(model.direct?.D ?? [], (x) => halfBitsToFloat(floatToHalfBits(x))));
+    // A model without a direct layer decodes without one.
+    expect(decodeModel(encodeModel(randomModel({ vocab: 10, hidden: 4, seed: 6 }), sampleMeta())).model.direct).toBeUndefined();
+  });
+
   it("F16 halves the weights and rounds each to the nearest half", () => {
     const model = randomModel({ vocab: 40, hidden: 16, classes: 5, seed: 9 });
     const f32 = encodeModel(model, sampleMeta());
@@ -132,6 +143,7 @@ describe("encoder refuses", () => {
 describe("decoder refuses hostile files", () => {
   const full = encodeModel(randomModel({ vocab: 7, hidden: 3, seed: 5 }), sampleMeta());
   const cls = encodeModel(randomModel({ vocab: 7, hidden: 3, classes: 3, seed: 5 }), sampleMeta());
+  const direct = encodeModel(randomModel({ vocab: 7, hidden: 3, classes: 3, seed: 5, direct: { order: 2, size: 16 } }), sampleMeta());
 
   const cases: Array<[string, Uint8Array, RegExp]> = [
     ["garbage", new Uint8Array([1, 2, 3]), /not a valid safetensors file: truncated/],
@@ -164,6 +176,13 @@ describe("decoder refuses hostile files", () => {
     ["U as integers", tamper(full, (t) => (t.U = { dtype: "I32", shape: [3, 7], data: new Int32Array(21) })), /tensor U has dtype I32/],
     ["an empty class", tamper(cls, (t) => (t.class_start = { dtype: "I32", shape: [4], data: new Int32Array([0, 3, 3, 7]) })), /invalid model: class 1 is empty/],
     ["classStart not ending at vocab", tamper(cls, (t) => (t.class_start = { dtype: "I32", shape: [4], data: new Int32Array([0, 3, 5, 9]) })), /invalid model: classStart must run from 0 to vocab/],
+    ["D without an order", tamper(direct, (_, m) => delete m.direct_order), /direct_order is missing/],
+    ["an order without D", tamper(direct, (t) => delete t.D), /tensor D is missing/],
+    ["order zero", tamper(direct, (_, m) => (m.direct_order = "0")), /direct_order = 0 is out of range/],
+    ["order too high", tamper(direct, (_, m) => (m.direct_order = "9")), /invalid model: direct order must be 1\.\.6/],
+    ["D not a power of two", tamper(direct, (t) => (t.D = { dtype: "F32", shape: [12], data: new Float32Array(12) })), /invalid model: D has 12 values, want a power of two/],
+    ["D as a matrix", tamper(direct, (t) => (t.D = { dtype: "F32", shape: [4, 4], data: new Float32Array(16) })), /tensor D has shape \[4,4\], want \[4\]/],
+    ["NaN in D", tamper(direct, (t) => ((t.D.data as Float32Array)[3] = NaN)), /D\[3\] = NaN/],
     ["negative classStart", tamper(cls, (t) => (t.class_start = { dtype: "I32", shape: [4], data: new Int32Array([-2, 3, 5, 7]) })), /invalid model/],
   ];
 

@@ -1,5 +1,7 @@
 import type { Gradient } from "../gradient.ts";
 import type { ClassOutput, RnnLm } from "../model.ts";
+import { directBackward } from "./direct.ts";
+import type { OutputScratch } from "./index.ts";
 import { softmaxRows, softmaxRowsBackward } from "./rows.ts";
 import { TopK } from "./top-k.ts";
 
@@ -7,7 +9,8 @@ import { TopK } from "./top-k.ts";
  * Class-factorized softmax (Mikolov et al., 2011):
  *   P(w | s) = P(c(w) | s) · P(w | c(w), s)
  *   P(c | s) = softmax(C s) over the K classes,
- *   P(w | c, s) = softmax(V_w · s) over the words of class c only.
+ *   P(w | c, s) = softmax(V_w · s) over the words of class c only,
+ * each score plus its direct n-gram weights when the model has them (direct.ts).
  * A token costs O((K + |c|)·H) instead of O(V·H).
  */
 
@@ -43,48 +46,45 @@ function classOf(m: RnnLm): ClassOutput {
   return m.output;
 }
 
-/** -ln P(y | s). classProbs needs K entries, probs the largest class's size. */
-export function classNegLogProb(m: RnnLm, s: Float64Array, y: number, classProbs: Float64Array, probs: Float64Array): number {
+/** -ln P(y | s), leaving P(· | s) over classes in x.classProbs and P(· | c(y), s) in x.probs. */
+export function classNegLogProb(m: RnnLm, s: Float64Array, y: number, x: OutputScratch): number {
   const out = classOf(m);
   const c = out.wordClass[y];
-  softmaxRows(out.C, 0, out.classes, s, classProbs);
+  softmaxRows(out.C, 0, out.classes, s, x.classProbs, x.classDirect);
   const from = out.classStart[c];
-  softmaxRows(m.V, from, out.classStart[c + 1], s, probs);
-  return -Math.log(classProbs[c]) - Math.log(probs[y - from]);
+  softmaxRows(m.V, from, out.classStart[c + 1], s, x.probs, x.wordDirect);
+  return -Math.log(x.classProbs[c]) - Math.log(x.probs[y - from]);
 }
 
-/** -ln P(y | s); accumulates dL/dC and dL/dV (target class rows only) into g; writes dL/ds into ds. */
-export function classBackward(
-  m: RnnLm,
-  s: Float64Array,
-  y: number,
-  g: Gradient,
-  ds: Float64Array,
-  classProbs: Float64Array,
-  probs: Float64Array,
-): number {
+/**
+ * -ln P(y | s); accumulates dL/dC, dL/dV (target class rows only) and dL/dD
+ * into g; writes dL/ds into ds.
+ */
+export function classBackward(m: RnnLm, s: Float64Array, y: number, g: Gradient, ds: Float64Array, x: OutputScratch): number {
   const out = classOf(m);
-  const loss = classNegLogProb(m, s, y, classProbs, probs);
+  const loss = classNegLogProb(m, s, y, x);
   const c = out.wordClass[y];
   const from = out.classStart[c];
   const to = out.classStart[c + 1];
   ds.fill(0);
-  softmaxRowsBackward(out.C, g.dC, 0, 0, out.classes, classProbs, c, s, ds);
+  softmaxRowsBackward(out.C, g.dC, 0, 0, out.classes, x.classProbs, c, s, ds);
+  directBackward(x.classDirect, 0, out.classes, x.classProbs, c, g);
   // touchRows first: it may grow (replace) g.vRows.
   const offset = g.touchRows(from, to);
-  softmaxRowsBackward(m.V, g.vRows, offset, from, to, probs, y, s, ds);
+  softmaxRowsBackward(m.V, g.vRows, offset, from, to, x.probs, y, s, ds);
+  directBackward(x.wordDirect, from, to, x.probs, y, g);
   return loss;
 }
 
 /** P(· | s) over the whole vocabulary (every class expanded), into probs[0..V). */
-export function classDistribution(m: RnnLm, s: Float64Array, classProbs: Float64Array, probs: Float64Array): void {
+export function classDistribution(m: RnnLm, s: Float64Array, probs: Float64Array, x: OutputScratch): void {
   const out = classOf(m);
-  softmaxRows(out.C, 0, out.classes, s, classProbs);
+  softmaxRows(out.C, 0, out.classes, s, x.classProbs, x.classDirect);
   for (let c = 0; c < out.classes; c++) {
     const from = out.classStart[c];
     const to = out.classStart[c + 1];
-    softmaxRows(m.V, from, to, s, probs.subarray(from, to));
-    for (let w = from; w < to; w++) probs[w] *= classProbs[c];
+    softmaxRows(m.V, from, to, s, probs.subarray(from, to), x.wordDirect);
+    for (let w = from; w < to; w++) probs[w] *= x.classProbs[c];
   }
 }
 
@@ -100,23 +100,17 @@ export const PRUNE_MARGIN = 1 + 1e-12;
  * visit classes by decreasing P(c); since P(w) = P(c)·P(w|c) <= P(c), once
  * P(c) cannot beat the k-th best word found, no later class can either.
  */
-export function classTopK(
-  m: RnnLm,
-  s: Float64Array,
-  k: number,
-  allowed: (id: number) => boolean,
-  classProbs: Float64Array,
-  probs: Float64Array,
-): TopK {
+export function classTopK(m: RnnLm, s: Float64Array, k: number, allowed: (id: number) => boolean, x: OutputScratch): TopK {
   const out = classOf(m);
-  softmaxRows(out.C, 0, out.classes, s, classProbs);
+  const { classProbs, probs } = x;
+  softmaxRows(out.C, 0, out.classes, s, classProbs, x.classDirect);
   const order = Array.from({ length: out.classes }, (_, c) => c).sort((a, b) => classProbs[b] - classProbs[a]);
   const top = new TopK(k);
   for (const c of order) {
     const pc = classProbs[c];
     if (top.size === k && pc * PRUNE_MARGIN <= top.floor()) break;
     const from = out.classStart[c];
-    softmaxRows(m.V, from, out.classStart[c + 1], s, probs);
+    softmaxRows(m.V, from, out.classStart[c + 1], s, probs, x.wordDirect);
     for (let w = from; w < out.classStart[c + 1]; w++) if (allowed(w)) top.offer(w, pc * probs[w - from]);
   }
   return top;

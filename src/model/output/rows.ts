@@ -4,16 +4,19 @@
  * at weights[r * H .. r * H + H).
  */
 import { matVec } from "../kernels.ts";
+import { addDirectScores, type DirectScores } from "./direct.ts";
 
-/** probs[i] = softmax_i(rows[from + i] · s) for i < to - from. */
+/** probs[i] = softmax_i(rows[from + i] · s + direct weights of output from + i) for i < to - from. */
 export function softmaxRows(
   weights: Float32Array,
   from: number,
   to: number,
   s: Float64Array,
   probs: Float64Array,
+  direct: DirectScores,
 ): void {
   matVec(weights, from, to, s, probs);
+  addDirectScores(direct, from, to, probs);
   const n = to - from;
   let max = -Infinity;
   for (let i = 0; i < n; i++) if (probs[i] > max) max = probs[i];
