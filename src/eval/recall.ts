@@ -1,4 +1,4 @@
-import type { RnnLm } from "../model/model.ts";
+import { type RnnLm, weightsOf } from "../model/model.ts";
 import type { Vocab } from "../model/vocab.ts";
 import { topKTargets } from "./metrics.ts";
 import { RnnScorer } from "./rnn-scorer.ts";
@@ -43,7 +43,7 @@ export function restoreWeights(m: RnnLm, saved: readonly Float32Array[]): void {
 }
 
 function weightArrays(m: RnnLm): Float32Array[] {
-  return m.output.kind === "class" ? [m.U, m.W, m.V, m.output.C] : [m.U, m.W, m.V];
+  return Object.values(weightsOf(m));
 }
 
 /** [hits, scored] for one sentence (word ids without markers) under the current weights. */

@@ -61,6 +61,17 @@ export interface RnnLm {
 /** Longest n-gram history the direct layer hashes is MAX_DIRECT_ORDER - 1 words. */
 export const MAX_DIRECT_ORDER = 6;
 
+/** Every trained weight array by its tensor name (U, W, V, and C and D when the model has them). */
+export function weightsOf(m: RnnLm): Record<string, Float32Array> {
+  return {
+    U: m.U,
+    W: m.W,
+    V: m.V,
+    ...(m.output.kind === "class" && { C: m.output.C }),
+    ...(m.direct && { D: m.direct.D }),
+  };
+}
+
 /** A model's shape as the API reports it; two models with equal shapes can swap weights. */
 export interface Architecture {
   vocab: number;

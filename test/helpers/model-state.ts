@@ -1,7 +1,7 @@
 /** Everything a request could change about a model, as one comparable string. */
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import type { RnnLm } from "../../src/model/model.ts";
+import { type RnnLm, weightsOf } from "../../src/model/model.ts";
 import { manifestKey } from "../../src/store/kv-layout.ts";
 
 async function sha256(...parts: ArrayBufferView[]): Promise<string> {
@@ -24,7 +24,7 @@ export async function modelState(id: string): Promise<string> {
   const status = await stub.status(id);
   const live = await runInDurableObject(stub, async (instance) => {
     const m = (instance as unknown as { live: { tm: { model: RnnLm } } | null }).live?.tm.model;
-    return m ? sha256(m.U, m.W, m.V, ...(m.output.kind === "class" ? [m.output.C, m.output.classStart] : [])) : "not loaded";
+    return m ? sha256(...Object.values(weightsOf(m)), ...(m.output.kind === "class" ? [m.output.classStart] : [])) : "not loaded";
   });
   const manifest = await env.MODELS.get(manifestKey(id), "text");
   const key = manifest ? (JSON.parse(manifest) as { weightsKey: string }).weightsKey : null;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { cloneModel, initModel } from "../../src/model/init.ts";
 import { hiddenAfter, learnSentence, predictNext, sentenceGradient, sentenceLoss, Workspace } from "../../src/model/lm.ts";
-import type { RnnLm } from "../../src/model/model.ts";
+import { type RnnLm, weightsOf } from "../../src/model/model.ts";
 import { assignClasses } from "../../src/model/output/class-softmax.ts";
 import { distribution, useHistory } from "../../src/model/output/index.ts";
 import { seededRng } from "../../src/model/rng.ts";
@@ -24,7 +24,7 @@ function model(variant: Variant, seed = 7): RnnLm {
 }
 
 function bytesOf(m: RnnLm): Uint8Array[] {
-  const arrays = [m.U, m.W, m.V, ...(m.output.kind === "class" ? [m.output.C] : []), ...(m.direct ? [m.direct.D] : [])];
+  const arrays = Object.values(weightsOf(m));
   return arrays.map((a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice());
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Workspace } from "../../src/model/lm.ts";
-import type { RnnLm } from "../../src/model/model.ts";
+import { type RnnLm, weightsOf } from "../../src/model/model.ts";
 import { seededRng } from "../../src/model/rng.ts";
 import { type EpochReport, perplexity, type TrainConfig, trainModel } from "../../src/model/train.ts";
 import { BOS, EOS } from "../../src/model/vocab.ts";
@@ -43,7 +43,7 @@ function run(cfg: TrainConfig): { model: RnnLm; epochs: EpochReport[] } {
 const validPerplexity = (m: RnnLm) => perplexity(m, valid, new Workspace(m, 8));
 
 function bytesOf(m: RnnLm): Uint8Array[] {
-  const arrays = [m.U, m.W, m.V, ...(m.output.kind === "class" ? [m.output.C] : [])];
+  const arrays = Object.values(weightsOf(m));
   return arrays.map((a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 }
 

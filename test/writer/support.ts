@@ -5,7 +5,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import { cloneModel } from "../../src/model/init.ts";
 import { learnSentence, Workspace } from "../../src/model/lm.ts";
-import type { RnnLm } from "../../src/model/model.ts";
+import { type RnnLm, weightsOf } from "../../src/model/model.ts";
 import { type Manifest, readManifest } from "../../src/store/kv-layout.ts";
 import { decodeModel } from "../../src/store/model-codec.ts";
 import { LearnLog, type LogEntry } from "../../src/writer/learn-log.ts";
@@ -69,16 +69,13 @@ export function replay(start: RnnLm, entries: readonly LogEntry[]): RnnLm {
   return m;
 }
 
-function tensors(m: RnnLm): Record<string, Float32Array> {
-  return { U: m.U, W: m.W, V: m.V, ...(m.output.kind === "class" && { C: m.output.C }) };
-}
 
 const bytesOf = (t: Float32Array) => new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
 
 /** Byte-for-byte equality of every weight tensor (a float compare would let -0 equal 0). */
 export function expectSameWeights(actual: RnnLm, expected: RnnLm): void {
-  const a = tensors(actual);
-  const e = tensors(expected);
+  const a = weightsOf(actual);
+  const e = weightsOf(expected);
   expect(Object.keys(a)).toEqual(Object.keys(e));
   for (const name of Object.keys(e)) {
     const [x, y] = [bytesOf(a[name]), bytesOf(e[name])];
