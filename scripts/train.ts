@@ -2,7 +2,7 @@
  * Pretrains the base model on the Brown corpus and writes models/base/:
  * weights.safetensors, vocab.json and train-report.json.
  *
- *   npm run train [-- --hidden 100 --classes 100 --direct-order 3 --direct-size 2097152 --epochs 12 --seed 1 --out models/base]
+ *   npm run train [-- --hidden 100 --classes 100 --direct-order 4 --direct-size 2097152 --epochs 12 --seed 1 --out models/base]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,7 +16,7 @@ import { brownSplit } from "./lib/brown-data.ts";
 const arg = flags({
   hidden: "100",
   classes: "100",
-  "direct-order": "3",
+  "direct-order": "4",
   "direct-size": String(2 ** 21),
   truncate: "4",
   lr: "0.1",
