@@ -4,6 +4,7 @@
  * server stops when the tests end, pass or fail; its output is left in
  * $TMPDIR/edge-rnnlm-e2e-wrangler.log. Run with node --test (see package.json).
  */
+import { statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -36,5 +37,5 @@ describe("end to end against wrangler dev", () => {
   }, { timeout: 30_000 });
 
   describe("CLI", { timeout: 180_000 }, () => cliTests(running, TOKEN));
-  describe("demo page in Chromium", { timeout: 180_000 }, () => browserTests(running, TOKEN, resolve(root, "docs/demo.png")));
+  describe("demo page in Chromium", { timeout: 180_000 }, () => browserTests(running, TOKEN, resolve(root, "docs/demo.png"), statSync(resolve(root, "models/base/weights.safetensors")).size));
 });
