@@ -35,8 +35,8 @@ export class Gradient {
   dD: Float64Array;
   dEntries = 0;
   private vRowsUsed = 0;
-  /** Slot of each D index, or -1; empty without a direct layer. */
-  private readonly slotOfIndex: Int32Array;
+  /** Slot of each touched D index. */
+  private readonly slotOfIndex = new SlotTable();
   private readonly slotOfColumn: Int32Array;
   /** Index of the open range starting at each row, or -1. */
   private readonly rangeAt: Int32Array;
@@ -56,18 +56,15 @@ export class Gradient {
     this.dU = new Float64Array(maxTokens * h);
     this.slotOfColumn = new Int32Array(n).fill(-1);
     this.rangeAt = new Int32Array(n).fill(-1);
-    this.slotOfIndex = new Int32Array(model.direct?.D.length ?? 0).fill(-1);
     this.dIndex = new Int32Array(model.direct ? 1024 : 0);
     this.dD = new Float64Array(this.dIndex.length);
   }
 
   /** dD[index] += value, claiming a slot on first touch. */
   addDirect(index: number, value: number): void {
-    let slot = this.slotOfIndex[index];
-    if (slot < 0) {
-      slot = this.dEntries++;
-      if (slot === this.dIndex.length) this.growDirect();
-      this.slotOfIndex[index] = slot;
+    const slot = this.slotOfIndex.slotOf(index, this.dEntries);
+    if (slot === this.dEntries) {
+      if (++this.dEntries > this.dIndex.length) this.growDirect();
       this.dIndex[slot] = index;
     }
     this.dD[slot] += value;
@@ -142,7 +139,7 @@ export class Gradient {
     for (let i = 0; i < this.uColumns; i++) this.slotOfColumn[this.uColumn[i]] = -1;
     this.dU.fill(0, 0, this.uColumns * h);
     this.uColumns = 0;
-    for (let i = 0; i < this.dEntries; i++) this.slotOfIndex[this.dIndex[i]] = -1;
+    this.slotOfIndex.clear();
     this.dD.fill(0, 0, this.dEntries);
     this.dEntries = 0;
   }
@@ -175,4 +172,56 @@ export function forEachSegment(model: RnnLm, g: Gradient, visit: SegmentVisitor,
   for (let i = 0; i < g.uColumns; i++) visit(model.U, g.uColumn[i], model.vocab, g.dU, i * h, h, state);
   // D's touched entries are scattered by the hash: one single-entry run each.
   if (model.direct) for (let i = 0; i < g.dEntries; i++) visit(model.direct.D, g.dIndex[i], 1, g.dD, i, 1, state);
+}
+
+/**
+ * Open-addressing map from D index to gradient slot, sized to what learns touch (a few thousand
+ * entries per sentence). A dense Int32Array over D's 2^21 indexes was simpler but held 8 MB in
+ * every learning isolate for those few thousand live entries.
+ */
+class SlotTable {
+  /** index + 1 per bucket, 0 when free; slots[b] is that index's slot. */
+  private keys = new Int32Array(1 << 12);
+  private slots = new Int32Array(1 << 12);
+  private shift = 32 - 12;
+  private used = 0;
+
+  private bucketOf(index: number): number {
+    // Fibonacci hashing: D's indexes come in runs of consecutive values, which must not share a probe run.
+    return Math.imul(index + 1, 0x9e3779b1) >>> this.shift;
+  }
+
+  /** The slot of `index`; a new index gets `next` (the caller's next free slot). */
+  slotOf(index: number, next: number): number {
+    const mask = this.keys.length - 1;
+    let b = this.bucketOf(index);
+    for (let key = this.keys[b]; key !== 0; key = this.keys[b]) {
+      if (key === index + 1) return this.slots[b];
+      b = (b + 1) & mask;
+    }
+    this.keys[b] = index + 1;
+    this.slots[b] = next;
+    if (2 * ++this.used > this.keys.length) this.grow();
+    return next;
+  }
+
+  clear(): void {
+    if (this.used > 0) this.keys.fill(0);
+    this.used = 0;
+  }
+
+  private grow(): void {
+    const { keys, slots } = this;
+    this.keys = new Int32Array(2 * keys.length);
+    this.slots = new Int32Array(2 * keys.length);
+    this.shift--;
+    const mask = this.keys.length - 1;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] === 0) continue;
+      let b = this.bucketOf(keys[i] - 1);
+      while (this.keys[b] !== 0) b = (b + 1) & mask;
+      this.keys[b] = keys[i];
+      this.slots[b] = slots[i];
+    }
+  }
 }
