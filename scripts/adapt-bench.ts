@@ -15,13 +15,18 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_SPLIT, splitDomain } from "../src/corpus/email.ts";
 import { LEARN_BOUNDS, LIMITS, UPDATE_GUARDS } from "../src/config.ts";
-import { type EvalResult, evaluate } from "../src/eval/metrics.ts";
+import { BaseVocabView } from "../src/eval/base-vocab-view.ts";
+import { countsForTopK, evaluate } from "../src/eval/metrics.ts";
 import { phraseRecall, PHRASE_RECALL } from "../src/eval/recall.ts";
 import { RnnScorer } from "../src/eval/rnn-scorer.ts";
-import { type LearnOptions, learnSentence, Workspace } from "../src/model/lm.ts";
-import type { RnnLm } from "../src/model/model.ts";
+import { cloneModel } from "../src/model/init.ts";
+import type { LearnOptions } from "../src/model/lm.ts";
+import { baseVocab } from "../src/model/model.ts";
+import { withWordSlots } from "../src/model/new-words.ts";
+import { learnWords, type TextModel, textModel } from "../src/model/text-model.ts";
 import { tokenize } from "../src/model/tokenizer.ts";
-import { encode, type Vocab, vocabFromJson, vocabHash, withMarkers } from "../src/model/vocab.ts";
+import { encode, type Vocab, vocabFromJson, vocabHash } from "../src/model/vocab.ts";
+import { WORD_SLOTS } from "../src/model/word-slots.ts";
 import { decodeModel } from "../src/store/model-codec.ts";
 import { flags } from "./lib/args.ts";
 import { brownSplit } from "./lib/brown-data.ts";
@@ -38,59 +43,82 @@ const arg = flags(
     truncate: String(LEARN_BOUNDS.truncate.default),
     steps: String(LEARN_BOUNDS.steps.default),
     anchor: String(UPDATE_GUARDS.anchor),
+    "new-word-rate": String(UPDATE_GUARDS.newWordRate),
   },
   ["json"],
 );
 const log = (s: string) => process.stderr.write(s + "\n");
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
-/** The options /learn applies when a request sets none (src/http/learn.ts, src/writer/model-writer.ts). */
+/** The options /learn applies when a request sets none (src/http/learn.ts, src/writer/model-writer.ts); --new-word-rate 0: no new words. */
+const newWordRate = arg.num("new-word-rate");
+const { newWordRate: _default, ...guards } = UPDATE_GUARDS;
 const options: LearnOptions = {
   lr: arg.num("lr"),
   truncate: arg.num("truncate"),
   steps: arg.num("steps"),
-  ...UPDATE_GUARDS,
+  ...guards,
   anchor: arg.num("anchor"),
+  ...(newWordRate > 0 && { newWordRate }),
 };
 
-function loadModel(dir: string): { model: RnnLm; vocab: Vocab } {
+function loadModel(dir: string): { tm: TextModel; vocab: Vocab } {
   const vocab = vocabFromJson(JSON.parse(readFileSync(join(dir, "vocab.json"), "utf8")));
   const { model } = decodeModel(readFileSync(join(dir, "weights.safetensors")), { vocab: vocab.words.length, vocabHash: vocabHash(vocab) });
-  return { model, vocab };
+  // The writer gives every model it learns with its word slots (src/writer/model-writer.ts).
+  return { tm: textModel(newWordRate > 0 ? withWordSlots(model, WORD_SLOTS) : model, vocab, LIMITS.maxSentenceTokens), vocab };
 }
 
-/** Text -> word ids, tokenized as /learn does (the split keeps only sentences within its token limit). */
-function wordIds(sentence: string, vocab: Vocab): Int32Array {
-  return encode(tokenize(sentence, LIMITS.maxSentenceTokens), vocab);
+/**
+ * Perplexity and top-k as npm run eval defines them, perplexity in the base vocabulary's event
+ * space (BaseVocabView: a learned word counts as <unk>), top-k on the model's vocabulary at the
+ * time (learned words included), plus top-k over every word position: a word the model cannot
+ * name counts as a miss, so before and after share one denominator.
+ */
+function score(tm: TextModel, sentences: readonly string[][]) {
+  const scorer = new BaseVocabView(new RnnScorer(tm.model), baseVocab(tm.model));
+  const r = evaluate(scorer, sentences.map((s) => encode(s, tm.vocab)), tm.vocab);
+  const words = sentences.reduce((n, s) => n + s.filter(countsForTopK).length, 0);
+  return {
+    perplexity: round(r.perplexity, 3),
+    top1: round(r.top1, 5),
+    top3: round(r.top3, 5),
+    top3_all_words: round((r.top3 * r.wordPositions) / words, 5),
+  };
 }
 
-/** [<s>, ...words, </s>], what the writer learns (encodeSentence on ids). */
-function figures(r: EvalResult) {
-  return { perplexity: round(r.perplexity, 3), top1: round(r.top1, 5), top3: round(r.top3, 5) };
-}
-
-const { model, vocab } = loadModel(arg.str("model"));
+const loaded = loadModel(arg.str("model"));
+let tm = loaded.tm;
 const sizes = { stream: arg.num("stream"), heldOut: arg.num("heldout") };
 const domain = splitDomain(hamEmails(), LIMITS.maxSentenceTokens, { ...DEFAULT_SPLIT, ...sizes });
-const stream = domain.stream.map((s) => wordIds(s, vocab));
-const heldOut = domain.heldOut.map((s) => wordIds(s, vocab));
-const brownTest = brownSplit().test.map((s) => encode(s, vocab));
+const words = (sentence: string) => tokenize(sentence, LIMITS.maxSentenceTokens);
+const stream = domain.stream.map(words);
+const heldOut = domain.heldOut.map(words);
+const brownTest = brownSplit().test;
 const brown = arg.num("brown") > 0 ? brownTest.slice(0, arg.num("brown")) : brownTest;
 
-const score = (sentences: Int32Array[]) => figures(evaluate(new RnnScorer(model), sentences, vocab));
-const before = { domain: score(heldOut), brown: score(brown) };
+const before = { domain: score(tm, heldOut), brown: score(tm, brown) };
 log(`before: domain ${JSON.stringify(before.domain)} brown ${JSON.stringify(before.brown)}`);
 
-const ws = new Workspace(model, LIMITS.maxSentenceTokens + 2);
-const learn = (words: Int32Array) => learnSentence(model, withMarkers(words), options, ws);
 const started = performance.now();
 let refused = 0;
-for (const ids of stream) if (learn(ids).applied < options.steps) refused++;
+for (const tokens of stream) {
+  const r = learnWords(tm, tokens, options);
+  tm = r.tm;
+  if (r.outcome.applied < options.steps) refused++;
+}
 const learnMs = (performance.now() - started) / stream.length;
 
-const after = { domain: score(heldOut), brown: score(brown) };
+const after = { domain: score(tm, heldOut), brown: score(tm, brown) };
 log(`after:  domain ${JSON.stringify(after.domain)} brown ${JSON.stringify(after.brown)}`);
-const recall = phraseRecall(model, vocab, heldOut.slice(0, arg.num("recall")), learn, PHRASE_RECALL);
+const streamed = tm;
+const recall = phraseRecall(
+  () => textModel(cloneModel(streamed.model), loaded.vocab, LIMITS.maxSentenceTokens),
+  heldOut.slice(0, arg.num("recall")),
+  (t, tokens) => learnWords(t, tokens, options).tm,
+  PHRASE_RECALL,
+);
+const learnedWords = streamed.model.learned?.words.length ?? 0;
 
 const result = {
   domain: { before: before.domain, after: after.domain },
@@ -104,22 +132,24 @@ const result = {
     heldout_sentences: heldOut.length,
     brown_sentences: brown.length,
     refused,
+    learned_words: learnedWords,
   },
 };
 
 if (arg.bool("json")) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
 else {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`.padStart(8);
-  const row = (name: string, r: ReturnType<typeof figures>) => `${name.padEnd(14)} ${r.perplexity.toFixed(1).padStart(10)} ${pct(r.top1)} ${pct(r.top3)}`;
+  const row = (name: string, r: ReturnType<typeof score>) =>
+    `${name.padEnd(14)} ${r.perplexity.toFixed(1).padStart(10)} ${pct(r.top1)} ${pct(r.top3)} ${pct(r.top3_all_words)}`;
   console.log(
     [
-      `${"".padEnd(14)} ${"perplexity".padStart(10)} ${"top1".padStart(8)} ${"top3".padStart(8)}`,
+      `${"".padEnd(14)} ${"perplexity".padStart(10)} ${"top1".padStart(8)} ${"top3".padStart(8)} ${"top3 all".padStart(8)}`,
       row("domain before", before.domain),
       row("domain after", after.domain),
       row("brown before", before.brown),
       row("brown after", after.brown),
       `recall (${recall.sentences} sentences, ${recall.positions} positions): ${pct(recall.before)} -> ${pct(recall.after)}`,
-      `learn: ${learnMs.toFixed(2)} ms per sentence (${refused} refused); options ${JSON.stringify(options)}`,
+      `learn: ${learnMs.toFixed(2)} ms per sentence (${refused} refused, ${learnedWords} words in slots); options ${JSON.stringify(options)}`,
     ].join("\n"),
   );
 }

@@ -1,15 +1,17 @@
-import { type RnnLm, weightsOf } from "../model/model.ts";
-import type { Vocab } from "../model/vocab.ts";
-import { topKTargets } from "./metrics.ts";
+import type { TextModel } from "../model/text-model.ts";
+import { encode, UNK } from "../model/vocab.ts";
+import { countsForTopK } from "./metrics.ts";
 import { RnnScorer } from "./rnn-scorer.ts";
 
 /**
  * Phrase recall: does the model finish a sentence it has just been taught?
- * Each sentence is learned `repeats` times from the same starting weights
- * (restored between sentences, so sentences do not help one another), then
- * every word at position `from` or later (1-based, markers not counted) whose
- * target counts for topK (a word in the vocabulary, as in metrics.ts) is a hit
- * when it is among the model's 3 best after its prefix.
+ * Each sentence is learned `repeats` times from the same starting model (a
+ * fresh copy per sentence, so sentences do not help one another), then every
+ * word at position `from` or later (1-based, markers not counted) that counts
+ * for topK (it starts with a letter or digit, as in metrics.ts) is a hit when
+ * it is among the model's k best after its prefix. A word outside the model's
+ * vocabulary is scored too, as a miss: so a model that learns new words can
+ * recall them, and before and after count the same positions.
  */
 
 export interface RecallOptions {
@@ -33,55 +35,42 @@ export interface RecallResult {
   readonly after: number;
 }
 
-/** A copy of every weight array, to put back with restoreWeights. */
-export function snapshotWeights(m: RnnLm): Float32Array[] {
-  return weightArrays(m).map((a) => a.slice());
-}
-
-export function restoreWeights(m: RnnLm, saved: readonly Float32Array[]): void {
-  weightArrays(m).forEach((a, i) => a.set(saved[i]));
-}
-
-function weightArrays(m: RnnLm): Float32Array[] {
-  return Object.values(weightsOf(m));
-}
-
-/** [hits, scored] for one sentence (word ids without markers) under the current weights. */
-function recalled(m: RnnLm, sentence: Int32Array, isWord: readonly boolean[], opts: RecallOptions): [number, number] {
-  const scorer = new RnnScorer(m);
+/** [hits, scored] for one sentence (tokens) under tm's current weights and vocabulary. */
+function recalled(tm: TextModel, tokens: readonly string[], opts: RecallOptions): [number, number] {
+  const ids = encode(tokens, tm.vocab);
+  const scorer = new RnnScorer(tm.model);
   let hits = 0;
   let scored = 0;
-  for (let t = 0; t < sentence.length; t++) {
-    if (t + 1 >= opts.from && isWord[sentence[t]]) {
+  for (let t = 0; t < ids.length; t++) {
+    if (t + 1 >= opts.from && countsForTopK(tokens[t])) {
       scored++;
-      if (scorer.rivals(sentence[t], opts.k) < opts.k) hits++;
+      // A word the model cannot name (<unk>) is a miss.
+      if (ids[t] !== UNK && scorer.rivals(ids[t], opts.k) < opts.k) hits++;
     }
-    scorer.advance(sentence[t]);
+    scorer.advance(ids[t]);
   }
   return [hits, scored];
 }
 
 /**
- * Scores `sentences` (word ids, no markers) as described above; `learn` applies one
- * learn of a whole sentence ([<s>, ...words, </s>]) to m. The weights are left as found.
+ * Scores `sentences` (tokens) as described above. `start` gives the model every sentence starts
+ * from (a fresh copy each call); `learn` applies one learn of a whole sentence and returns the
+ * model to go on with (a new one when the learn gave words slots).
  */
 export function phraseRecall(
-  m: RnnLm,
-  vocab: Vocab,
-  sentences: readonly Int32Array[],
-  learn: (sentence: Int32Array) => void,
+  start: () => TextModel,
+  sentences: readonly (readonly string[])[],
+  learn: (tm: TextModel, tokens: readonly string[]) => TextModel,
   opts: RecallOptions = PHRASE_RECALL,
 ): RecallResult {
-  const isWord = topKTargets(vocab);
-  const saved = snapshotWeights(m);
   let before = 0;
   let after = 0;
   let positions = 0;
-  for (const s of sentences) {
-    const [h0, n] = recalled(m, s, isWord, opts);
-    for (let i = 0; i < opts.repeats; i++) learn(s);
-    const [h1] = recalled(m, s, isWord, opts);
-    restoreWeights(m, saved);
+  for (const tokens of sentences) {
+    let tm = start();
+    const [h0, n] = recalled(tm, tokens, opts);
+    for (let i = 0; i < opts.repeats; i++) tm = learn(tm, tokens);
+    const [h1] = recalled(tm, tokens, opts);
     before += h0;
     after += h1;
     positions += n;

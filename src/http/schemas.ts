@@ -62,6 +62,7 @@ export const modelMetadataSchema = z.object({
   classes: z.number().int(),
   directOrder: z.number().int(),
   directSize: z.number().int(),
+  learnedWords: z.number().int(),
   hyperparameters: z.record(z.string(), z.unknown()),
   vocabHash: z.string(),
   bytes: z.number().int(),

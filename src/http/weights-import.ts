@@ -1,16 +1,19 @@
 import { IMPORT_HEADER_SLACK_BYTES } from "../config.ts";
-import type { RnnLm } from "../model/model.ts";
+import { baseClasses, baseVocab, type RnnLm } from "../model/model.ts";
+import { LEARNED_WORD_METADATA_BYTES, WORD_SLOTS } from "../model/word-slots.ts";
 import { mediaType, readLimited } from "./body.ts";
 import { type AppContext, askWriter, modelIdOf, publishedModel } from "./context.ts";
 import { ApiError } from "./errors.ts";
 
 /** Largest file that can hold `model`'s architecture: every tensor as F32 (4 bytes), plus a header. */
 export function importLimitBytes(model: RnnLm): number {
-  const { vocab: v, hidden: h } = model;
-  const k = model.output.kind === "class" ? model.output.classes : 0;
+  const h = model.hidden;
+  // As many learned words as the slots hold, each with its class's row and its metadata.
+  const v = baseVocab(model) + WORD_SLOTS;
+  const k = model.output.kind === "class" ? baseClasses(model) + 1 : 0;
   // U and V; W and C, each twice (a file may carry their anchor); class_start; D.
   const values = 2 * h * v + 2 * (h * h + k * h) + (k > 0 ? k + 1 : 0) + (model.direct?.D.length ?? 0);
-  return 4 * values + 8 + IMPORT_HEADER_SLACK_BYTES;
+  return 4 * values + 8 + IMPORT_HEADER_SLACK_BYTES + WORD_SLOTS * LEARNED_WORD_METADATA_BYTES;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Anchor, RnnLm } from "./model.ts";
+import { type Anchor, baseClasses, type RnnLm } from "./model.ts";
 
 /**
  * An L2 anchor against forgetting (docs/adaptation.md): after each online SGD
@@ -18,12 +18,13 @@ import type { Anchor, RnnLm } from "./model.ts";
 
 /** The model's anchor, made from its current W and C on first use. */
 export function anchorOf(m: RnnLm): Anchor {
-  m.anchor ??= { W: m.W.slice(), C: m.output.kind === "class" ? m.output.C.slice() : new Float32Array(0) };
+  m.anchor ??= { W: m.W.slice(), C: m.output.kind === "class" ? m.output.C.slice(0, baseClasses(m) * m.hidden) : new Float32Array(0) };
   return m.anchor;
 }
 
+/** Pulls the first anchor.length weights (C's learned-words class, after the base classes, has no anchor). */
 function pull(weights: Float32Array, anchor: Float32Array, strength: number): void {
-  for (let i = 0; i < weights.length; i++) weights[i] -= strength * (weights[i] - anchor[i]);
+  for (let i = 0; i < anchor.length; i++) weights[i] -= strength * (weights[i] - anchor[i]);
 }
 
 /**

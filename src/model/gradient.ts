@@ -1,4 +1,4 @@
-import type { RnnLm } from "./model.ts";
+import { inputStride, type RnnLm } from "./model.ts";
 
 /**
  * Gradient accumulators for one learn, made once per model and reused.
@@ -168,8 +168,9 @@ export function forEachSegment(model: RnnLm, g: Gradient, visit: SegmentVisitor,
   for (let i = 0; i < g.rowRanges; i++) {
     visit(model.V, g.rowStart[i] * h, 1, g.vRows, g.rowOffset[i], (g.rowEnd[i] - g.rowStart[i]) * h, state);
   }
-  // U is [H x V]: column v is strided by V.
-  for (let i = 0; i < g.uColumns; i++) visit(model.U, g.uColumn[i], model.vocab, g.dU, i * h, h, state);
+  // U is [H x S]: column v is strided by S.
+  const stride = inputStride(model);
+  for (let i = 0; i < g.uColumns; i++) visit(model.U, g.uColumn[i], stride, g.dU, i * h, h, state);
   // D's touched entries are scattered by the hash: one single-entry run each.
   if (model.direct) for (let i = 0; i < g.dEntries; i++) visit(model.direct.D, g.dIndex[i], 1, g.dD, i, 1, state);
 }

@@ -31,9 +31,13 @@ export function initModel(spec: ModelSpec, rng: Rng): RnnLm {
   return { vocab, hidden, U, W, V, output, direct };
 }
 
-/** A deep copy, for snapshots (rollback, anchors, tests); the anchor, never written once made, is shared. */
+/**
+ * A deep copy, for snapshots (training, phrase recall, tests); the anchor, never written once
+ * made, is shared. The copy has no spare room for learned words (withWordSlots makes it again).
+ */
 export function cloneModel(m: RnnLm): RnnLm {
   const output: OutputLayer = m.output.kind === "full" ? m.output : { ...m.output, C: m.output.C.slice() };
   const direct = m.direct && { order: m.direct.order, D: m.direct.D.slice() };
-  return { vocab: m.vocab, hidden: m.hidden, U: m.U.slice(), W: m.W.slice(), V: m.V.slice(), output, direct, anchor: m.anchor };
+  const learned = m.learned && { ...m.learned, words: [...m.learned.words], uses: [...m.learned.uses], lastUse: [...m.learned.lastUse] };
+  return { vocab: m.vocab, hidden: m.hidden, U: m.U.slice(), W: m.W.slice(), V: m.V.slice(), output, direct, anchor: m.anchor, learned };
 }

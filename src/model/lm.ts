@@ -1,8 +1,9 @@
 import { anchorOf, pullTowardAnchor } from "./anchor.ts";
 import { Gradient } from "./gradient.ts";
 import { initModel } from "./init.ts";
-import type { RnnLm } from "./model.ts";
-import { negLogProb, outputBackward, outputScratch, type OutputScratch, topK, useHistory } from "./output/index.ts";
+import { baseVocab, type RnnLm } from "./model.ts";
+import { distribution, negLogProb, outputBackward, outputScratch, type OutputScratch, topK, useHistory } from "./output/index.ts";
+import { softmaxRows } from "./output/rows.ts";
 import { seededRng } from "./rng.ts";
 import { backpropThroughTime, stepHidden } from "./rnn.ts";
 import { type SgdOptions, type SgdResult, sgdStep } from "./sgd.ts";
@@ -94,6 +95,48 @@ export function sentenceGradient(m: RnnLm, ids: ArrayLike<number>, truncate: num
   return loss / steps;
 }
 
+/**
+ * The learned words' own fast step: one SGD step at `rate` on the sentence's summed ln P(target),
+ * in the weights that belong to the learned words (ids from `base` on) and to nothing else:
+ * their rows of V, and, for histories of one word or more, the direct weights of their word
+ * scores and of their class's score. Every position counts, not only those whose target is a
+ * learned word: the learned class is pushed up where a learned word comes next and down
+ * elsewhere, so its probability in a context follows how often learned words follow it. The
+ * shared weights (U, W, C, the bias features) are left to the ordinary clipped step: a fast
+ * step there would move every prediction. Each weight moves by at most `rate` per position.
+ */
+export function learnedWordsStep(m: RnnLm, ids: ArrayLike<number>, base: number, rate: number, ws: Workspace): void {
+  const h = m.hidden;
+  const x = ws.out;
+  const D = m.direct?.D;
+  const mask = D ? D.length - 1 : 0;
+  /** Moves learned word o's own weights by g: its V row along s, its word-score context features. */
+  const move = (o: number, g: number, s: Float64Array) => {
+    for (let i = 0; i < h; i++) m.V[o * h + i] += g * s[i];
+    if (D) for (let n = 1; n < x.wordDirect.count; n++) D[(x.wordDirect.bases[n] + o) & mask] += g;
+  };
+  // Neither U nor W moves, so the states are computed once.
+  hiddenAfter(m, ids, ids.length - 1, ws);
+  for (let t = 0; t + 1 < ids.length; t++) {
+    const y = ids[t + 1];
+    const s = ws.states[t + 1];
+    useHistory(m, ids, t, x);
+    if (m.output.kind === "full") {
+      distribution(m, s, x.probs, x);
+      for (let o = base; o < m.vocab; o++) move(o, rate * ((o === y ? 1 : 0) - x.probs[o]), s);
+      continue;
+    }
+    const { C, classes } = m.output;
+    const learnedClass = classes - 1;
+    softmaxRows(C, 0, classes, s, x.classProbs, x.classDirect);
+    const classGain = rate * ((y >= base ? 1 : 0) - x.classProbs[learnedClass]);
+    if (D) for (let n = 1; n < x.classDirect.count; n++) D[(x.classDirect.bases[n] + learnedClass) & mask] += classGain;
+    if (y < base) continue;
+    softmaxRows(m.V, base, m.vocab, s, x.probs, x.wordDirect);
+    for (let o = base; o < m.vocab; o++) move(o, rate * ((o === y ? 1 : 0) - x.probs[o - base]), s);
+  }
+}
+
 export interface LearnOptions extends SgdOptions {
   /** Error flows back through at most this many earlier steps. */
   truncate: number;
@@ -101,6 +144,8 @@ export interface LearnOptions extends SgdOptions {
   steps: number;
   /** Pull of W and C back toward the model's anchor after each step (src/model/anchor.ts); 0 or absent: none. */
   anchor?: number;
+  /** Rate of learnedWordsStep after the steps (a model with learned words); 0 or absent: none. */
+  newWordRate?: number;
 }
 
 export interface LearnOutcome {
@@ -126,6 +171,10 @@ export function learnSentence(m: RnnLm, ids: ArrayLike<number>, opts: LearnOptio
     if (anchor) pullTowardAnchor(m, anchor, strength);
     applied++;
   }
+  const rate = opts.newWordRate ?? 0;
+  const base = baseVocab(m);
+  // A finite rate keeps the boost finite: it moves each weight by at most `rate` per position.
+  if (applied === opts.steps && rate > 0 && Number.isFinite(rate) && m.vocab > base) learnedWordsStep(m, ids, base, rate, ws);
   return { lossBefore, lossAfter: sentenceLoss(m, ids, ws), applied, last };
 }
 

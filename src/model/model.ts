@@ -2,7 +2,9 @@
  * The Elman RNN language model as plain typed arrays.
  *
  * Layout (all row-major, float32):
- *   U [H x V]  input weights:   U[h * V + v]; the input for word v is column v.
+ *   U [H x S]  input weights:   U[h * S + v]; the input for word v is column v. The stride
+ *              S = U.length / H is the vocabulary's size, or more in a model with room for
+ *              learned words (src/model/new-words.ts).
  *   W [H x H]  recurrent:       W[i * H + j]
  *   V [V x H]  output weights:  V[v * H + h]; the score of word v is row v · s.
  *   C [K x H]  class weights (class-factorized output only): C[k * H + h].
@@ -39,6 +41,24 @@ export interface DirectLayer {
   readonly D: Float32Array;
 }
 
+/**
+ * Vocabulary slots for words first seen through online learning (src/model/word-slots.ts):
+ * slot j is word id base + j. Numbers, not just strings: the slots are part of the model's state.
+ */
+export interface LearnedWords {
+  /** Size of the base vocabulary: the first learned word's id. */
+  readonly base: number;
+  /** Most slots the model may use. */
+  readonly capacity: number;
+  /** The word of each used slot. */
+  readonly words: string[];
+  /** Per used slot: how many learns contained the word, and the learn clock at the latest. */
+  readonly uses: number[];
+  readonly lastUse: number[];
+  /** Learns that went through the slots (the LRU clock). */
+  clock: number;
+}
+
 /** Base values of W and C that online learning pulls back toward (src/model/anchor.ts). */
 export interface Anchor {
   readonly W: Float32Array;
@@ -56,6 +76,13 @@ export interface RnnLm {
   readonly direct?: DirectLayer;
   /** Set by the first anchored learn, or loaded with a model file that stores one. */
   anchor?: Anchor;
+  /** Present once the model may learn new words; vocab = base + words.length. */
+  learned?: LearnedWords;
+}
+
+/** Columns of U: the vocabulary's size, or more when U has room for learned words. */
+export function inputStride(m: RnnLm): number {
+  return m.U.length / m.hidden;
 }
 
 /** Longest n-gram history the direct layer hashes is MAX_DIRECT_ORDER - 1 words. */
@@ -74,6 +101,7 @@ export function weightsOf(m: RnnLm): Record<string, Float32Array> {
 
 /** A model's shape as the API reports it; two models with equal shapes can swap weights. */
 export interface Architecture {
+  /** The base vocabulary's size (learned words not counted). */
   vocab: number;
   hidden: number;
   output: "full" | "class";
@@ -82,16 +110,30 @@ export interface Architecture {
   /** Direct n-gram weights: feature orders and table size, both 0 without them. */
   directOrder: number;
   directSize: number;
+  /** Words learned online after the base vocabulary (src/model/word-slots.ts). */
+  learnedWords: number;
+}
+
+/** Ids before the learned words: the whole vocabulary when there are none. */
+export function baseVocab(m: RnnLm): number {
+  return m.learned?.base ?? m.vocab;
+}
+
+/** Classes of the base vocabulary: all but the learned words' class, when it exists. */
+export function baseClasses(m: RnnLm): number {
+  if (m.output.kind !== "class") return 0;
+  return m.output.classes - (m.vocab > baseVocab(m) ? 1 : 0);
 }
 
 export function architectureOf(m: RnnLm): Architecture {
   return {
-    vocab: m.vocab,
+    vocab: baseVocab(m),
     hidden: m.hidden,
     output: m.output.kind,
-    classes: m.output.kind === "class" ? m.output.classes : 0,
+    classes: baseClasses(m),
     directOrder: m.direct?.order ?? 0,
     directSize: m.direct?.D.length ?? 0,
+    learnedWords: m.vocab - baseVocab(m),
   };
 }
 
@@ -108,7 +150,7 @@ export function wordClassOf(classStart: Int32Array, vocab: number): Int32Array {
 export function assertModelShape(m: RnnLm): void {
   const { vocab: n, hidden: h } = m;
   if (!(n > 0 && h > 0)) throw new Error(`bad dims vocab=${n} hidden=${h}`);
-  if (m.U.length !== h * n) throw new Error(`U has ${m.U.length} values, want ${h * n}`);
+  if (!(m.U.length % h === 0 && m.U.length >= h * n)) throw new Error(`U has ${m.U.length} values, want ${h} x ${n} or more columns`);
   if (m.W.length !== h * h) throw new Error(`W has ${m.W.length} values, want ${h * h}`);
   if (m.V.length !== n * h) throw new Error(`V has ${m.V.length} values, want ${n * h}`);
   if (m.output.kind === "class") {
@@ -127,7 +169,15 @@ export function assertModelShape(m: RnnLm): void {
     if (!(D.length > 0 && (D.length & (D.length - 1)) === 0)) throw new Error(`D has ${D.length} values, want a power of two`);
   }
   if (m.anchor) {
-    const c = m.output.kind === "class" ? m.output.C.length : 0;
-    if (m.anchor.W.length !== h * h || m.anchor.C.length !== c) throw new Error("the anchor's shapes do not match W and C");
+    // The anchor covers the base classes: a learned words' class has none.
+    if (m.anchor.W.length !== h * h || m.anchor.C.length !== baseClasses(m) * h) throw new Error("the anchor's shapes do not match W and C");
+  }
+  if (m.learned) {
+    const { base, capacity, words, uses, lastUse } = m.learned;
+    if (base + words.length !== n) throw new Error(`vocab ${n} is not the base ${base} plus ${words.length} learned words`);
+    if (words.length > capacity || uses.length !== words.length || lastUse.length !== words.length) throw new Error("bad learned-word slots");
+    if (n > base && m.output.kind === "class" && m.output.classStart[m.output.classes - 1] !== base) {
+      throw new Error("the learned words must be the last class");
+    }
   }
 }

@@ -1,6 +1,6 @@
 import type { Gradient } from "./gradient.ts";
 import { addOuterProducts, matVec, transposedMatVec } from "./kernels.ts";
-import type { RnnLm } from "./model.ts";
+import { inputStride, type RnnLm } from "./model.ts";
 
 /**
  * The recurrent layer: s(t) = tanh(U[:, x(t)] + W s(t-1)), s(-1) = 0,
@@ -9,9 +9,10 @@ import type { RnnLm } from "./model.ts";
 
 /** s = tanh(U[:, x] + W · prev); s and prev are distinct arrays. */
 export function stepHidden(m: RnnLm, x: number, prev: Float64Array, s: Float64Array): void {
-  const { hidden: h, vocab: n, U, W } = m;
+  const { hidden: h, U, W } = m;
+  const stride = inputStride(m);
   matVec(W, 0, h, prev, s);
-  for (let i = 0; i < h; i++) s[i] = Math.tanh(U[i * n + x] + s[i]);
+  for (let i = 0; i < h; i++) s[i] = Math.tanh(U[i * stride + x] + s[i]);
 }
 
 /**

@@ -1,6 +1,7 @@
-import { predictNext, Workspace } from "./lm.ts";
-import type { RnnLm } from "./model.ts";
-import { BOS, encode, isSuggestible, type Vocab } from "./vocab.ts";
+import { type LearnOptions, type LearnOutcome, learnSentence, predictNext, Workspace } from "./lm.ts";
+import { baseVocab, type RnnLm } from "./model.ts";
+import { BOS, encode, encodeSentence, type GrowingVocab, growingVocab, isSuggestible, setWord, type Vocab } from "./vocab.ts";
+import { admitWords, unknownUntilRepeated } from "./word-slots.ts";
 
 /**
  * Words in, words out: the model with its vocabulary and reusable buffers.
@@ -8,13 +9,40 @@ import { BOS, encode, isSuggestible, type Vocab } from "./vocab.ts";
  */
 export interface TextModel {
   readonly model: RnnLm;
-  readonly vocab: Vocab;
+  /** The model's own: new words are set in it in place. */
+  readonly vocab: GrowingVocab;
   readonly ws: Workspace;
 }
 
+/** `vocab` is the base vocabulary (or any extension of it): the model's learned words follow it. */
 export function textModel(model: RnnLm, vocab: Vocab, maxTokens: number): TextModel {
+  const words = growingVocab(vocab, baseVocab(model), model.learned?.words ?? []);
   // +2: the sentence markers.
-  return { model, vocab, ws: new Workspace(model, maxTokens + 2) };
+  return { model, vocab: words, ws: new Workspace(model, maxTokens + 2) };
+}
+
+/**
+ * Gives the new words among a learn's tokens their slots (word-slots.ts) before the learn
+ * encodes them, updating tm's vocabulary in place; a new TextModel (with buffers for the
+ * larger vocabulary) when slots were added, tm itself otherwise.
+ */
+export function admitNewWords(tm: TextModel, tokens: readonly string[]): TextModel {
+  const { model, changed } = admitWords(tm.model, tokens, (w) => tm.vocab.index.get(w));
+  const base = baseVocab(model);
+  for (const slot of changed) setWord(tm.vocab, base + slot, model.learned?.words[slot] ?? "");
+  return model === tm.model ? tm : { model, vocab: tm.vocab, ws: new Workspace(model, tm.ws.maxSteps) };
+}
+
+/**
+ * One learn of a sentence's tokens, as /learn applies it: with a new-word rate set (and a model
+ * with slots), the new words first take slots; then the sentence is learned, a word in its first
+ * learn still as <unk> (word-slots.ts). Returns the model
+ * to go on with (tm, or a new one when the vocabulary changed) and the ids learned.
+ */
+export function learnWords(tm: TextModel, tokens: readonly string[], opts: LearnOptions): { tm: TextModel; ids: Int32Array; outcome: LearnOutcome } {
+  const next = opts.newWordRate === undefined ? tm : admitNewWords(tm, tokens);
+  const ids = unknownUntilRepeated(next.model, encodeSentence(tokens, next.vocab));
+  return { tm: next, ids, outcome: learnSentence(next.model, ids, opts, next.ws) };
 }
 
 export interface Prediction {

@@ -80,6 +80,28 @@ export function vocabFromJson(json: unknown): Vocab {
   return makeVocab(words as string[]);
 }
 
+/** A vocabulary its owner changes in place as words are learned (a TextModel's own copy). */
+export interface GrowingVocab extends Vocab {
+  readonly words: string[];
+  readonly index: Map<string, number>;
+}
+
+/** A copy of the base vocabulary's first `base` words followed by `learned` (a model's learned words). */
+export function growingVocab(v: Vocab, base: number, learned: readonly string[]): GrowingVocab {
+  const words = [...v.words.slice(0, base), ...learned];
+  const index = new Map(words.map((w, i) => [w, i]));
+  if (index.size !== words.length) throw new Error("a learned word is already in the vocabulary");
+  return { words, index };
+}
+
+/** Puts `word` at `id` (a new id at the end, or a slot given to another word). */
+export function setWord(v: GrowingVocab, id: number, word: string): void {
+  const old = v.words[id];
+  if (old !== undefined && v.index.get(old) === id) v.index.delete(old);
+  v.words[id] = word;
+  v.index.set(word, id);
+}
+
 export function vocabToJson(v: Vocab): { words: readonly string[] } {
   return { words: v.words };
 }

@@ -12,12 +12,15 @@
  * __metadata__ (all strings, as the format requires):
  *   format "edge-rnnlm/1", output "full" | "class", hidden, vocab, classes (class output only),
  *   vocab_hash, version, created_at, updated_at, tokens_learned, learns,
- *   train (JSON object of numeric hyperparameters; omitted when empty).
+ *   train (JSON object of numeric hyperparameters; omitted when empty),
+ *   learned_words (JSON {capacity, clock, words, uses, last_use}: the learned-word slots, whose
+ *   words are the last ids; vocab counts them, vocab_hash is the base vocabulary's).
  *
  * Both directions refuse non-finite weights, so a file that decodes is always usable.
  */
 
-import { assertModelShape, wordClassOf, type OutputLayer, type RnnLm } from "../model/model.ts";
+import { assertModelShape, baseClasses, inputStride, type LearnedWords, wordClassOf, type OutputLayer, type RnnLm } from "../model/model.ts";
+import { MAX_SLOT_WORD_CHARS, mayTakeSlot } from "../model/word-slots.ts";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type Safetensors, type Tensor } from "./safetensors.ts";
 
 export const MODEL_FORMAT = "edge-rnnlm/1";
@@ -57,17 +60,27 @@ function assertFiniteWeights(name: string, a: Float32Array, limit: number): void
   }
 }
 
+/** U's first `vocab` columns: U itself, or a compact copy when it has room for learned words. */
+function inputColumns(m: RnnLm): Float32Array {
+  const { hidden: h, vocab: v } = m;
+  const stride = inputStride(m);
+  if (stride === v) return m.U;
+  const out = new Float32Array(h * v);
+  for (let i = 0; i < h; i++) out.set(m.U.subarray(i * stride, i * stride + v), i * v);
+  return out;
+}
+
 function weightTensors(m: RnnLm): Array<[string, Float32Array, number[]]> {
   const { hidden: h, vocab: v } = m;
   const out: Array<[string, Float32Array, number[]]> = [
-    ["U", m.U, [h, v]],
+    ["U", inputColumns(m), [h, v]],
     ["W", m.W, [h, h]],
     ["V", m.V, [v, h]],
   ];
   if (m.output.kind === "class") out.push(["C", m.output.C, [m.output.classes, h]]);
   if (m.direct) out.push(["D", m.direct.D, [m.direct.D.length]]);
   if (m.anchor) out.push(["anchor_W", m.anchor.W, [h, h]]);
-  if (m.anchor && m.output.kind === "class") out.push(["anchor_C", m.anchor.C, [m.output.classes, h]]);
+  if (m.anchor && m.output.kind === "class") out.push(["anchor_C", m.anchor.C, [baseClasses(m), h]]);
   return out;
 }
 
@@ -115,6 +128,10 @@ export function encodeModel(model: RnnLm, meta: ModelMeta, opts: { dtype?: Weigh
     metadata.classes = String(model.output.classes);
   }
   if (model.direct) metadata.direct_order = String(model.direct.order);
+  if (model.learned) {
+    const { capacity, clock, words, uses, lastUse } = model.learned;
+    metadata.learned_words = JSON.stringify({ capacity, clock, words, uses, last_use: lastUse });
+  }
   if (Object.keys(meta.hyperparameters).length > 0) metadata.train = JSON.stringify(meta.hyperparameters);
   return encodeSafetensors(tensors, metadata);
 }
@@ -168,6 +185,29 @@ function readMeta(md: Record<string, string>): ModelMeta {
   return meta;
 }
 
+/** The learned-word slots of a file with `vocab` ids, from metadata learned_words (absent: none). */
+function readLearnedWords(md: Record<string, string>, vocab: number): LearnedWords | undefined {
+  if (md.learned_words === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(md.learned_words);
+  } catch (e) {
+    fail("metadata learned_words is not valid JSON", e);
+  }
+  const o = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  const count = (x: unknown) => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+  const { capacity, clock, words, uses, last_use: lastUse } = o;
+  const counts = (a: unknown): a is number[] => Array.isArray(a) && a.every(count);
+  if (!count(capacity) || !count(clock) || !counts(uses) || !counts(lastUse)) fail("metadata learned_words needs capacity, clock, uses and last_use as non-negative integers");
+  if (!Array.isArray(words) || !words.every((w) => typeof w === "string" && mayTakeSlot(w))) {
+    fail(`metadata learned_words.words must be words of at most ${MAX_SLOT_WORD_CHARS} characters`);
+  }
+  if (new Set(words).size !== words.length) fail("metadata learned_words.words has a word twice");
+  const n = words.length;
+  if (n > (capacity as number) || uses.length !== n || lastUse.length !== n || n >= vocab) fail("metadata learned_words: the slots do not fit");
+  return { base: vocab - n, capacity: capacity as number, clock: clock as number, words: words as string[], uses, lastUse };
+}
+
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -211,7 +251,9 @@ export function decodeModel(
   const v = readCount(md, "vocab", 1);
   const k = kind === "class" ? readCount(md, "classes", 1) : 0;
   const meta = readMeta(md);
-  if (expect.vocab !== undefined && expect.vocab !== v) fail(`model has vocab ${v}, want ${expect.vocab}`);
+  const learned = readLearnedWords(md, v);
+  const base = learned?.base ?? v;
+  if (expect.vocab !== undefined && expect.vocab !== base) fail(`model has vocab ${base}, want ${expect.vocab}`);
   if (expect.vocabHash !== undefined && expect.vocabHash !== meta.vocabHash) {
     fail(`model vocab_hash ${meta.vocabHash} does not match the vocabulary ${expect.vocabHash}`);
   }
@@ -240,9 +282,12 @@ export function decodeModel(
     V: takeFloat(t, "V", [v, h]),
     output,
     direct,
+    learned,
   };
   if (t.anchor_W !== undefined || t.anchor_C !== undefined) {
-    model.anchor = { W: takeFloat(t, "anchor_W", [h, h]), C: kind === "class" ? takeFloat(t, "anchor_C", [k, h]) : new Float32Array(0) };
+    // The anchor covers the base classes: not the learned words' class, when there is one.
+    const anchorClasses = k - (v > base ? 1 : 0);
+    model.anchor = { W: takeFloat(t, "anchor_W", [h, h]), C: kind === "class" ? takeFloat(t, "anchor_C", [anchorClasses, h]) : new Float32Array(0) };
   }
   try {
     assertModelShape(model);

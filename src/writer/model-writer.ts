@@ -3,9 +3,10 @@ import { budgetSentence } from "../budget/learn-budget.ts";
 import { LIMITS, runtimeConfig, UPDATE_GUARDS } from "../config.ts";
 import type { Env } from "../env.ts";
 import { learnSentence } from "../model/lm.ts";
-import { architectureOf, type RnnLm } from "../model/model.ts";
-import { predictWords, type TextModel, textModel } from "../model/text-model.ts";
-import { encodeSentence, type Vocab } from "../model/vocab.ts";
+import { architectureOf, baseVocab, type RnnLm } from "../model/model.ts";
+import { withWordSlots } from "../model/new-words.ts";
+import { admitNewWords, learnWords, predictWords, type TextModel, textModel } from "../model/text-model.ts";
+import type { Vocab } from "../model/vocab.ts";
 import {
   KvLayoutError,
   type Manifest,
@@ -18,7 +19,8 @@ import {
   writeManifest,
 } from "../store/kv-layout.ts";
 import { decodeModel, encodeModel, type ModelMeta } from "../store/model-codec.ts";
-import { LearnLog, type LearnStep } from "./learn-log.ts";
+import { WORD_SLOTS } from "../model/word-slots.ts";
+import { LearnLog, type LearnStep, type LogEntry } from "./learn-log.ts";
 import {
   type CreateReply,
   type ImportReply,
@@ -68,6 +70,21 @@ function manifestOf(ident: Identity, row: VersionRow, learnLossAvg: number | nul
   };
 }
 
+/** The writer's model: with its slots for new words (src/model/word-slots.ts). */
+function learningModel(model: RnnLm, vocab: Vocab): TextModel {
+  return textModel(withWordSlots(model, WORD_SLOTS), vocab, LIMITS.maxSentenceTokens);
+}
+
+/**
+ * Applies a logged learn again: the same slots for its new words (a learn logged with a
+ * new-word rate admitted them), then the logged ids, exactly as first learned.
+ */
+function replay(tm: TextModel, e: LogEntry): TextModel {
+  const next = e.newWordRate === undefined ? tm : admitNewWords(tm, e.sentence.split(" "));
+  learnSentence(next.model, e.ids, e, next.ws);
+  return next;
+}
+
 /** Why `next` cannot replace `current` (another architecture), or null. */
 function architectureMismatch(current: RnnLm, next: RnnLm): string | null {
   const shape = (m: RnnLm) => {
@@ -112,21 +129,18 @@ export class ModelWriter extends DurableObject<Env> {
     if (!fit) {
       return error(422, "over_budget", `not even one word fits the ${budgetMs} ms CPU budget with these options: lower steps or truncate`);
     }
-    const step: LearnStep = {
-      ids: fit.ids,
-      lr: req.lr,
-      truncate: req.truncate,
-      steps: req.steps,
-      ...UPDATE_GUARDS,
-    };
-    const outcome = learnSentence(live.tm.model, step.ids, step, live.tm.ws);
+    const options = { lr: req.lr, truncate: req.truncate, steps: req.steps, ...UPDATE_GUARDS };
+    // New words take their slots here (learnWords), so the ids are those after admission.
+    const { tm, ids, outcome } = learnWords(live.tm, fit.tokens, options);
     if (outcome.applied < req.steps) {
-      // A step was refused (non-finite). Earlier steps of this learn may have been applied:
-      // drop the weights, so the next use reloads the current version and replays the log,
+      // A step was refused (non-finite). Earlier steps, or the new words' slots, may have changed
+      // the model: drop it, so the next use reloads the current version and replays the log,
       // which does not hold this learn.
-      if (outcome.applied > 0) this.live = null;
+      this.live = null;
       return error(422, "update_refused", "the update would make the weights non-finite; the model is unchanged");
     }
+    live.tm = tm;
+    const step: LearnStep = { ids: Array.from(ids), ...options };
     const seq = this.log.append(fit.tokens, step, outcome.lossBefore, outcome.lossAfter);
     const { lossBefore, lossAfter } = outcome;
     const budget = { estimateMs: fit.estimateMs, budgetMs, truncated: fit.truncated };
@@ -208,15 +222,15 @@ export class ModelWriter extends DurableObject<Env> {
           const kv = this.env.MODELS;
           const bytes = await kv.get(target.weightsKey, "arrayBuffer");
           if (!bytes) throw new Error(`weights ${target.weightsKey} missing from KV`);
-          const vocab = this.liveModel().tm.vocab;
-          const { model, meta } = decodeModel(bytes, { vocab: vocab.words.length, vocabHash: ident.vocabHash });
+          const { vocab, model: live } = this.liveModel().tm;
+          const { model, meta } = decodeModel(bytes, { vocab: baseVocab(live), vocabHash: ident.vocabHash });
           const floor = await this.versionFloor(id);
           const row: VersionRow = { ...target, version: this.versions.reserve(floor), updatedAt: new Date().toISOString() };
           await writeManifest(kv, id, manifestOf(ident, row));
           // The switch: weights, replay point and counters change together, nothing awaited in
           // between. Learns logged so far (all published just above) are superseded: a restart replays
           // only entries after this seq, on top of the restored weights.
-          this.live = { tm: textModel(model, vocab, LIMITS.maxSentenceTokens), hyperparameters: meta.hyperparameters };
+          this.live = { tm: learningModel(model, vocab), hyperparameters: meta.hyperparameters };
           this.versions.add({ ...row, seq: this.log.lastSeq() });
           this.log.setCounters({ learns: target.learns, tokensLearned: target.tokensLearned });
           await this.prune(id);
@@ -252,6 +266,8 @@ export class ModelWriter extends DurableObject<Env> {
       }
       const mismatch = architectureMismatch(model, file.model);
       if (mismatch) return error(422, "shape_mismatch", mismatch);
+      const known = file.model.learned?.words.find((w) => (vocab.index.get(w) ?? Infinity) < baseVocab(model));
+      if (known !== undefined) return error(400, "invalid_weights", `learned word ${JSON.stringify(known)} is already in the base vocabulary`);
       // No learn may interleave: the log, the counters and the weights switch together.
       const reply = await this.ctx.blockConcurrencyWhile(async (): Promise<ImportReply> => {
         try {
@@ -274,7 +290,7 @@ export class ModelWriter extends DurableObject<Env> {
           };
           await this.env.MODELS.put(row.weightsKey, blob);
           await writeManifest(this.env.MODELS, id, manifestOf(ident, row));
-          this.live = { tm: textModel(file.model, vocab, LIMITS.maxSentenceTokens), hyperparameters };
+          this.live = { tm: learningModel(file.model, vocab), hyperparameters };
           this.versions.add(row);
           this.log.setCounters({ learns, tokensLearned });
           return { ok: true, model: { id, version, published: true }, learns, tokensLearned };
@@ -418,9 +434,9 @@ export class ModelWriter extends DurableObject<Env> {
     const [bytes, vocab] = await Promise.all([kv.get(cur.weightsKey, "arrayBuffer"), readVocab(kv, vocabHash)]);
     if (!bytes) throw new Error(`weights ${cur.weightsKey} missing from KV`);
     const { model, meta } = decodeModel(bytes, { vocab: vocab.words.length, vocabHash });
-    const tm = textModel(model, vocab, LIMITS.maxSentenceTokens);
+    let tm = learningModel(model, vocab);
     const pending = this.log.since(cur.seq);
-    for (const e of pending) learnSentence(model, e.ids, e, tm.ws);
+    for (const e of pending) tm = replay(tm, e);
     // A learn may have been logged just before a crash that kept it from setting its alarm.
     if (pending.length > 0) await this.schedulePublish(runtimeConfig(this.env).publishIntervalMs);
     return { tm, hyperparameters: meta.hyperparameters };

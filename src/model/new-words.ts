@@ -1,0 +1,90 @@
+import { baseClasses, baseVocab, inputStride, type LearnedWords, type OutputLayer, type RnnLm, wordClassOf } from "./model.ts";
+import { UNK } from "./vocab.ts";
+
+/**
+ * Learned words in the numerics (docs/adaptation.md): ids base .. base + n - 1 follow the base
+ * vocabulary. Each has its own input column of U, started as <unk>'s (the model first reads the
+ * word as it read it before it had a slot), and its own output row of V, started at zero; with a
+ * class-factorized output they form one class of their own, the last, whose row of C starts as
+ * the rarest base class's. The buffers get room for every slot once, so a new word is a new view
+ * of them, not a copy of the model.
+ */
+
+/**
+ * Buffers made by withWordSlots, whose spare room is this module's to use. A view elsewhere may
+ * have bytes after it too (a decoded file's next tensor), which must never be taken for room.
+ */
+const withRoom = new WeakSet<ArrayBufferLike>();
+
+/** Floats from a's start to the end of its buffer, when that buffer is one of ours. */
+function room(a: Float32Array): number {
+  return withRoom.has(a.buffer) ? a.buffer.byteLength / 4 - a.byteOffset / 4 : a.length;
+}
+
+function hasRoom(m: RnnLm, words: number): boolean {
+  const h = m.hidden;
+  const total = baseVocab(m) + words;
+  const cRoom = m.output.kind === "class" ? room(m.output.C) >= (baseClasses(m) + (words > 0 ? 1 : 0)) * h : true;
+  return inputStride(m) >= total && room(m.V) >= total * h && cRoom;
+}
+
+/** A copy of `a` at the start of a buffer of `floats`. */
+function grown(a: Float32Array, floats: number): Float32Array {
+  const out = new Float32Array(floats);
+  out.set(a);
+  withRoom.add(out.buffer);
+  return out.subarray(0, a.length);
+}
+
+/**
+ * m with slots for up to `capacity` learned words: U, V and C are copied once into buffers with
+ * room for all of them. A model that has slots already keeps them (and their words).
+ */
+export function withWordSlots(m: RnnLm, capacity: number): RnnLm {
+  const learned: LearnedWords = m.learned ?? { base: m.vocab, capacity, words: [], uses: [], lastUse: [], clock: 0 };
+  const withSlots = { ...m, learned };
+  if (hasRoom(withSlots, learned.capacity)) return withSlots;
+  const h = m.hidden;
+  const stride = learned.base + learned.capacity;
+  const oldStride = inputStride(m);
+  const U = new Float32Array(h * stride);
+  for (let i = 0; i < h; i++) U.set(m.U.subarray(i * oldStride, i * oldStride + m.vocab), i * stride);
+  const V = grown(m.V, stride * h);
+  const output: OutputLayer = m.output.kind === "full" ? m.output : { ...m.output, C: grown(m.output.C, (baseClasses(withSlots) + 1) * h) };
+  return { ...withSlots, U, V, output };
+}
+
+/**
+ * The model whose learned words are the first `count` slots: ids added since m are initialised
+ * (see above). Shares every buffer with m, which stays valid for the ids it had.
+ */
+export function withLearnedCount(model: RnnLm, count: number): RnnLm {
+  const learned = model.learned;
+  if (!learned || count > learned.capacity) throw new Error(`no slot for ${count} learned words`);
+  const m = hasRoom(model, count) ? model : withWordSlots(model, learned.capacity);
+  const { base } = learned;
+  const h = m.hidden;
+  const vocab = base + count;
+  const V = new Float32Array(m.V.buffer, m.V.byteOffset, vocab * h);
+  let output: OutputLayer = m.output;
+  if (m.output.kind === "class") {
+    const k = baseClasses(m);
+    const classes = k + (count > 0 ? 1 : 0);
+    const classStart = Int32Array.from([...m.output.classStart.subarray(0, k + 1), ...(count > 0 ? [vocab] : [])]);
+    const C = new Float32Array(m.output.C.buffer, m.output.C.byteOffset, classes * h);
+    // The learned class's first word: its row starts as the rarest base class's.
+    if (count > 0 && m.vocab === base) C.copyWithin(k * h, (k - 1) * h, k * h);
+    output = { kind: "class", classes, classStart, wordClass: wordClassOf(classStart, vocab), C };
+  }
+  const grownModel: RnnLm = { ...m, vocab, V, output };
+  for (let id = m.vocab; id < vocab; id++) resetLearnedWord(grownModel, id);
+  return grownModel;
+}
+
+/** Starts learned word `id`'s parameters afresh (a new word, or a slot given to another word). */
+export function resetLearnedWord(m: RnnLm, id: number): void {
+  const h = m.hidden;
+  const stride = inputStride(m);
+  for (let i = 0; i < h; i++) m.U[i * stride + id] = m.U[i * stride + UNK];
+  m.V.fill(0, id * h, (id + 1) * h);
+}

@@ -1,0 +1,87 @@
+import type { RnnLm } from "./model.ts";
+import { resetLearnedWord, withLearnedCount } from "./new-words.ts";
+import { UNK } from "./vocab.ts";
+
+/**
+ * Which words hold the learned-word slots (docs/adaptation.md). A word first seen in a learn
+ * takes a free slot, or, when all are taken, the slot of the least recently used learned word;
+ * base-vocabulary words never hold a slot, so they are never evicted. The clock counts learns.
+ *
+ * A word is learned as itself from its second learn on: in its first it is still <unk>. Most
+ * words seen once (names, typos, jargon of one message) are never seen again; learning them
+ * taught the model to expect learned words everywhere and cost the base words' accuracy
+ * (docs/adaptation.md), while a word a user repeats is learned from the repeat.
+ */
+
+/** Slots reserved for learned words in a model that learns online. */
+export const WORD_SLOTS = 1024;
+
+/** Longest word a slot takes: longer tokens are links, hashes and the like, not words to suggest. */
+export const MAX_SLOT_WORD_CHARS = 32;
+
+/** Most bytes one slot adds to a model file's metadata: its word JSON-escaped, its two counts. */
+export const LEARNED_WORD_METADATA_BYTES = 256;
+
+/** Whether a token may take a slot: a word (it starts with a letter), not a number or punctuation. */
+export function mayTakeSlot(token: string): boolean {
+  return token.length <= MAX_SLOT_WORD_CHARS && /^\p{L}/u.test(token);
+}
+
+/**
+ * One learn's bookkeeping: ticks the clock, stamps the learned words among `tokens`, and gives
+ * each new word a slot. `idOf` maps a word to its id in the model's current vocabulary. Returns
+ * the model to learn with (m itself unless slots were added) and the slots whose word changed.
+ */
+export function admitWords(m: RnnLm, tokens: readonly string[], idOf: (word: string) => number | undefined): { model: RnnLm; changed: number[] } {
+  const learned = m.learned;
+  const changed: number[] = [];
+  if (!learned) return { model: m, changed };
+  const { base, words, uses, lastUse } = learned;
+  const clock = ++learned.clock;
+  for (const token of tokens) {
+    const id = idOf(token);
+    if (id !== undefined && id < base) continue;
+    // idOf does not know the words admitted in this learn yet; indexOf finds them.
+    const held = id !== undefined && words[id - base] === token ? id - base : words.indexOf(token);
+    if (held >= 0) {
+      if (lastUse[held] !== clock) uses[held]++;
+      lastUse[held] = clock;
+      continue;
+    }
+    if (!mayTakeSlot(token)) continue;
+    let slot = words.length;
+    if (slot === learned.capacity) {
+      slot = leastRecentlyUsed(lastUse, clock);
+      if (slot < 0) continue;
+      resetLearnedWord(m, base + slot);
+    }
+    words[slot] = token;
+    uses[slot] = 1;
+    lastUse[slot] = clock;
+    changed.push(slot);
+  }
+  const model = m.vocab === base + words.length ? m : withLearnedCount(m, words.length);
+  return { model, changed };
+}
+
+/** Learns a word needs (this one included) before it is learned as itself rather than <unk>. */
+export const KNOWN_AFTER = 2;
+
+/** ids with every learned word still in its first learn replaced by <unk> (in place). */
+export function unknownUntilRepeated(m: RnnLm, ids: Int32Array): Int32Array {
+  const learned = m.learned;
+  if (!learned) return ids;
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] >= learned.base && learned.uses[ids[i] - learned.base] < KNOWN_AFTER) ids[i] = UNK;
+  }
+  return ids;
+}
+
+/** The slot used longest ago, not in this learn (-1 if every slot is). */
+function leastRecentlyUsed(lastUse: readonly number[], clock: number): number {
+  let best = -1;
+  for (let j = 0; j < lastUse.length; j++) {
+    if (lastUse[j] !== clock && (best < 0 || lastUse[j] < lastUse[best])) best = j;
+  }
+  return best;
+}
