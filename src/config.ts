@@ -42,10 +42,10 @@ export const LEARN_BOUNDS = {
  * Applies to every update regardless of the request: clipping and the step cap make the model
  * survive any sentence; the anchor pulls W and C back toward the base model after each step
  * (src/model/anchor.ts), against forgetting; new words take slots and their own weights get a
- * fast step at newWordRate (src/model/word-slots.ts, boostTargets in src/model/lm.ts;
+ * fast step at newWordRate (src/model/word-slots.ts, learnedWordsStep in src/model/lm.ts;
  * docs/adaptation.md).
  */
-export const UPDATE_GUARDS = { clipNorm: 5, maxStepNorm: 2, anchor: 0.01, newWordRate: 1 } as const;
+export const UPDATE_GUARDS = { clipNorm: 5, maxStepNorm: 2, anchor: 0.01, newWordRate: 0.5 } as const;
 
 export interface RuntimeConfig {
   publishIntervalMs: number;

@@ -2,11 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import { budgetSentence } from "../budget/learn-budget.ts";
 import { LIMITS, runtimeConfig, UPDATE_GUARDS } from "../config.ts";
 import type { Env } from "../env.ts";
-import { learnSentence } from "../model/lm.ts";
 import { architectureOf, baseVocab, type RnnLm } from "../model/model.ts";
-import { withWordSlots } from "../model/new-words.ts";
-import { admitNewWords, learnWords, predictWords, type TextModel, textModel } from "../model/text-model.ts";
-import type { Vocab } from "../model/vocab.ts";
+import { learnWords, predictWords, type TextModel } from "../model/text-model.ts";
 import {
   KvLayoutError,
   type Manifest,
@@ -19,8 +16,8 @@ import {
   writeManifest,
 } from "../store/kv-layout.ts";
 import { decodeModel, encodeModel, type ModelMeta } from "../store/model-codec.ts";
-import { WORD_SLOTS } from "../model/word-slots.ts";
-import { LearnLog, type LearnStep, type LogEntry } from "./learn-log.ts";
+import { LearnLog, type LearnStep } from "./learn-log.ts";
+import { learningModel, replay } from "./replay.ts";
 import {
   type CreateReply,
   type ImportReply,
@@ -68,21 +65,6 @@ function manifestOf(ident: Identity, row: VersionRow, learnLossAvg: number | nul
     ...(ident.base && { base: ident.base }),
     ...(learnLossAvg !== null && { learnLossAvg }),
   };
-}
-
-/** The writer's model: with its slots for new words (src/model/word-slots.ts). */
-function learningModel(model: RnnLm, vocab: Vocab): TextModel {
-  return textModel(withWordSlots(model, WORD_SLOTS), vocab, LIMITS.maxSentenceTokens);
-}
-
-/**
- * Applies a logged learn again: the same slots for its new words (a learn logged with a
- * new-word rate admitted them), then the logged ids, exactly as first learned.
- */
-function replay(tm: TextModel, e: LogEntry): TextModel {
-  const next = e.newWordRate === undefined ? tm : admitNewWords(tm, e.sentence.split(" "));
-  learnSentence(next.model, e.ids, e, next.ws);
-  return next;
 }
 
 /** Why `next` cannot replace `current` (another architecture), or null. */

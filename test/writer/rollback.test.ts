@@ -5,7 +5,7 @@ import { LIMITS, runtimeConfig } from "../../src/config.ts";
 import { predictWords, textModel } from "../../src/model/text-model.ts";
 import { weightsKey } from "../../src/store/kv-layout.ts";
 import { type ApiErrorBody, authed, call, json } from "../helpers/api.ts";
-import { seedTinyModel, tinyModel, tinyVocab } from "../helpers/tiny-model.ts";
+import { seedTinyModel, tinyVocab } from "../helpers/tiny-model.ts";
 import { expectSameWeights, learnOk, logOf, publishedWeights, publishNow, replay, sentence, status, writer } from "./support.ts";
 
 function rollback(id: string, body: unknown, type = "application/json") {
