@@ -45,7 +45,7 @@ export const LEARN_BOUNDS = {
  * fast step at newWordRate (src/model/word-slots.ts, learnedWordsStep in src/model/lm.ts;
  * docs/adaptation.md).
  */
-export const UPDATE_GUARDS = { clipNorm: 5, maxStepNorm: 2, anchor: 0.01, newWordRate: 0.5 } as const;
+export const UPDATE_GUARDS = { clipNorm: 5, maxStepNorm: 2, anchor: 0.01, newWordRate: 0.7 } as const;
 
 export interface RuntimeConfig {
   publishIntervalMs: number;

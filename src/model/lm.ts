@@ -96,44 +96,46 @@ export function sentenceGradient(m: RnnLm, ids: ArrayLike<number>, truncate: num
 }
 
 /**
- * The learned words' own fast step: one SGD step at `rate` on the sentence's summed ln P(target),
- * in the weights that belong to the learned words (ids from `base` on) and to nothing else:
- * their rows of V, and, for histories of one word or more, the direct weights of their word
- * scores and of their class's score. Every position counts, not only those whose target is a
- * learned word: the learned class is pushed up where a learned word comes next and down
- * elsewhere, so its probability in a context follows how often learned words follow it. The
- * shared weights (U, W, C, the bias features) are left to the ordinary clipped step: a fast
- * step there would move every prediction. Each weight moves by at most `rate` per position.
+ * The learned words' fast step: one SGD step at `rate` on the sentence's summed ln P(target) in
+ * the direct weights that belong to the learned words (ids from `base` on) in this sentence's
+ * contexts: for every history of one word or more, the feature of their class's score and of
+ * each one's word score. Every position counts, not only those whose target is a learned word:
+ * the learned class is pushed up where a learned word comes next and down elsewhere, so its
+ * probability after a context follows how often learned words follow it. Everything shared by
+ * other contexts (U, W, V, C, the bias features) is left to the ordinary clipped step: a fast
+ * step in a learned word's V row, tried first, made the word likely wherever the hidden state
+ * looked alike and cost the base words' top-3 accuracy (docs/adaptation.md). Each weight moves
+ * by at most `rate` per position.
  */
 export function learnedWordsStep(m: RnnLm, ids: ArrayLike<number>, base: number, rate: number, ws: Workspace): void {
-  const h = m.hidden;
-  const x = ws.out;
   const D = m.direct?.D;
-  const mask = D ? D.length - 1 : 0;
-  /** Moves learned word o's own weights by g: its V row along s, its word-score context features. */
-  const move = (o: number, g: number, s: Float64Array) => {
-    for (let i = 0; i < h; i++) m.V[o * h + i] += g * s[i];
-    if (D) for (let n = 1; n < x.wordDirect.count; n++) D[(x.wordDirect.bases[n] + o) & mask] += g;
-  };
-  // Neither U nor W moves, so the states are computed once.
+  if (!D) return;
+  const mask = D.length - 1;
+  const x = ws.out;
+  // Only D moves, so the states are computed once.
   hiddenAfter(m, ids, ids.length - 1, ws);
   for (let t = 0; t + 1 < ids.length; t++) {
     const y = ids[t + 1];
     const s = ws.states[t + 1];
     useHistory(m, ids, t, x);
-    if (m.output.kind === "full") {
+    let from = 0;
+    if (m.output.kind === "class") {
+      const { C, classes } = m.output;
+      const learnedClass = classes - 1;
+      softmaxRows(C, 0, classes, s, x.classProbs, x.classDirect);
+      const classGain = rate * ((y >= base ? 1 : 0) - x.classProbs[learnedClass]);
+      for (let n = 1; n < x.classDirect.count; n++) D[(x.classDirect.bases[n] + learnedClass) & mask] += classGain;
+      if (y < base) continue;
+      // P(w | learned class) for the learned words.
+      softmaxRows(m.V, base, m.vocab, s, x.probs, x.wordDirect);
+      from = base;
+    } else {
       distribution(m, s, x.probs, x);
-      for (let o = base; o < m.vocab; o++) move(o, rate * ((o === y ? 1 : 0) - x.probs[o]), s);
-      continue;
     }
-    const { C, classes } = m.output;
-    const learnedClass = classes - 1;
-    softmaxRows(C, 0, classes, s, x.classProbs, x.classDirect);
-    const classGain = rate * ((y >= base ? 1 : 0) - x.classProbs[learnedClass]);
-    if (D) for (let n = 1; n < x.classDirect.count; n++) D[(x.classDirect.bases[n] + learnedClass) & mask] += classGain;
-    if (y < base) continue;
-    softmaxRows(m.V, base, m.vocab, s, x.probs, x.wordDirect);
-    for (let o = base; o < m.vocab; o++) move(o, rate * ((o === y ? 1 : 0) - x.probs[o - base]), s);
+    for (let o = base; o < m.vocab; o++) {
+      const gain = rate * ((o === y ? 1 : 0) - x.probs[o - from]);
+      for (let n = 1; n < x.wordDirect.count; n++) D[(x.wordDirect.bases[n] + o) & mask] += gain;
+    }
   }
 }
 
