@@ -1,4 +1,4 @@
-import type { RnnLm } from "../model/model.ts";
+import { baseVocab, type RnnLm } from "../model/model.ts";
 
 /**
  * How much CPU a learn costs, estimated before running it. Deployed Workers'
@@ -18,6 +18,12 @@ export interface LearnShape {
   rowsPerToken: number;
   /** Direct n-gram weights per output score (the model's direct order; 0 without them). */
   directOrder: number;
+  /**
+   * The model has learned words, so the learned words' fast step (learnedWordsStep) follows the
+   * SGD steps: at most one more pass over the rows scored (its class scores, and the learned
+   * class's rows where a learned word is the target).
+   */
+  newWordStep?: boolean;
 }
 
 export interface LearnCostOptions {
@@ -73,8 +79,9 @@ export function parseCalibration(json: unknown): Calibration {
 /**
  * Work of learning a sentence of `tokens` words (tokens + 1 predicted steps,
  * counting </s>): every SGD step runs the forward pass with the output
- * layer's backward, BPTT and an update of the touched weights; then one more
- * forward pass gives the loss after the update (see learnSentence).
+ * layer's backward, BPTT and an update of the touched weights; then, with
+ * learned words, their fast step, and one more forward pass gives the loss
+ * after the update (see learnSentence).
  */
 export function learnWork(tokens: number, opts: LearnCostOptions, shape: LearnShape): LearnWork {
   const h = shape.hidden;
@@ -91,7 +98,7 @@ export function learnWork(tokens: number, opts: LearnCostOptions, shape: LearnSh
   const outputPerStep = (3 * rows + Math.min(rows, shape.vocab) + shape.classes) * row + tokens * h;
   return {
     recurrent: opts.steps * recurrentPerStep + t * h * h,
-    output: opts.steps * outputPerStep + rows * row,
+    output: opts.steps * outputPerStep + (shape.newWordStep ? 2 : 1) * rows * row,
   };
 }
 
@@ -132,7 +139,7 @@ export function planLearn(
  * the rows of its own class.
  */
 export function learnShape(m: RnnLm, ids: ArrayLike<number>): LearnShape {
-  const base = { hidden: m.hidden, vocab: m.vocab, directOrder: m.direct?.order ?? 0 };
+  const base = { hidden: m.hidden, vocab: m.vocab, directOrder: m.direct?.order ?? 0, ...(m.vocab > baseVocab(m) && { newWordStep: true }) };
   if (m.output.kind === "full") return { ...base, classes: 0, rowsPerToken: m.vocab };
   const { classes, classStart, wordClass } = m.output;
   let rows = 0;

@@ -10,6 +10,7 @@ import {
   planLearn,
 } from "../../src/budget/cost-model.ts";
 import { initModel } from "../../src/model/init.ts";
+import { withLearnedCount, withWordSlots } from "../../src/model/new-words.ts";
 import { seededRng } from "../../src/model/rng.ts";
 
 const CAL: Calibration = { fixedMs: 0.1, nsPerRecurrentMac: 0.5, nsPerOutputMac: 0.7, margin: 1.2, measured: "test" };
@@ -90,6 +91,21 @@ describe("learnShape", () => {
   it("scores the whole vocabulary with a full softmax", () => {
     const m = initModel({ vocab: 40, hidden: 4 }, seededRng(1));
     expect(learnShape(m, [0, 5, 1])).toEqual({ hidden: 4, vocab: 40, classes: 0, rowsPerToken: 40, directOrder: 0 });
+  });
+
+  it("counts the learned words' fast step once the model has learned words", () => {
+    const classStart = Int32Array.from([0, 3, 10, 40]);
+    const slots = withWordSlots(initModel({ vocab: 40, hidden: 4, classStart, direct: { order: 3, size: 256 } }, seededRng(1)), 8);
+    expect(learnShape(slots, [0, 5, 1]).newWordStep).toBeUndefined();
+    const learned = withLearnedCount(slots, 2);
+    learned.learned?.words.push("zorblax", "quux");
+    const shape = learnShape(learned, [0, 5, 40, 1]);
+    expect(shape.newWordStep).toBe(true);
+    // One more pass over the scored rows than the same learn without it.
+    const plain = learnWork(3, DEFAULTS, { ...shape, newWordStep: undefined });
+    const fast = learnWork(3, DEFAULTS, shape);
+    expect(fast.output - plain.output).toBe(shape.rowsPerToken * 4 * (4 + 3));
+    expect(fast.recurrent).toBe(plain.recurrent);
   });
 });
 
