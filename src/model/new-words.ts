@@ -56,7 +56,8 @@ export function withWordSlots(m: RnnLm, capacity: number): RnnLm {
 
 /**
  * The model whose learned words are the first `count` slots: ids added since m are initialised
- * (see above). Shares every buffer with m, which stays valid for the ids it had.
+ * (see above). Shares every buffer and the slot bookkeeping (m.learned, which admitWords updates
+ * in place) with m, so m is superseded: use the returned model from then on.
  */
 export function withLearnedCount(model: RnnLm, count: number): RnnLm {
   const learned = model.learned;

@@ -20,7 +20,7 @@
  */
 
 import { assertModelShape, baseClasses, inputStride, type LearnedWords, wordClassOf, type OutputLayer, type RnnLm } from "../model/model.ts";
-import { MAX_SLOT_WORD_CHARS, mayTakeSlot } from "../model/word-slots.ts";
+import { MAX_SLOT_WORD_CHARS, mayTakeSlot, WORD_SLOTS } from "../model/word-slots.ts";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type Safetensors, type Tensor } from "./safetensors.ts";
 
 export const MODEL_FORMAT = "edge-rnnlm/1";
@@ -199,6 +199,8 @@ function readLearnedWords(md: Record<string, string>, vocab: number): LearnedWor
   const { capacity, clock, words, uses, last_use: lastUse } = o;
   const counts = (a: unknown): a is number[] => Array.isArray(a) && a.every(count);
   if (!count(capacity) || !count(clock) || !counts(uses) || !counts(lastUse)) fail("metadata learned_words needs capacity, clock, uses and last_use as non-negative integers");
+  // The writer makes room for every slot at once, so a larger capacity would be memory a file could demand.
+  if ((capacity as number) > WORD_SLOTS) fail(`metadata learned_words.capacity must be at most ${WORD_SLOTS}`);
   if (!Array.isArray(words) || !words.every((w) => typeof w === "string" && mayTakeSlot(w))) {
     fail(`metadata learned_words.words must be words of at most ${MAX_SLOT_WORD_CHARS} characters`);
   }
