@@ -6,6 +6,7 @@
  *
  *   npm run adapt-bench [-- --json]
  *   npm run adapt-bench -- --stream 500 --brown 2000 --lr 0.05 --steps 2 --truncate 4 --anchor 0
+ *   npm run adapt-bench -- --new-word-rate 0 --no-memory     (no new words, no phrase memory)
  *
  * --stream / --heldout / --brown / --recall shorten the runs (tuning on a subset); the
  * learning options override the defaults for experiments. Everything is deterministic
@@ -45,14 +46,14 @@ const arg = flags(
     anchor: String(UPDATE_GUARDS.anchor),
     "new-word-rate": String(UPDATE_GUARDS.newWordRate),
   },
-  ["json"],
+  ["json", "no-memory"],
 );
 const log = (s: string) => process.stderr.write(s + "\n");
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
 /** The options /learn applies when a request sets none (src/http/learn.ts, src/writer/model-writer.ts); --new-word-rate 0: no new words. */
 const newWordRate = arg.num("new-word-rate");
-const { newWordRate: _default, ...guards } = UPDATE_GUARDS;
+const { newWordRate: _default, remember, ...guards } = UPDATE_GUARDS;
 const options: LearnOptions = {
   lr: arg.num("lr"),
   truncate: arg.num("truncate"),
@@ -60,6 +61,7 @@ const options: LearnOptions = {
   ...guards,
   anchor: arg.num("anchor"),
   ...(newWordRate > 0 && { newWordRate }),
+  ...(!arg.bool("no-memory") && { remember }),
 };
 
 function loadModel(dir: string): { tm: TextModel; vocab: Vocab } {

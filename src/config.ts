@@ -43,9 +43,9 @@ export const LEARN_BOUNDS = {
  * survive any sentence; the anchor pulls W and C back toward the base model after each step
  * (src/model/anchor.ts), against forgetting; new words take slots and their own weights get a
  * fast step at newWordRate (src/model/word-slots.ts, learnedWordsStep in src/model/lm.ts;
- * docs/adaptation.md).
+ * docs/adaptation.md); the sentence joins the phrase memory (src/model/phrase-memory.ts).
  */
-export const UPDATE_GUARDS = { clipNorm: 5, maxStepNorm: 2, anchor: 0.01, newWordRate: 0.7 } as const;
+export const UPDATE_GUARDS = { clipNorm: 5, maxStepNorm: 2, anchor: 0.01, newWordRate: 0.7, remember: true } as const;
 
 export interface RuntimeConfig {
   publishIntervalMs: number;

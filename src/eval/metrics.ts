@@ -60,16 +60,6 @@ export function topKTargets(vocab: Vocab): boolean[] {
   return vocab.words.map((w, id) => isSuggestible(id) && countsForTopK(w));
 }
 
-/** The rivals count for a model that has its whole next-token distribution at hand. */
-export function rivalsIn(probs: ArrayLike<number>, id: number, limit: number): number {
-  const p = probs[id];
-  let n = 0;
-  for (let w = 0; w < probs.length && n < limit; w++) {
-    if (w !== id && isSuggestible(w) && probs[w] >= p) n++;
-  }
-  return n;
-}
-
 /** Scores model on sentences of word ids (without markers), as described above. */
 export function evaluate(model: NextWordModel, sentences: readonly Int32Array[], vocab: Vocab): EvalResult {
   if (model.vocabSize !== vocab.words.length) {

@@ -3,9 +3,10 @@ import { largestClass, PRUNE_MARGIN } from "../model/output/class-softmax.ts";
 import { DirectScores, setHistory } from "../model/output/direct.ts";
 import { fullDistribution } from "../model/output/full-softmax.ts";
 import { softmaxRows } from "../model/output/rows.ts";
+import { MEMORY_CONTEXT, mixed, type Recollection } from "../model/phrase-memory.ts";
 import { stepHidden } from "../model/rnn.ts";
 import { BOS, isSuggestible } from "../model/vocab.ts";
-import { type NextWordModel, rivalsIn } from "./metrics.ts";
+import type { NextWordModel } from "./metrics.ts";
 
 /**
  * The RNN read one token at a time for evaluate(): the hidden state is carried
@@ -18,7 +19,8 @@ import { type NextWordModel, rivalsIn } from "./metrics.ts";
  * probabilities and the word probabilities of the last class asked about
  * (class-factorized), so prob() and rivals() at one position share the work.
  * Probabilities are the same products, in the same order, as the output
- * layer's distribution(), so they agree with it bit for bit.
+ * layer's distribution(), so they agree with it bit for bit; a model with a
+ * phrase memory has them mixed with what the memory recalls, as /predict does.
  */
 
 
@@ -41,6 +43,10 @@ export class RnnScorer implements NextWordModel {
   private readonly classDirect: DirectScores;
   private readonly recent: Int32Array;
   private seen = 0;
+  /** The last MEMORY_CONTEXT tokens read (oldest first, once that many were), and what the memory recalls after them. */
+  private readonly context = new Int32Array(MEMORY_CONTEXT);
+  private read = 0;
+  private recollection: Recollection | null = null;
   private ready = false;
   private cachedClass = -1;
 
@@ -65,6 +71,7 @@ export class RnnScorer implements NextWordModel {
   startSentence(): void {
     this.state.fill(0);
     this.seen = 0;
+    this.read = 0;
     this.advance(BOS);
   }
 
@@ -72,11 +79,24 @@ export class RnnScorer implements NextWordModel {
     stepHidden(this.m, id, this.state, this.spare);
     [this.state, this.spare] = [this.spare, this.state];
     if (this.m.direct) this.remember(this.m.direct, id);
+    if (this.m.memory) {
+      if (this.read < MEMORY_CONTEXT) this.context[this.read++] = id;
+      else {
+        this.context.copyWithin(0, 1);
+        this.context[MEMORY_CONTEXT - 1] = id;
+      }
+      this.recollection = this.m.memory.recollect(this.context, this.read);
+    }
     this.ready = false;
     this.cachedClass = -1;
   }
 
   prob(id: number): number {
+    return mixed(this.networkProb(id), id, this.recollection);
+  }
+
+  /** P_rnn(id) at this position: the network's own, before the memory's mix. */
+  private networkProb(id: number): number {
     this.prepare();
     const out = this.out;
     if (!out) return this.dist[id];
@@ -85,36 +105,51 @@ export class RnnScorer implements NextWordModel {
     return this.classProbs[c] * this.wordProbs[id - out.classStart[c]];
   }
 
-  /**
-   * Full softmax: counted on the whole distribution. Class output: since
-   * P(w) = P(c(w)) · P(w | c(w)) <= P(c(w)), a word can only be a rival
-   * (P(w) >= P(id)) if its class has P(c) >= P(id), so only those classes are
-   * expanded and the count is still exact: every skipped class holds no rival.
-   * The target's own class (already expanded by prob) goes first, then classes
-   * in index order, which puts the frequent words' classes first; counting
-   * stops once `limit` rivals are found.
-   */
   rivals(id: number, limit: number): number {
     const pt = this.prob(id);
+    const r = this.recollection;
+    if (!r) return this.countAbove(pt, id, limit);
+    // The memory scales every word it does not boost alike: those are rivals when the network
+    // puts them at pt / backoff or above; the boosted ones are compared as mixed.
+    let n = 0;
+    for (const w of r.boosts.keys()) if (w !== id && isSuggestible(w) && this.prob(w) >= pt) n++;
+    return n >= limit ? n : this.countAbove(pt / r.backoff, id, limit, n, r.boosts);
+  }
+
+  /**
+   * n plus the suggestible words, other than id and the skipped ones, that the network gives at
+   * least p; counting stops once it reaches limit. Full softmax: counted on the whole
+   * distribution. Class output: since P(w) = P(c(w)) · P(w | c(w)) <= P(c(w)), a word can only
+   * reach p if its class has P(c) >= p, so only those classes are expanded and the count is
+   * still exact. id's own class (already expanded by prob) goes first, then classes in index
+   * order, which puts the frequent words' classes first.
+   */
+  private countAbove(p: number, id: number, limit: number, n = 0, skip?: ReadonlyMap<number, number>): number {
     const out = this.out;
-    if (!out) return rivalsIn(this.dist, id, limit);
+    const counts = (w: number) => w !== id && isSuggestible(w) && !skip?.has(w);
+    if (!out) {
+      this.prepare();
+      for (let w = 0; w < this.dist.length && n < limit; w++) if (counts(w) && this.dist[w] >= p) n++;
+      return n;
+    }
     const own = out.wordClass[id];
-    let n = this.countRivals(out, own, this.wordProbs, id, pt, limit, 0);
+    this.expand(out, own);
+    n = this.countInClass(out, own, this.wordProbs, counts, p, limit, n);
     for (let c = 0; c < out.classes && n < limit; c++) {
-      if (c === own || this.classProbs[c] * PRUNE_MARGIN < pt) continue;
+      if (c === own || this.classProbs[c] * PRUNE_MARGIN < p) continue;
       softmaxRows(this.m.V, out.classStart[c], out.classStart[c + 1], this.state, this.scanProbs, this.wordDirect);
-      n = this.countRivals(out, c, this.scanProbs, id, pt, limit, n);
+      n = this.countInClass(out, c, this.scanProbs, counts, p, limit, n);
     }
     return n;
   }
 
-  /** n plus the rivals of id among class c's words, whose P(w | c) are in probs; stops at limit. */
-  private countRivals(out: ClassOutput, c: number, probs: Float64Array, id: number, pt: number, limit: number, n: number): number {
+  /** n plus the counted words of class c (P(w | c) in probs) with P(w) >= p; stops at limit. */
+  private countInClass(out: ClassOutput, c: number, probs: Float64Array, counts: (w: number) => boolean, p: number, limit: number, n: number): number {
     const pc = this.classProbs[c];
     const from = out.classStart[c];
     const to = out.classStart[c + 1];
     for (let w = from; w < to && n < limit; w++) {
-      if (w !== id && isSuggestible(w) && pc * probs[w - from] >= pt) n++;
+      if (counts(w) && pc * probs[w - from] >= p) n++;
     }
     return n;
   }

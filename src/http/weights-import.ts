@@ -1,5 +1,6 @@
 import { IMPORT_HEADER_SLACK_BYTES } from "../config.ts";
 import { baseClasses, baseVocab, type RnnLm } from "../model/model.ts";
+import { MEMORY_MAX_SENTENCE_IDS, MEMORY_SENTENCES } from "../model/phrase-memory.ts";
 import { LEARNED_WORD_METADATA_BYTES, WORD_SLOTS } from "../model/word-slots.ts";
 import { mediaType, readLimited } from "./body.ts";
 import { type AppContext, askWriter, modelIdOf, publishedModel } from "./context.ts";
@@ -11,8 +12,9 @@ export function importLimitBytes(model: RnnLm): number {
   // As many learned words as the slots hold, each with its class's row and its metadata.
   const v = baseVocab(model) + WORD_SLOTS;
   const k = model.output.kind === "class" ? baseClasses(model) + 1 : 0;
-  // U and V; W and C, each twice (a file may carry their anchor); class_start; D.
-  const values = 2 * h * v + 2 * (h * h + k * h) + (k > 0 ? k + 1 : 0) + (model.direct?.D.length ?? 0);
+  // U and V; W and C, each twice (a file may carry their anchor); class_start; D; a full phrase memory.
+  const memory = MEMORY_SENTENCES * (MEMORY_MAX_SENTENCE_IDS + 1);
+  const values = 2 * h * v + 2 * (h * h + k * h) + (k > 0 ? k + 1 : 0) + (model.direct?.D.length ?? 0) + memory;
   return 4 * values + 8 + IMPORT_HEADER_SLACK_BYTES + WORD_SLOTS * LEARNED_WORD_METADATA_BYTES;
 }
 

@@ -39,5 +39,6 @@ export function cloneModel(m: RnnLm): RnnLm {
   const output: OutputLayer = m.output.kind === "full" ? m.output : { ...m.output, C: m.output.C.slice() };
   const direct = m.direct && { order: m.direct.order, D: m.direct.D.slice() };
   const learned = m.learned && { ...m.learned, words: [...m.learned.words], uses: [...m.learned.uses], lastUse: [...m.learned.lastUse] };
-  return { vocab: m.vocab, hidden: m.hidden, U: m.U.slice(), W: m.W.slice(), V: m.V.slice(), output, direct, anchor: m.anchor, learned };
+  const memory = m.memory?.clone();
+  return { vocab: m.vocab, hidden: m.hidden, U: m.U.slice(), W: m.W.slice(), V: m.V.slice(), output, direct, anchor: m.anchor, learned, memory };
 }

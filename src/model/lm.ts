@@ -4,6 +4,8 @@ import { initModel } from "./init.ts";
 import { baseVocab, type RnnLm } from "./model.ts";
 import { distribution, negLogProb, outputBackward, outputScratch, type OutputScratch, topK, useHistory } from "./output/index.ts";
 import { softmaxRows } from "./output/rows.ts";
+import { TopK } from "./output/top-k.ts";
+import { mixed, PhraseMemory } from "./phrase-memory.ts";
 import { seededRng } from "./rng.ts";
 import { backpropThroughTime, stepHidden } from "./rnn.ts";
 import { type SgdOptions, type SgdResult, sgdStep } from "./sgd.ts";
@@ -148,6 +150,8 @@ export interface LearnOptions extends SgdOptions {
   anchor?: number;
   /** Rate of learnedWordsStep after the steps (a model with learned words); 0 or absent: none. */
   newWordRate?: number;
+  /** Add the sentence to the model's phrase memory (src/model/phrase-memory.ts) once learned. */
+  remember?: boolean;
 }
 
 export interface LearnOutcome {
@@ -177,6 +181,7 @@ export function learnSentence(m: RnnLm, ids: ArrayLike<number>, opts: LearnOptio
   const base = baseVocab(m);
   // A finite rate keeps the boost finite: it moves each weight by at most `rate` per position.
   if (applied === opts.steps && rate > 0 && Number.isFinite(rate) && m.vocab > base) learnedWordsStep(m, ids, base, rate, ws);
+  if (applied === opts.steps && opts.remember) (m.memory ??= new PhraseMemory()).add(ids);
   return { lossBefore, lossAfter: sentenceLoss(m, ids, ws), applied, last };
 }
 
@@ -190,7 +195,14 @@ export function predictNext(
 ): { id: number; p: number }[] {
   const s = hiddenAfter(m, ids, ids.length, ws);
   useHistory(m, ids, ids.length - 1, ws.out);
-  return topK(m, s, k, allowed, ws.out).entries();
+  const r = m.memory?.recollect(ids, ids.length) ?? null;
+  if (!r) return topK(m, s, k, allowed, ws.out).entries();
+  // Outside the boosted words the memory scales every probability alike (phrase-memory.ts), so
+  // the network's best k among them, with the boosted words, hold the mixture's best k.
+  const top = new TopK(k);
+  for (const { id, p } of topK(m, s, k, (w) => allowed(w) && !r.boosts.has(w), ws.out).entries()) top.offer(id, r.backoff * p);
+  for (const w of r.boosts.keys()) if (allowed(w)) top.offer(w, mixed(Math.exp(-negLogProb(m, s, w, ws.out)), w, r));
+  return top.entries();
 }
 
 /**

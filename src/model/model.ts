@@ -11,9 +11,14 @@
  *
  *   D [2^b]    direct n-gram weights (optional): hashed, see src/model/output/direct.ts.
  *
+ * Beside the weights, counts: the phrase memory of recently learned sentences
+ * (src/model/phrase-memory.ts), which predictions mix with the network's output.
+ *
  * Class-factorized output: word ids are ordered so that every class is a
  * contiguous id range, class k holding ids classStart[k] .. classStart[k + 1] - 1.
  */
+
+import type { PhraseMemory } from "./phrase-memory.ts";
 
 export interface FullOutput {
   readonly kind: "full";
@@ -78,6 +83,8 @@ export interface RnnLm {
   anchor?: Anchor;
   /** Present once the model may learn new words; vocab = base + words.length. */
   learned?: LearnedWords;
+  /** The recently learned sentences' phrases (src/model/phrase-memory.ts), made by the first learn that remembers. */
+  memory?: PhraseMemory;
 }
 
 /** Columns of U: the vocabulary's size, or more when U has room for learned words. */

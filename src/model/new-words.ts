@@ -82,10 +82,14 @@ export function withLearnedCount(model: RnnLm, count: number): RnnLm {
   return grownModel;
 }
 
-/** Starts learned word `id`'s parameters afresh (a new word, or a slot given to another word). */
+/**
+ * Starts learned word `id`'s parameters afresh (a new word, or a slot given to another word); the
+ * phrase memory remembers the old word as <unk>, so the new one inherits none of its phrases.
+ */
 export function resetLearnedWord(m: RnnLm, id: number): void {
   const h = m.hidden;
   const stride = inputStride(m);
   for (let i = 0; i < h; i++) m.U[i * stride + id] = m.U[i * stride + UNK];
   m.V.fill(0, id * h, (id + 1) * h);
+  m.memory?.forget(id);
 }

@@ -8,6 +8,9 @@
  *                                                (src/model/output/direct.ts)
  *   anchor_W [H, H], anchor_C [K, H]             optional: the anchor online learning pulls
  *                                                W and C toward (src/model/anchor.ts)
+ *   memory_ids I32 [N], memory_lengths I32 [S]   optional: the phrase memory's S sentences
+ *                                                (src/model/phrase-memory.ts), ids as learned,
+ *                                                markers included, oldest first, concatenated
  *
  * __metadata__ (all strings, as the format requires):
  *   format "edge-rnnlm/1", output "full" | "class", hidden, vocab, classes (class output only),
@@ -20,6 +23,7 @@
  */
 
 import { assertModelShape, baseClasses, inputStride, type LearnedWords, wordClassOf, type OutputLayer, type RnnLm } from "../model/model.ts";
+import { MEMORY_MAX_SENTENCE_IDS, MEMORY_SENTENCES, PhraseMemory } from "../model/phrase-memory.ts";
 import { MAX_SLOT_WORD_CHARS, mayTakeSlot, WORD_SLOTS } from "../model/word-slots.ts";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type Safetensors, type Tensor } from "./safetensors.ts";
 
@@ -128,6 +132,17 @@ export function encodeModel(model: RnnLm, meta: ModelMeta, opts: { dtype?: Weigh
     metadata.classes = String(model.output.classes);
   }
   if (model.direct) metadata.direct_order = String(model.direct.order);
+  const remembered = model.memory?.sentences() ?? [];
+  if (remembered.length > 0) {
+    const ids = new Int32Array(remembered.reduce((n, x) => n + x.length, 0));
+    let at = 0;
+    for (const x of remembered) {
+      ids.set(x, at);
+      at += x.length;
+    }
+    tensors.memory_ids = { dtype: "I32", shape: [ids.length], data: ids };
+    tensors.memory_lengths = { dtype: "I32", shape: [remembered.length], data: Int32Array.from(remembered, (x) => x.length) };
+  }
   if (model.learned) {
     const { capacity, clock, words, uses, lastUse } = model.learned;
     metadata.learned_words = JSON.stringify({ capacity, clock, words, uses, last_use: lastUse });
@@ -210,6 +225,25 @@ function readLearnedWords(md: Record<string, string>, vocab: number): LearnedWor
   return { base: vocab - n, capacity: capacity as number, clock: clock as number, words: words as string[], uses, lastUse };
 }
 
+/** The phrase memory of a file with `vocab` ids, from tensors memory_ids and memory_lengths (absent: none). */
+function readMemory(tensors: Record<string, Tensor>, vocab: number): PhraseMemory | undefined {
+  if (tensors.memory_ids === undefined && tensors.memory_lengths === undefined) return undefined;
+  const lengths = takeTensor(tensors, "memory_lengths", [tensors.memory_lengths?.shape[0] ?? 0], "I32").data as Int32Array;
+  const ids = takeTensor(tensors, "memory_ids", [tensors.memory_ids?.shape[0] ?? 0], "I32").data as Int32Array;
+  if (lengths.length > MEMORY_SENTENCES) fail(`tensor memory_lengths holds ${lengths.length} sentences, at most ${MEMORY_SENTENCES}`);
+  let total = 0;
+  for (const n of lengths) {
+    if (n < 2 || n > MEMORY_MAX_SENTENCE_IDS) fail(`tensor memory_lengths: a sentence of ${n} ids (want 2 to ${MEMORY_MAX_SENTENCE_IDS})`);
+    total += n;
+  }
+  if (total !== ids.length) fail(`tensor memory_ids holds ${ids.length} ids, memory_lengths add up to ${total}`);
+  for (const id of ids) if (id < 0 || id >= vocab) fail(`tensor memory_ids: id ${id} is outside the vocabulary of ${vocab}`);
+  const memory = new PhraseMemory();
+  let at = 0;
+  for (const n of lengths) memory.add(ids.subarray(at, (at += n)));
+  return memory;
+}
+
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -260,7 +294,8 @@ export function decodeModel(
     fail(`model vocab_hash ${meta.vocabHash} does not match the vocabulary ${expect.vocabHash}`);
   }
 
-  const expected = new Set(kind === "class" ? ["U", "W", "V", "C", "class_start", "anchor_W", "anchor_C", "D"] : ["U", "W", "V", "anchor_W", "D"]);
+  const optional = ["anchor_W", "D", "memory_ids", "memory_lengths"];
+  const expected = new Set(kind === "class" ? ["U", "W", "V", "C", "class_start", "anchor_C", ...optional] : ["U", "W", "V", ...optional]);
   for (const name of Object.keys(file.tensors)) {
     if (!expected.has(name)) fail(`unexpected tensor ${name} for ${kind} output`);
   }
@@ -285,6 +320,7 @@ export function decodeModel(
     output,
     direct,
     learned,
+    memory: readMemory(t, v),
   };
   if (t.anchor_W !== undefined || t.anchor_C !== undefined) {
     // The anchor covers the base classes: not the learned words' class, when there is one.

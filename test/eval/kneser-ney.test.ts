@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { discounts, KneserNey } from "../../src/eval/kneser-ney.ts";
-import { rivalsIn } from "../../src/eval/metrics.ts";
+import { rivalsIn } from "../helpers/rivals.ts";
 import { seededRng } from "../../src/model/rng.ts";
 import { EOS, UNK } from "../../src/model/vocab.ts";
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { countsForTopK, evaluate, type NextWordModel, rivalsIn } from "../../src/eval/metrics.ts";
+import { countsForTopK, evaluate, type NextWordModel } from "../../src/eval/metrics.ts";
+import { rivalsIn } from "../helpers/rivals.ts";
 import { BOS, encode, EOS, UNK, vocabFromJson } from "../../src/model/vocab.ts";
 
 const vocab = vocabFromJson({ words: ["<s>", "</s>", "<unk>", "a", "b", "c", ","] });

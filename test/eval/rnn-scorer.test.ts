@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { evaluate, rivalsIn } from "../../src/eval/metrics.ts";
+import { evaluate } from "../../src/eval/metrics.ts";
+import { rivalsIn } from "../helpers/rivals.ts";
 import { RnnScorer } from "../../src/eval/rnn-scorer.ts";
 import { initModel } from "../../src/model/init.ts";
 import { hiddenAfter, sentenceLoss, Workspace } from "../../src/model/lm.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rivalsIn } from "../../src/eval/metrics.ts";
+import { rivalsIn } from "../helpers/rivals.ts";
 import { Unigram } from "../../src/eval/unigram.ts";
 import { BOS, EOS, UNK } from "../../src/model/vocab.ts";
 

@@ -1,7 +1,10 @@
 /**
- * New words (#8): words first seen through /learn take vocabulary slots (src/model/word-slots.ts),
- * are learned as themselves from their second learn, and travel with the model (published versions,
- * writer restarts, export and import) as the model file's learned_words metadata.
+ * What online learning keeps besides the weights (#8), through the API. New words: words first
+ * seen through /learn take vocabulary slots (src/model/word-slots.ts), are learned as themselves
+ * from their second learn, and travel with the model (published versions, writer restarts, export
+ * and import) as the model file's learned_words metadata. The phrase memory
+ * (src/model/phrase-memory.ts): a sentence learned 3 times is recalled word by word, and the
+ * memory travels as the file's memory tensors.
  */
 import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
@@ -112,6 +115,7 @@ async function expectPublishedIsReplay(id: string, start: RnnLm, vocab: Vocab): 
   const published = (await publishedWeights(id)).model;
   expect(published.vocab).toBe(replayed.vocab);
   expect(published.learned).toEqual(replayed.learned);
+  expect(published.memory?.sentences()).toEqual(replayed.memory?.sentences());
   expectSameWeights(published, compact(replayed));
 }
 
@@ -390,5 +394,59 @@ describe("replay", () => {
     await learnOk(id, "the cat saw yes and the zorblax");
     expect(await publishNow(id)).toBe(true);
     await expectPublishedIsReplay(id, tinyModel(), tinyVocab());
+  });
+});
+
+describe("phrase memory", () => {
+  it("the issue's recall: after a sentence is learned 3 times, each of its words from the fourth on is a top-3 suggestion after its prefix; published, restarted and exported alike", async () => {
+    const id = "pm-recall";
+    const { model: seeded, vocab } = await seedBaseModel(id);
+    const tokens = "please send the quarterly figures to the board before friday and call me".split(" ");
+    const positions = tokens.length - 3;
+    const recalled = async (fresh: boolean) => {
+      let hits = 0;
+      for (let t = 3; t < tokens.length; t++) if (words(await predict(id, tokens.slice(0, t).join(" "), 3, fresh)).includes(tokens[t])) hits++;
+      return hits;
+    };
+    expect(await recalled(true)).toBeLessThan(positions / 2);
+    for (let i = 0; i < 3; i++) await learnOk(id, tokens.join(" "));
+    expect(await recalled(true)).toBe(positions);
+
+    // The published version (read from KV by the stateless path) holds the memory too.
+    expect(await publishNow(id)).toBe(true);
+    await sleep(1100); // the isolate cache trusts a manifest read for 1 s
+    expect(await recalled(false)).toBe(positions);
+    await evictDurableObject(writer(id));
+    expect(await recalled(true)).toBe(positions);
+
+    const { model } = decodeModel((await exportWeights(id)).slice(0));
+    expect(model.memory?.sentences()).toHaveLength(3);
+    await expectPublishedIsReplay(id, seeded, vocab);
+  });
+
+  it("a refused import keeps the memory; an imported file's memory replaces it", async () => {
+    const id = "pm-import";
+    await seedTinyModel(env.MODELS, id);
+    const sentence = "the cat sat on my mat with the dog";
+    for (let i = 0; i < 2; i++) await learnOk(id, sentence);
+    expect(await publishNow(id)).toBe(true);
+    const exported = new Uint8Array(await exportWeights(id));
+    const held = decodeModel(exported.slice()).model.memory?.sentences();
+    expect(held).toHaveLength(2);
+
+    const { tensors, metadata } = decodeSafetensors(exported.slice());
+    const before = await modelState(id);
+    const outside = { dtype: "I32" as const, shape: tensors.memory_ids.shape, data: new Int32Array(tensors.memory_ids.shape[0]).fill(1_000_000) };
+    const bad = await importWeights(id, encodeSafetensors({ ...tensors, memory_ids: outside }, metadata));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as ApiErrorBody).error.code).toBe("invalid_weights");
+    expect(await modelState(id)).toEqual(before);
+
+    const { memory_ids: _ids, memory_lengths: _lengths, ...withoutMemory } = tensors;
+    expect((await importWeights(id, encodeSafetensors(withoutMemory, metadata))).status).toBe(200);
+    await sleep(1100);
+    const top = await predict(id, "the cat sat on", 3, false);
+    expect(top.model.version).toBeGreaterThan(2);
+    expect(decodeModel((await exportWeights(id)).slice(0)).model.memory).toBeUndefined();
   });
 });

@@ -1,0 +1,225 @@
+import { describe, expect, it } from "vitest";
+import { LIMITS } from "../../src/config.ts";
+import { RnnScorer } from "../../src/eval/rnn-scorer.ts";
+import { cloneModel } from "../../src/model/init.ts";
+import { learnSentence, predictNext, Workspace } from "../../src/model/lm.ts";
+import type { RnnLm } from "../../src/model/model.ts";
+import { resetLearnedWord, withLearnedCount, withWordSlots } from "../../src/model/new-words.ts";
+import { MEMORY_CONTEXT, MEMORY_MAX_SENTENCE_IDS, MEMORY_SENTENCES, mixed, PhraseMemory } from "../../src/model/phrase-memory.ts";
+import { BOS, EOS, isSuggestible, UNK } from "../../src/model/vocab.ts";
+import { decodeModel, encodeModel, ModelFormatError } from "../../src/store/model-codec.ts";
+import { decodeSafetensors, encodeSafetensors, type Tensor } from "../../src/store/safetensors.ts";
+import { rivalsIn } from "../helpers/rivals.ts";
+import { tinyModel } from "../helpers/tiny-model.ts";
+import { sampleMeta } from "../store/fixtures.ts";
+
+const OPTS = { lr: 0.05, truncate: 4, steps: 1, clipNorm: 5, maxStepNorm: 1 };
+const S1 = [BOS, 5, 9, 12, 7, 20, 3, EOS];
+const S2 = [BOS, 5, 9, 12, 8, 21, EOS];
+
+function memoryOf(...sentences: number[][]): PhraseMemory {
+  const memory = new PhraseMemory();
+  for (const s of sentences) memory.add(s);
+  return memory;
+}
+
+/** The network's own P(· | ids) over the vocabulary, from a copy without the memory. */
+function networkDistribution(m: RnnLm, ids: readonly number[]): number[] {
+  const scorer = new RnnScorer({ ...m, memory: undefined });
+  for (const id of ids.slice(1)) scorer.advance(id);
+  return Array.from({ length: m.vocab }, (_, w) => scorer.prob(w));
+}
+
+/** P(· | ids) mixed with the memory, term by term as phrase-memory.ts defines it. */
+function mixedDistribution(m: RnnLm, ids: readonly number[]): number[] {
+  const r = m.memory?.recollect(ids, ids.length) ?? null;
+  return networkDistribution(m, ids).map((p, w) => mixed(p, w, r));
+}
+
+describe("PhraseMemory", () => {
+  it("recalls a continuation from its second sighting: (c(h, w) - 1) / c(h), the rest backing off", () => {
+    const once = memoryOf(S1);
+    for (let end = 0; end <= S1.length; end++) expect(once.recollect(S1, end), `end ${end}`).toBeNull();
+
+    const twice = memoryOf(S1, S1);
+    expect(twice.recollect(S1, MEMORY_CONTEXT - 1)).toBeNull();
+    const r = twice.recollect(S1, MEMORY_CONTEXT);
+    expect(r?.backoff).toBe(1 / 2);
+    expect([...(r?.boosts ?? [])]).toEqual([[S1[MEMORY_CONTEXT], 1 / 2]]);
+
+    // Context [<s>, 5, 9]: followed by 12 three times (S1 twice, S2 once). Context [5, 9, 12]:
+    // by 7 twice and 8 once, so 8 (seen once) gets no boost but counts as a distinct follower.
+    const three = memoryOf(S1, S1, S2);
+    expect(three.recollect(S2, 3)).toEqual({ backoff: 1 / 3, boosts: new Map([[12, 2 / 3]]) });
+    expect(three.recollect(S2, 4)).toEqual({ backoff: 2 / 3, boosts: new Map([[7, 1 / 3]]) });
+    // A context the memory never saw, and one whose every follower was seen once.
+    expect(three.recollect([BOS, 1, 2, 3], 4)).toBeNull();
+    expect(three.recollect(S2, 5)).toBeNull();
+  });
+
+  it("mixes to a distribution: the boosts and the backoff's share add up to 1", () => {
+    const memory = memoryOf(S1, S1, S2, S2, S2, [BOS, 5, 9, 12, 30, EOS]);
+    const r = memory.recollect(S2, 4);
+    if (!r) throw new Error("want a recollection");
+    expect(r.backoff + [...r.boosts.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 15);
+    expect(r.boosts).toEqual(new Map([[7, 1 / 6], [8, 2 / 6]]));
+  });
+
+  it(`holds the last ${MEMORY_SENTENCES} sentences: the oldest leaves with its counts`, () => {
+    const memory = memoryOf(S1, S1);
+    const other = [BOS, 40, 41, 42, 43, EOS];
+    for (let i = 0; i < MEMORY_SENTENCES - 2; i++) memory.add(other);
+    expect(memory.sentences().length).toBe(MEMORY_SENTENCES);
+    expect(memory.recollect(S1, MEMORY_CONTEXT)).not.toBeNull();
+    memory.add(other);
+    expect(memory.sentences().length).toBe(MEMORY_SENTENCES);
+    // One S1 left: seen once, nothing recalled; the counts match a memory built from what is held.
+    expect(memory.recollect(S1, MEMORY_CONTEXT)).toBeNull();
+    const rebuilt = memoryOf(...memory.sentences().map((s) => Array.from(s)));
+    for (const ids of [S1, other]) for (let end = 0; end <= ids.length; end++) expect(memory.recollect(ids, end)).toEqual(rebuilt.recollect(ids, end));
+  });
+
+  it("refuses a sentence longer than a model file may store", () => {
+    expect(LIMITS.maxSentenceTokens + 2).toBeLessThanOrEqual(MEMORY_MAX_SENTENCE_IDS);
+    expect(() => new PhraseMemory().add(new Array(MEMORY_MAX_SENTENCE_IDS + 1).fill(5))).toThrow();
+  });
+
+  it("forgets a token as <unk>, in every sentence that held it", () => {
+    const memory = memoryOf(S1, S1, S2);
+    memory.forget(12);
+    expect(memory.sentences().map((s) => Array.from(s))).toEqual([S1, S1, S2].map((s) => s.map((id) => (id === 12 ? UNK : id))));
+    expect(memory.recollect(S2, 3)).toEqual({ backoff: 1 / 3, boosts: new Map([[UNK, 2 / 3]]) });
+    expect(memory.recollect(S1, 4)).toBeNull();
+    expect(memory.recollect([5, 9, UNK], 3)).toEqual({ backoff: 2 / 3, boosts: new Map([[7, 1 / 3]]) });
+  });
+
+  it("clones into a memory that shares nothing", () => {
+    const memory = memoryOf(S1, S1);
+    const copy = memory.clone();
+    copy.add(S2);
+    copy.forget(7);
+    expect(memory.sentences().map((s) => Array.from(s))).toEqual([S1, S1]);
+    expect(memory.recollect(S1, 4)).toEqual({ backoff: 1 / 2, boosts: new Map([[7, 1 / 2]]) });
+  });
+});
+
+describe("a learn remembers its sentence", () => {
+  it("with `remember`, once every step was applied; not without it, nor when a step is refused", () => {
+    const m = tinyModel();
+    learnSentence(m, S1, OPTS, new Workspace(m, 16));
+    expect(m.memory).toBeUndefined();
+    learnSentence(m, S1, { ...OPTS, remember: true }, new Workspace(m, 16));
+    expect(m.memory?.sentences().map((s) => Array.from(s))).toEqual([S1]);
+
+    const refused = cloneModel(m);
+    refused.W[0] = NaN; // every gradient is non-finite: the step is refused
+    learnSentence(refused, S2, { ...OPTS, remember: true }, new Workspace(refused, 16));
+    expect(refused.memory?.sentences().map((s) => Array.from(s))).toEqual([S1]);
+  });
+
+  it("a learned word's slot given to another word leaves the old word's phrases as <unk>", () => {
+    const base = tinyModel().vocab;
+    const m = withLearnedCount(withWordSlots(tinyModel(), 4), 1);
+    m.learned?.words.push("zorp");
+    m.learned?.uses.push(2);
+    m.learned?.lastUse.push(1);
+    const ids = [BOS, 5, 9, base, 7, EOS];
+    learnSentence(m, ids, { ...OPTS, remember: true }, new Workspace(m, 16));
+    expect(Array.from(m.memory?.sentences()[0] ?? [])).toEqual(ids);
+    // Eviction gives the slot to another word through resetLearnedWord (src/model/word-slots.ts).
+    resetLearnedWord(m, base);
+    expect(Array.from(m.memory?.sentences()[0] ?? [])).toEqual([BOS, 5, 9, UNK, 7, EOS]);
+  });
+});
+
+describe.each(["class", "full"] as const)("predictions with a phrase memory, %s output", (output) => {
+  function model(): RnnLm {
+    const m = output === "class" ? tinyModel(3) : { ...tinyModel(3), output: { kind: "full" as const } };
+    for (const s of [S1, S1, S2, S2, S2, [BOS, 5, 9, 12, 30, EOS], S1]) learnSentence(m, s, { ...OPTS, remember: true }, new Workspace(m, 16));
+    return m;
+  }
+  const prefixes = [S1.slice(0, 1), S1.slice(0, 3), S1.slice(0, 4), S2.slice(0, 4), S1.slice(0, 5), S1.slice(0, 7), [BOS, 1, 2, 3]];
+
+  it("predictNext returns the mixture's exact top k, probabilities included", () => {
+    const m = model();
+    const ws = new Workspace(m, 16);
+    for (const prefix of prefixes) {
+      const p = mixedDistribution(m, prefix);
+      const best = p.map((q, id) => ({ id, q })).filter(({ id }) => isSuggestible(id)).sort((a, b) => b.q - a.q || a.id - b.id);
+      for (const k of [1, 3, 10]) {
+        const top = predictNext(m, prefix, k, isSuggestible, ws);
+        expect(top.map((e) => e.id), `prefix ${prefix} k ${k}`).toEqual(best.slice(0, k).map((e) => e.id));
+        for (const [i, e] of top.entries()) expect(e.p).toBeCloseTo(best[i].q, 12);
+      }
+    }
+  });
+
+  it("a phrase learned twice is the first suggestion from its fourth token on", () => {
+    const m = output === "class" ? tinyModel(4) : { ...tinyModel(4), output: { kind: "full" as const } };
+    for (const s of [S1, [BOS, 40, 41, 42, 43, EOS], S1]) learnSentence(m, s, { ...OPTS, remember: true }, new Workspace(m, 16));
+    const ws = new Workspace(m, 16);
+    for (let t = MEMORY_CONTEXT; t < S1.length; t++) {
+      const next = predictNext(m, S1.slice(0, t), 1, (w) => w !== UNK, ws)[0];
+      expect(next.id, `after ${S1.slice(0, t)}`).toBe(S1[t]);
+    }
+  });
+
+  it("RnnScorer's probabilities are the mixture's, sum to 1, and rank every id exactly", () => {
+    const m = model();
+    const scorer = new RnnScorer(m);
+    for (const prefix of prefixes) {
+      scorer.startSentence();
+      for (const id of prefix.slice(1)) scorer.advance(id);
+      const p = mixedDistribution(m, prefix);
+      expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+      for (let id = 0; id < m.vocab; id++) {
+        expect(scorer.prob(id)).toBeCloseTo(p[id], 14);
+        const rivals = rivalsIn(p, id, m.vocab);
+        expect(scorer.rivals(id, m.vocab), `prefix ${prefix} id ${id}`).toBe(rivals);
+        expect(Math.min(scorer.rivals(id, 3), 3)).toBe(Math.min(rivals, 3));
+      }
+    }
+  });
+});
+
+describe("the phrase memory in a model file", () => {
+  function remembering(): RnnLm {
+    const m = tinyModel();
+    for (const s of [S1, S2, S1]) learnSentence(m, s, { ...OPTS, remember: true }, new Workspace(m, 16));
+    return m;
+  }
+
+  it("round-trips, sentence by sentence, and a model without one stores none", () => {
+    const m = remembering();
+    const bytes = encodeModel(m, sampleMeta());
+    expect(Object.keys(decodeSafetensors(bytes.slice()).tensors)).toEqual(expect.arrayContaining(["memory_ids", "memory_lengths"]));
+    const out = decodeModel(bytes).model;
+    expect(out.memory?.sentences().map((s) => Array.from(s))).toEqual([S1, S2, S1]);
+    expect(out.memory?.recollect(S1, 5)).toEqual(m.memory?.recollect(S1, 5));
+
+    const plain = encodeModel(tinyModel(), sampleMeta());
+    expect(Object.keys(decodeSafetensors(plain).tensors)).not.toContain("memory_ids");
+    expect(decodeModel(plain).model.memory).toBeUndefined();
+  });
+
+  const i32 = (values: number[]): Tensor => ({ dtype: "I32", shape: [values.length], data: Int32Array.from(values) });
+  it.each<[string, (t: Record<string, Tensor>, vocab: number) => void]>([
+    ["no lengths", (t) => delete t.memory_lengths],
+    ["no ids", (t) => delete t.memory_ids],
+    ["lengths that do not add up", (t) => (t.memory_lengths = i32([8, 7, 7]))],
+    ["a sentence of one id", (t) => (t.memory_lengths = i32([8, 6, 1, 7]))],
+    ["an id outside the vocabulary", (t, v) => (t.memory_ids = i32([...S1, ...S2.slice(0, -1), v, ...S1]))],
+    ["a negative id", (t) => (t.memory_ids = i32([...S1, ...S2.slice(0, -1), -1, ...S1]))],
+    ["float ids", (t) => (t.memory_ids = { dtype: "F32", shape: [22], data: new Float32Array(22) })],
+    [`more than ${MEMORY_SENTENCES} sentences`, (t) => {
+      t.memory_lengths = i32(new Array(MEMORY_SENTENCES + 1).fill(2));
+      t.memory_ids = i32(new Array(2 * (MEMORY_SENTENCES + 1)).fill(BOS));
+    }],
+  ])("refuses a memory with %s", (_, edit) => {
+    const m = remembering();
+    const { tensors, metadata } = decodeSafetensors(encodeModel(m, sampleMeta()));
+    expect(decodeModel(encodeSafetensors(tensors, metadata)).model.memory?.sentences().length).toBe(3);
+    edit(tensors, m.vocab);
+    expect(() => decodeModel(encodeSafetensors(tensors, metadata))).toThrow(ModelFormatError);
+  });
+});
