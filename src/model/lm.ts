@@ -4,8 +4,7 @@ import { initModel } from "./init.ts";
 import { baseVocab, type RnnLm } from "./model.ts";
 import { distribution, negLogProb, outputBackward, outputScratch, type OutputScratch, topK, useHistory } from "./output/index.ts";
 import { softmaxRows } from "./output/rows.ts";
-import { TopK } from "./output/top-k.ts";
-import { mixed, PhraseMemory } from "./phrase-memory.ts";
+import { PhraseMemory } from "./phrase-memory.ts";
 import { seededRng } from "./rng.ts";
 import { backpropThroughTime, stepHidden } from "./rnn.ts";
 import { type SgdOptions, type SgdResult, sgdStep } from "./sgd.ts";
@@ -195,14 +194,7 @@ export function predictNext(
 ): { id: number; p: number }[] {
   const s = hiddenAfter(m, ids, ids.length, ws);
   useHistory(m, ids, ids.length - 1, ws.out);
-  const r = m.memory?.recollect(ids, ids.length) ?? null;
-  if (!r) return topK(m, s, k, allowed, ws.out).entries();
-  // Outside the boosted words the memory scales every probability alike (phrase-memory.ts), so
-  // the network's best k among them, with the boosted words, hold the mixture's best k.
-  const top = new TopK(k);
-  for (const { id, p } of topK(m, s, k, (w) => allowed(w) && !r.boosts.has(w), ws.out).entries()) top.offer(id, r.backoff * p);
-  for (const w of r.boosts.keys()) if (allowed(w)) top.offer(w, mixed(Math.exp(-negLogProb(m, s, w, ws.out)), w, r));
-  return top.entries();
+  return topK(m, s, k, allowed, ws.out, m.memory?.recollect(ids, ids.length) ?? null).entries();
 }
 
 /**

@@ -3,18 +3,17 @@ import { UNK } from "./vocab.ts";
 /**
  * Phrase memory (docs/model.md, docs/adaptation.md): for the last MEMORY_SENTENCES learned
  * sentences, how often each token followed each context of MEMORY_CONTEXT tokens. Predictions
- * mix it with the network by absolute discounting with a discount of 1, the network being the
- * distribution it backs off to:
+ * mix it with the network by absolute discounting, the network being the distribution it backs
+ * off to:
  *
- *   P(w | h) = max(c(h, w) - 1, 0) / c(h)  +  n(h) / c(h) · P_rnn(w | h)
+ *   P(w | h) = max(c(h, w) - d, 0) / c(h)  +  d · n(h) / c(h) · P_rnn(w | h)
  *
  * where h is the last MEMORY_CONTEXT tokens, c(h) the count of h, c(h, w) of h followed by w,
- * and n(h) the number of distinct tokens that followed h. It sums to 1 over the vocabulary. A
- * continuation seen once adds nothing (its context gives its mass back to the network); one
- * seen in each of a context's c learns gets (c - 1) / c of the mass. So a phrase is remembered
- * from its second learn, as a new word is, and a context many different words followed (common
- * in any text) leaves the network nearly alone: what the network learned from a sentence is
- * spread over every similar context, what the memory holds is that sentence's own words.
+ * n(h) the number of distinct tokens that followed h, and d = MEMORY_DISCOUNT. It sums to 1 over
+ * the vocabulary. A continuation seen in each of a context's c learns gets (c - d) / c of the
+ * mass, so a sentence learned twice is recalled word by word; a context many different words
+ * followed (common in any text) mostly backs off to the network. What the network learns from a
+ * sentence is spread over every similar context; what the memory holds is that sentence's words.
  */
 
 /** Tokens of context a memory entry conditions on: a phrase's fourth token on is recalled. */
@@ -26,18 +25,21 @@ export const MEMORY_SENTENCES = 2048;
 /** Most ids of one remembered sentence, markers included (a learn has at most 64 tokens and 2 markers). */
 export const MEMORY_MAX_SENTENCE_IDS = 128;
 
+/** d above, chosen with npm run adapt-bench (docs/adaptation.md). */
+export const MEMORY_DISCOUNT = 0.9;
+
 /** What the memory adds at one position: P(w) = backoff · P_rnn(w) + (boosts.get(w) ?? 0). */
 export interface Recollection {
   readonly backoff: number;
-  /** Tokens whose count after this context is at least 2, with their share of the mass. */
+  /** Every token that followed this context, with its share of the mass. */
   readonly boosts: ReadonlyMap<number, number>;
 }
 
-/** Followers of one context: each token's count, and their total. */
-interface Followers {
-  total: number;
-  readonly counts: Map<number, number>;
-}
+/**
+ * Followers of one context, flat (most contexts have one, and the memory holds tens of thousands):
+ * [total, token, count, token, count, ...].
+ */
+type Followers = number[];
 
 export class PhraseMemory {
   /** Remembered sentences, oldest first: ids as learned, markers included. */
@@ -73,10 +75,10 @@ export class PhraseMemory {
     if (end < MEMORY_CONTEXT) return null;
     const f = this.contexts.get(contextKey(ids, end));
     if (!f) return null;
+    const total = f[0];
     const boosts = new Map<number, number>();
-    for (const [w, c] of f.counts) if (c >= 2) boosts.set(w, (c - 1) / f.total);
-    // Every follower seen once: n(h) = c(h), the network's distribution unchanged.
-    return boosts.size > 0 ? { backoff: f.counts.size / f.total, boosts } : null;
+    for (let i = 1; i < f.length; i += 2) boosts.set(f[i], (f[i + 1] - MEMORY_DISCOUNT) / total);
+    return { backoff: (MEMORY_DISCOUNT * boosts.size) / total, boosts };
   }
 
   /** A copy that shares nothing with this one. */
@@ -90,14 +92,21 @@ export class PhraseMemory {
   private count(sentence: Int32Array, sign: 1 | -1): void {
     for (let t = MEMORY_CONTEXT; t < sentence.length; t++) {
       const key = contextKey(sentence, t);
-      let f = this.contexts.get(key);
-      if (!f) this.contexts.set(key, (f = { total: 0, counts: new Map() }));
       const w = sentence[t];
-      const c = (f.counts.get(w) ?? 0) + sign;
-      if (c > 0) f.counts.set(w, c);
-      else f.counts.delete(w);
-      f.total += sign;
-      if (f.total === 0) this.contexts.delete(key);
+      const f = this.contexts.get(key);
+      if (!f) {
+        // Only a count is ever removed, so an absent context is always being added.
+        this.contexts.set(key, [1, w, 1]);
+        continue;
+      }
+      let i = 1;
+      while (i < f.length && f[i] !== w) i += 2;
+      f[0] += sign;
+      if (f[0] === 0) this.contexts.delete(key);
+      // Arrays of exactly their size: push would leave room for 16 more numbers in each.
+      else if (i === f.length) this.contexts.set(key, [...f, w, 1]);
+      else if (f[i + 1] + sign > 0) f[i + 1] += sign;
+      else this.contexts.set(key, [...f.slice(0, i), ...f.slice(i + 2)]);
     }
   }
 }

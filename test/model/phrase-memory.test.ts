@@ -1,11 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../src/config.ts";
 import { RnnScorer } from "../../src/eval/rnn-scorer.ts";
-import { cloneModel } from "../../src/model/init.ts";
+import { cloneModel, initModel } from "../../src/model/init.ts";
 import { learnSentence, predictNext, Workspace } from "../../src/model/lm.ts";
 import type { RnnLm } from "../../src/model/model.ts";
 import { resetLearnedWord, withLearnedCount, withWordSlots } from "../../src/model/new-words.ts";
-import { MEMORY_CONTEXT, MEMORY_MAX_SENTENCE_IDS, MEMORY_SENTENCES, mixed, PhraseMemory } from "../../src/model/phrase-memory.ts";
+import {
+  MEMORY_CONTEXT,
+  MEMORY_DISCOUNT,
+  MEMORY_MAX_SENTENCE_IDS,
+  MEMORY_SENTENCES,
+  mixed,
+  PhraseMemory,
+  type Recollection,
+} from "../../src/model/phrase-memory.ts";
+import { seededRng } from "../../src/model/rng.ts";
 import { BOS, EOS, isSuggestible, UNK } from "../../src/model/vocab.ts";
 import { decodeModel, encodeModel, ModelFormatError } from "../../src/store/model-codec.ts";
 import { decodeSafetensors, encodeSafetensors, type Tensor } from "../../src/store/safetensors.ts";
@@ -36,33 +45,37 @@ function mixedDistribution(m: RnnLm, ids: readonly number[]): number[] {
   return networkDistribution(m, ids).map((p, w) => mixed(p, w, r));
 }
 
-describe("PhraseMemory", () => {
-  it("recalls a continuation from its second sighting: (c(h, w) - 1) / c(h), the rest backing off", () => {
-    const once = memoryOf(S1);
-    for (let end = 0; end <= S1.length; end++) expect(once.recollect(S1, end), `end ${end}`).toBeNull();
+/** r is the recollection of backoff d · n / c and these (token, (count - d) / c) boosts. */
+function expectRecollection(r: Recollection | null, total: number, counts: [number, number][]): void {
+  const d = MEMORY_DISCOUNT;
+  expect(r?.backoff).toBeCloseTo((d * counts.length) / total, 15);
+  expect([...(r?.boosts.keys() ?? [])].sort((a, b) => a - b)).toEqual(counts.map(([w]) => w).sort((a, b) => a - b));
+  for (const [w, c] of counts) expect(r?.boosts.get(w)).toBeCloseTo((c - d) / total, 15);
+}
 
-    const twice = memoryOf(S1, S1);
-    expect(twice.recollect(S1, MEMORY_CONTEXT - 1)).toBeNull();
-    const r = twice.recollect(S1, MEMORY_CONTEXT);
-    expect(r?.backoff).toBe(1 / 2);
-    expect([...(r?.boosts ?? [])]).toEqual([[S1[MEMORY_CONTEXT], 1 / 2]]);
+describe("PhraseMemory", () => {
+  it("recalls what followed a context: (c(h, w) - d) / c(h) each, d · n(h) / c(h) backing off", () => {
+    expect(MEMORY_DISCOUNT).toBeGreaterThan(0);
+    expect(MEMORY_DISCOUNT).toBeLessThanOrEqual(1);
+    const once = memoryOf(S1);
+    for (let end = 0; end < MEMORY_CONTEXT; end++) expect(once.recollect(S1, end), `end ${end}`).toBeNull();
+    expectRecollection(once.recollect(S1, MEMORY_CONTEXT), 1, [[S1[MEMORY_CONTEXT], 1]]);
 
     // Context [<s>, 5, 9]: followed by 12 three times (S1 twice, S2 once). Context [5, 9, 12]:
-    // by 7 twice and 8 once, so 8 (seen once) gets no boost but counts as a distinct follower.
+    // by 7 twice and 8 once.
     const three = memoryOf(S1, S1, S2);
-    expect(three.recollect(S2, 3)).toEqual({ backoff: 1 / 3, boosts: new Map([[12, 2 / 3]]) });
-    expect(three.recollect(S2, 4)).toEqual({ backoff: 2 / 3, boosts: new Map([[7, 1 / 3]]) });
-    // A context the memory never saw, and one whose every follower was seen once.
+    expectRecollection(three.recollect(S2, 3), 3, [[12, 3]]);
+    expectRecollection(three.recollect(S2, 4), 3, [[7, 2], [8, 1]]);
+    expectRecollection(three.recollect(S1, 5), 2, [[20, 2]]);
+    // A context the memory never saw.
     expect(three.recollect([BOS, 1, 2, 3], 4)).toBeNull();
-    expect(three.recollect(S2, 5)).toBeNull();
   });
 
   it("mixes to a distribution: the boosts and the backoff's share add up to 1", () => {
     const memory = memoryOf(S1, S1, S2, S2, S2, [BOS, 5, 9, 12, 30, EOS]);
     const r = memory.recollect(S2, 4);
-    if (!r) throw new Error("want a recollection");
-    expect(r.backoff + [...r.boosts.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 15);
-    expect(r.boosts).toEqual(new Map([[7, 1 / 6], [8, 2 / 6]]));
+    expectRecollection(r, 6, [[7, 2], [8, 3], [30, 1]]);
+    expect((r?.backoff ?? 0) + [...(r?.boosts.values() ?? [])].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 15);
   });
 
   it(`holds the last ${MEMORY_SENTENCES} sentences: the oldest leaves with its counts`, () => {
@@ -70,11 +83,11 @@ describe("PhraseMemory", () => {
     const other = [BOS, 40, 41, 42, 43, EOS];
     for (let i = 0; i < MEMORY_SENTENCES - 2; i++) memory.add(other);
     expect(memory.sentences().length).toBe(MEMORY_SENTENCES);
-    expect(memory.recollect(S1, MEMORY_CONTEXT)).not.toBeNull();
+    expectRecollection(memory.recollect(S1, MEMORY_CONTEXT), 2, [[S1[MEMORY_CONTEXT], 2]]);
     memory.add(other);
     expect(memory.sentences().length).toBe(MEMORY_SENTENCES);
-    // One S1 left: seen once, nothing recalled; the counts match a memory built from what is held.
-    expect(memory.recollect(S1, MEMORY_CONTEXT)).toBeNull();
+    // One S1 left; the counts match a memory built from what is held.
+    expectRecollection(memory.recollect(S1, MEMORY_CONTEXT), 1, [[S1[MEMORY_CONTEXT], 1]]);
     const rebuilt = memoryOf(...memory.sentences().map((s) => Array.from(s)));
     for (const ids of [S1, other]) for (let end = 0; end <= ids.length; end++) expect(memory.recollect(ids, end)).toEqual(rebuilt.recollect(ids, end));
   });
@@ -88,9 +101,9 @@ describe("PhraseMemory", () => {
     const memory = memoryOf(S1, S1, S2);
     memory.forget(12);
     expect(memory.sentences().map((s) => Array.from(s))).toEqual([S1, S1, S2].map((s) => s.map((id) => (id === 12 ? UNK : id))));
-    expect(memory.recollect(S2, 3)).toEqual({ backoff: 1 / 3, boosts: new Map([[UNK, 2 / 3]]) });
+    expectRecollection(memory.recollect(S2, 3), 3, [[UNK, 3]]);
     expect(memory.recollect(S1, 4)).toBeNull();
-    expect(memory.recollect([5, 9, UNK], 3)).toEqual({ backoff: 2 / 3, boosts: new Map([[7, 1 / 3]]) });
+    expectRecollection(memory.recollect([5, 9, UNK], 3), 3, [[7, 2], [8, 1]]);
   });
 
   it("clones into a memory that shares nothing", () => {
@@ -99,7 +112,7 @@ describe("PhraseMemory", () => {
     copy.add(S2);
     copy.forget(7);
     expect(memory.sentences().map((s) => Array.from(s))).toEqual([S1, S1]);
-    expect(memory.recollect(S1, 4)).toEqual({ backoff: 1 / 2, boosts: new Map([[7, 1 / 2]]) });
+    expectRecollection(memory.recollect(S1, 4), 2, [[7, 2]]);
   });
 });
 
@@ -179,6 +192,32 @@ describe.each(["class", "full"] as const)("predictions with a phrase memory, %s 
         expect(Math.min(scorer.rivals(id, 3), 3)).toBe(Math.min(rivals, 3));
       }
     }
+  });
+});
+
+describe("classTopK with a phrase memory", () => {
+  it("finds a boosted word in a class too improbable for the network's own search to visit", () => {
+    // 30 classes of 10 words, with peaked class scores, so the search prunes most classes.
+    const classStart = Int32Array.from({ length: 31 }, (_, c) => c * 10);
+    const m = initModel({ vocab: 300, hidden: 16, classStart }, seededRng(7));
+    if (m.output.kind !== "class") throw new Error("want class output");
+    for (let i = 0; i < m.output.C.length; i++) m.output.C[i] *= 60;
+    const prefix = [BOS, 5, 9, 12];
+    const network = networkDistribution(m, prefix);
+    const classMass = Array.from({ length: 30 }, (_, c) => network.slice(c * 10, c * 10 + 10).reduce((a, b) => a + b, 0));
+    const rarest = classMass.indexOf(Math.min(...classMass));
+    const w = rarest * 10 + 3;
+    // Learned twice after this prefix, w is the memory's best guess there by far: (2 - d) / 2.
+    m.memory = memoryOf([...prefix, w, EOS], [...prefix, w, EOS]);
+    // Every word of w's class has less mixed probability than the network's third best word:
+    // a search by class probability alone stops before it.
+    const third = [...network].sort((a, b) => b - a)[2];
+    expect(classMass[rarest]).toBeLessThan(third);
+    const ws = new Workspace(m, 16);
+    const top = predictNext(m, prefix, 3, isSuggestible, ws);
+    expect(top[0].id).toBe(w);
+    const best = mixedDistribution(m, prefix).map((q, id) => ({ id, q })).filter(({ id }) => isSuggestible(id)).sort((a, b) => b.q - a.q);
+    expect(top.map((e) => e.id)).toEqual(best.slice(0, 3).map((e) => e.id));
   });
 });
 

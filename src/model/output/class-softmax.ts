@@ -1,5 +1,6 @@
 import type { Gradient } from "../gradient.ts";
 import type { ClassOutput, RnnLm } from "../model.ts";
+import { mixed, type Recollection } from "../phrase-memory.ts";
 import { directBackward } from "./direct.ts";
 import type { OutputScratch } from "./index.ts";
 import { softmaxRows, softmaxRowsBackward } from "./rows.ts";
@@ -98,20 +99,32 @@ export const PRUNE_MARGIN = 1 + 1e-12;
 /**
  * The k most probable allowed ids, exactly, without expanding every class:
  * visit classes by decreasing P(c); since P(w) = P(c)·P(w|c) <= P(c), once
- * P(c) cannot beat the k-th best word found, no later class can either.
+ * P(c) cannot beat the k-th best word found, no later class can either. With
+ * a recollection of the phrase memory, probabilities are the mixture's: the
+ * classes of the words it boosts are visited first, after which every word
+ * left has at most backoff · P(c), and the same bound holds.
  */
-export function classTopK(m: RnnLm, s: Float64Array, k: number, allowed: (id: number) => boolean, x: OutputScratch): TopK {
+export function classTopK(m: RnnLm, s: Float64Array, k: number, allowed: (id: number) => boolean, x: OutputScratch, r: Recollection | null): TopK {
   const out = classOf(m);
   const { classProbs, probs } = x;
   softmaxRows(out.C, 0, out.classes, s, classProbs, x.classDirect);
-  const order = Array.from({ length: out.classes }, (_, c) => c).sort((a, b) => classProbs[b] - classProbs[a]);
   const top = new TopK(k);
-  for (const c of order) {
-    const pc = classProbs[c];
-    if (top.size === k && pc * PRUNE_MARGIN <= top.floor()) break;
+  const offerClass = (c: number) => {
     const from = out.classStart[c];
     softmaxRows(m.V, from, out.classStart[c + 1], s, probs, x.wordDirect);
-    for (let w = from; w < out.classStart[c + 1]; w++) if (allowed(w)) top.offer(w, pc * probs[w - from]);
+    for (let w = from; w < out.classStart[c + 1]; w++) if (allowed(w)) top.offer(w, mixed(classProbs[c] * probs[w - from], w, r));
+  };
+  const visited = new Set<number>();
+  for (const w of r?.boosts.keys() ?? []) {
+    const c = out.wordClass[w];
+    if (!visited.has(c)) offerClass(c);
+    visited.add(c);
+  }
+  const backoff = r?.backoff ?? 1;
+  const order = Array.from({ length: out.classes }, (_, c) => c).sort((a, b) => classProbs[b] - classProbs[a]);
+  for (const c of order) {
+    if (top.size === k && classProbs[c] * backoff * PRUNE_MARGIN <= top.floor()) break;
+    if (!visited.has(c)) offerClass(c);
   }
   return top;
 }

@@ -1,5 +1,6 @@
 import type { Gradient } from "../gradient.ts";
 import type { RnnLm } from "../model.ts";
+import { mixed, type Recollection } from "../phrase-memory.ts";
 import type { OutputScratch } from "./index.ts";
 import { directBackward, type DirectScores } from "./direct.ts";
 import { softmaxRows, softmaxRowsBackward } from "./rows.ts";
@@ -31,10 +32,10 @@ export function fullBackward(m: RnnLm, s: Float64Array, y: number, g: Gradient, 
 }
 
 /** The k most probable ids among those `allowed`, exactly. */
-export function fullTopK(m: RnnLm, s: Float64Array, k: number, allowed: (id: number) => boolean, x: OutputScratch): TopK {
+export function fullTopK(m: RnnLm, s: Float64Array, k: number, allowed: (id: number) => boolean, x: OutputScratch, r: Recollection | null): TopK {
   const { probs } = x;
   fullDistribution(m, s, probs, x.wordDirect);
   const top = new TopK(k);
-  for (let id = 0; id < m.vocab; id++) if (allowed(id)) top.offer(id, probs[id]);
+  for (let id = 0; id < m.vocab; id++) if (allowed(id)) top.offer(id, mixed(probs[id], id, r));
   return top;
 }

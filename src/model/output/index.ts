@@ -1,5 +1,6 @@
 import type { Gradient } from "../gradient.ts";
 import type { RnnLm } from "../model.ts";
+import type { Recollection } from "../phrase-memory.ts";
 import { classBackward, classDistribution, classNegLogProb, classTopK, largestClass } from "./class-softmax.ts";
 import { DirectScores, setHistory } from "./direct.ts";
 import { fullBackward, fullDistribution, fullNegLogProb, fullTopK } from "./full-softmax.ts";
@@ -49,7 +50,10 @@ export function distribution(m: RnnLm, s: Float64Array, out: Float64Array, x: Ou
   else classDistribution(m, s, out, x);
 }
 
-/** The k most probable ids among those allowed, exactly, best first. */
-export function topK(m: RnnLm, s: Float64Array, k: number, allowed: (id: number) => boolean, x: OutputScratch): TopK {
-  return m.output.kind === "full" ? fullTopK(m, s, k, allowed, x) : classTopK(m, s, k, allowed, x);
+/**
+ * The k most probable ids among those allowed, exactly, best first; with a recollection of the
+ * phrase memory at this position (src/model/phrase-memory.ts), by the mixture's probabilities.
+ */
+export function topK(m: RnnLm, s: Float64Array, k: number, allowed: (id: number) => boolean, x: OutputScratch, r: Recollection | null = null): TopK {
+  return m.output.kind === "full" ? fullTopK(m, s, k, allowed, x, r) : classTopK(m, s, k, allowed, x, r);
 }
