@@ -45,6 +45,8 @@ export class PhraseMemory {
   /** Remembered sentences, oldest first: ids as learned, markers included. */
   private readonly held: Int32Array[] = [];
   private readonly contexts = new Map<string, Followers>();
+  /** Per token, how many times the held sentences hold it: forget() skips tokens they do not. */
+  private readonly occurrences = new Map<number, number>();
 
   /** The remembered sentences, oldest first (read-only views; the model file stores them). */
   sentences(): readonly Int32Array[] {
@@ -62,6 +64,7 @@ export class PhraseMemory {
 
   /** Forgets token `id` (a learned word's slot given to another word): it is remembered as <unk>. */
   forget(id: number): void {
+    if (!this.occurrences.has(id)) return;
     for (const sentence of this.held) {
       if (!sentence.includes(id)) continue;
       this.count(sentence, -1);
@@ -88,8 +91,13 @@ export class PhraseMemory {
     return copy;
   }
 
-  /** Adds (sign 1) or removes (sign -1) a sentence's context-follower counts. */
+  /** Adds (sign 1) or removes (sign -1) a sentence's counts. */
   private count(sentence: Int32Array, sign: 1 | -1): void {
+    for (const id of sentence) {
+      const n = (this.occurrences.get(id) ?? 0) + sign;
+      if (n > 0) this.occurrences.set(id, n);
+      else this.occurrences.delete(id);
+    }
     for (let t = MEMORY_CONTEXT; t < sentence.length; t++) {
       const key = contextKey(sentence, t);
       const w = sentence[t];
