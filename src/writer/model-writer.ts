@@ -10,6 +10,7 @@ import {
   readManifest,
   readManifestOrNull,
   readVocab,
+  readWeights,
   vocabKey,
   weightsKey,
   weightsPrefix,
@@ -202,8 +203,7 @@ export class ModelWriter extends DurableObject<Env> {
           await this.publishNow(id);
           const ident = this.identity();
           const kv = this.env.MODELS;
-          const bytes = await kv.get(target.weightsKey, "arrayBuffer");
-          if (!bytes) throw new Error(`weights ${target.weightsKey} missing from KV`);
+          const bytes = await readWeights(kv, target);
           const { vocab, model: live } = this.liveModel().tm;
           const { model, meta } = decodeModel(bytes, { vocab: baseVocab(live), vocabHash: ident.vocabHash });
           const floor = await this.versionFloor(id);
@@ -413,8 +413,7 @@ export class ModelWriter extends DurableObject<Env> {
     if (!cur) return null;
     const { vocabHash } = this.identity();
     const kv = this.env.MODELS;
-    const [bytes, vocab] = await Promise.all([kv.get(cur.weightsKey, "arrayBuffer"), readVocab(kv, vocabHash)]);
-    if (!bytes) throw new Error(`weights ${cur.weightsKey} missing from KV`);
+    const [bytes, vocab] = await Promise.all([readWeights(kv, cur), readVocab(kv, vocabHash)]);
     const { model, meta } = decodeModel(bytes, { vocab: vocab.words.length, vocabHash });
     let tm = learningModel(model, vocab);
     const pending = this.log.since(cur.seq);

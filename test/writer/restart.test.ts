@@ -3,6 +3,7 @@ import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "
 import { describe, expect, it, vi } from "vitest";
 import { seedTinyModel, tinyModel } from "../helpers/tiny-model.ts";
 import { json } from "../helpers/api.ts";
+import { readManifest } from "../../src/store/kv-layout.ts";
 import { expectSameWeights, learn, learnOk, logOf, publishedWeights, publishNow, replay, sentence, status, writer } from "./support.ts";
 
 /** Sends each sentence, concurrently; `acked` resolves to those acknowledged with 200. */
@@ -43,6 +44,32 @@ describe("a Durable Object reset", () => {
     const published = await publishedWeights(id);
     expect(published.manifest).toMatchObject({ version: 3, learns: log.length });
     expectSameWeights(published.model, replay(tinyModel(), log));
+  });
+
+  it("refuses to restart on weights of the wrong size in KV (503), and loses nothing: restored, it replays its log", async () => {
+    const id = "short-blob";
+    await seedTinyModel(env.MODELS, id);
+    for (const s of range(0, 3)) await learnOk(id, s);
+    expect(await publishNow(id)).toBe(true);
+    await learnOk(id, sentence(3));
+    const { weightsKey } = (await readManifest(env.MODELS, id))!;
+    const good = (await env.MODELS.get(weightsKey, "arrayBuffer"))!;
+    await env.MODELS.put(weightsKey, good.slice(0, good.byteLength - 4));
+    await evictDurableObject(writer(id));
+
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const r = await json<{ error: { code: string } }>(`/models/${id}/predict?prefix=the&fresh=1`);
+    const logged = errors.mock.calls.map((c) => String(c[0]));
+    errors.mockRestore();
+    expect(r.status).toBe(503);
+    expect(r.body.error.code).toBe("model_unavailable");
+    // The writer checks the size its version row recorded before decoding anything.
+    expect(logged.some((line) => line.includes("writer_failed") && line.includes("manifest says"))).toBe(true);
+
+    await env.MODELS.put(weightsKey, good);
+    expect(await status(id)).toMatchObject({ learns: 4, version: 2, publishedSeq: 3 });
+    expect(await publishNow(id)).toBe(true);
+    expectSameWeights((await publishedWeights(id)).model, replay(tinyModel(), await logOf(id)));
   });
 
   it("between a learn and its alarm still publishes the learn: the new instance reloads and replays", async () => {
