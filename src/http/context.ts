@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { Env } from "../env.ts";
 import { type TextModel, textModel } from "../model/text-model.ts";
-import { DEFAULT_MODEL_ID, isValidModelId } from "../store/kv-layout.ts";
+import { DEFAULT_MODEL_ID, isValidModelId, MODEL_ID_RULE } from "../store/kv-layout.ts";
 import { type LoadedModel, loadModel } from "../store/model-cache.ts";
 import { LIMITS, WRITER_RETRY_S } from "../config.ts";
 import { ApiError, noModel } from "./errors.ts";
@@ -13,7 +13,7 @@ export type AppContext = Context<{ Bindings: Env }>;
 /** The model a request addresses: /models/:id/... or the default model. */
 export function modelIdOf(c: AppContext): string {
   const id = c.req.param("id") ?? DEFAULT_MODEL_ID;
-  if (!isValidModelId(id)) throw new ApiError(400, "invalid_model_id", "model ids are 1-64 characters of A-Z a-z 0-9 _ -");
+  if (!isValidModelId(id)) throw new ApiError(400, "invalid_model_id", `model ids are ${MODEL_ID_RULE}`);
   return id;
 }
 

@@ -1,5 +1,5 @@
 import { bodyLimit } from "hono/body-limit";
-import { DEFAULT_MODEL_ID } from "../store/kv-layout.ts";
+import { DEFAULT_MODEL_ID, MODEL_ID_RULE } from "../store/kv-layout.ts";
 import { mediaType } from "./body.ts";
 import { type AppContext, askWriter, modelIdOf } from "./context.ts";
 import { ApiError } from "./errors.ts";
@@ -57,7 +57,7 @@ async function jsonObject(c: AppContext): Promise<Record<string, unknown>> {
 function modelIdField(body: Record<string, unknown>, name: string, fallback: string | undefined): string {
   const parsed = modelIdSchema.safeParse(body[name] ?? fallback);
   if (!parsed.success) {
-    throw new ApiError(400, "invalid_model_id", `${name} must be a model id: 1-64 characters of A-Z a-z 0-9 _ -`);
+    throw new ApiError(400, "invalid_model_id", `${name} must be a model id: ${MODEL_ID_RULE}`);
   }
   return parsed.data;
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { LEARN_BOUNDS, LIMITS } from "../config.ts";
+import { MODEL_ID, MODEL_ID_RULE } from "../store/kv-layout.ts";
 
 /**
  * The API's request and response shapes. Request validation (params.ts, body.ts, models.ts)
@@ -14,7 +15,7 @@ export function boundedNumber(bounds: Bounds, integer: boolean): z.ZodDefault<z.
   return n.min(bounds.min).max(bounds.max).default(bounds.default);
 }
 
-export const modelIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).describe("1-64 characters of A-Z a-z 0-9 _ -");
+export const modelIdSchema = z.string().regex(MODEL_ID).describe(MODEL_ID_RULE);
 
 export const predictQuerySchema = z.object({
   prefix: z.string().max(LIMITS.maxPrefixChars).optional().describe("the text typed so far"),

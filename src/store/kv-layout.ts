@@ -56,9 +56,14 @@ function fail(message: string, cause?: unknown): never {
   throw new KvLayoutError(message, cause === undefined ? undefined : { cause });
 }
 
-const MODEL_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
 /** Model ids are 1-64 of [A-Za-z0-9_-]: no ":" so one id's key prefix never matches another's. */
+export const MODEL_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** MODEL_ID in words, for error messages and the API description. */
+export const MODEL_ID_RULE = "1-64 characters of A-Z a-z 0-9 _ -";
+
+const WEIGHTS_KEY = new RegExp(`^model:${MODEL_ID.source.slice(1, -1)}:weights:v(0|[1-9][0-9]*)$`);
+
 export function isValidModelId(id: string): boolean {
   return MODEL_ID.test(id);
 }
@@ -104,7 +109,7 @@ export function parseManifest(json: unknown): Manifest {
   if (typeof json !== "object" || json === null || Array.isArray(json)) fail("manifest must be a JSON object");
   const m = json as Record<string, unknown>;
   if (!isCount(m.version)) fail("manifest.version must be a non-negative integer");
-  if (typeof m.weightsKey !== "string" || !/^model:[A-Za-z0-9_-]{1,64}:weights:v(0|[1-9][0-9]*)$/.test(m.weightsKey)) {
+  if (typeof m.weightsKey !== "string" || !WEIGHTS_KEY.test(m.weightsKey)) {
     fail("manifest.weightsKey must be a model weights key");
   }
   if (typeof m.vocabHash !== "string") fail("manifest.vocabHash must be a string");
