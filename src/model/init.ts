@@ -1,4 +1,4 @@
-import { type OutputLayer, type RnnLm, wordClassOf } from "./model.ts";
+import { classOutput, type OutputLayer, type RnnLm, rnnLm } from "./model.ts";
 import { fillUniform, type Rng } from "./rng.ts";
 
 export interface ModelSpec {
@@ -24,11 +24,11 @@ export function initModel(spec: ModelSpec, rng: Rng): RnnLm {
     const classes = spec.classStart.length - 1;
     const C = new Float32Array(classes * hidden);
     fillUniform(C, 1 / Math.sqrt(hidden), rng);
-    output = { kind: "class", classes, classStart: spec.classStart, wordClass: wordClassOf(spec.classStart, vocab), C };
+    output = classOutput(spec.classStart, C, vocab);
   }
   // Zero direct weights: the model starts as the plain RNN, as in the RNNLM toolkit.
   const direct = spec.direct ? { order: spec.direct.order, D: new Float32Array(spec.direct.size) } : undefined;
-  return { vocab, hidden, U, W, V, output, direct };
+  return rnnLm({ vocab, hidden, U, W, V, output, direct });
 }
 
 /**
@@ -36,9 +36,9 @@ export function initModel(spec: ModelSpec, rng: Rng): RnnLm {
  * made, is shared. The copy has no spare room for learned words (withWordSlots makes it again).
  */
 export function cloneModel(m: RnnLm): RnnLm {
-  const output: OutputLayer = m.output.kind === "full" ? m.output : { ...m.output, C: m.output.C.slice() };
+  const output: OutputLayer = m.output.kind === "full" ? m.output : classOutput(m.output.classStart, m.output.C.slice(), m.vocab, m.output.wordClass);
   const direct = m.direct && { order: m.direct.order, D: m.direct.D.slice() };
   const learned = m.learned && { ...m.learned, words: [...m.learned.words], uses: [...m.learned.uses], lastUse: [...m.learned.lastUse] };
   const memory = m.memory?.clone();
-  return { vocab: m.vocab, hidden: m.hidden, U: m.U.slice(), W: m.W.slice(), V: m.V.slice(), output, direct, anchor: m.anchor, learned, memory };
+  return rnnLm({ vocab: m.vocab, hidden: m.hidden, U: m.U.slice(), W: m.W.slice(), V: m.V.slice(), output, direct, anchor: m.anchor, learned, memory });
 }

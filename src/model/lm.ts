@@ -206,10 +206,13 @@ export function predictNext(
  * 20-token learn costs about 30 ms more CPU (docs/benchmarks.md).
  */
 export function warmUp(rounds = 30): void {
-  const ids = [0, 5, 9, 12, 7, 20, 3, 11, 1];
-  const opts = { lr: 0.1, truncate: 4, steps: 1, clipNorm: 5, maxStepNorm: 2 };
+  // Long enough that a learn touches more direct weights than the gradient first makes room for
+  // (and collides in its slot table), with the options and direct order /learn uses: so every
+  // branch a real learn takes has run, and its first learn does not deoptimize.
+  const ids = [0, ...Array.from({ length: 40 }, (_, i) => 3 + ((i * 7) % 21)), 1];
+  const opts = { lr: 0.1, truncate: 4, steps: 1, clipNorm: 5, maxStepNorm: 2, anchor: 0.01, remember: true };
   const specs = [
-    { classStart: Int32Array.from([0, 4, 10, 24]), direct: { order: 3, size: 256 } },
+    { classStart: Int32Array.from([0, 4, 10, 24]), direct: { order: 4, size: 1 << 16 } },
     { classStart: Int32Array.from([0, 4, 10, 24]) },
     {},
   ];
@@ -218,7 +221,7 @@ export function warmUp(rounds = 30): void {
     const ws = new Workspace(m, ids.length);
     for (let i = 0; i < rounds; i++) {
       learnSentence(m, ids, opts, ws);
-      predictNext(m, ids.slice(0, 6), 5, () => true, ws);
+      predictNext(m, ids.slice(0, 12), 5, () => true, ws);
     }
   }
 }

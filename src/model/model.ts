@@ -87,6 +87,32 @@ export interface RnnLm {
   memory?: PhraseMemory;
 }
 
+/**
+ * Every RnnLm is built here, with its fields always present and always in this order, and every
+ * class output by classOutput: V8 then gives all models one hidden class (and class outputs
+ * another), so the code the JIT optimized on warmUp's tiny models (lm.ts) stays optimized on the
+ * real model rather than deoptimizing in its first requests ("wrong map").
+ */
+export function rnnLm(m: RnnLm): RnnLm {
+  return {
+    vocab: m.vocab,
+    hidden: m.hidden,
+    U: m.U,
+    W: m.W,
+    V: m.V,
+    output: m.output,
+    direct: m.direct,
+    anchor: m.anchor,
+    learned: m.learned,
+    memory: m.memory,
+  };
+}
+
+/** A class output over `vocab` ids whose classes start at classStart (classStart[K] = vocab). */
+export function classOutput(classStart: Int32Array, C: Float32Array, vocab: number, wordClass = wordClassOf(classStart, vocab)): ClassOutput {
+  return { kind: "class", classes: classStart.length - 1, classStart, wordClass, C };
+}
+
 /** Columns of U: the vocabulary's size, or more when U has room for learned words. */
 export function inputStride(m: RnnLm): number {
   return m.U.length / m.hidden;

@@ -1,4 +1,4 @@
-import { baseClasses, baseVocab, inputStride, type LearnedWords, type OutputLayer, type RnnLm, wordClassOf } from "./model.ts";
+import { baseClasses, baseVocab, classOutput, inputStride, type LearnedWords, type OutputLayer, type RnnLm, rnnLm } from "./model.ts";
 import { UNK } from "./vocab.ts";
 
 /**
@@ -42,7 +42,7 @@ function grown(a: Float32Array, floats: number): Float32Array {
  */
 export function withWordSlots(m: RnnLm, capacity: number): RnnLm {
   const learned: LearnedWords = m.learned ?? { base: m.vocab, capacity, words: [], uses: [], lastUse: [], clock: 0 };
-  const withSlots = { ...m, learned };
+  const withSlots = rnnLm({ ...m, learned });
   if (hasRoom(withSlots, learned.capacity)) return withSlots;
   const h = m.hidden;
   const stride = learned.base + learned.capacity;
@@ -50,8 +50,9 @@ export function withWordSlots(m: RnnLm, capacity: number): RnnLm {
   const U = new Float32Array(h * stride);
   for (let i = 0; i < h; i++) U.set(m.U.subarray(i * oldStride, i * oldStride + m.vocab), i * stride);
   const V = grown(m.V, stride * h);
-  const output: OutputLayer = m.output.kind === "full" ? m.output : { ...m.output, C: grown(m.output.C, (baseClasses(withSlots) + 1) * h) };
-  return { ...withSlots, U, V, output };
+  const out = m.output;
+  const output: OutputLayer = out.kind === "full" ? out : classOutput(out.classStart, grown(out.C, (baseClasses(withSlots) + 1) * h), m.vocab, out.wordClass);
+  return rnnLm({ ...withSlots, U, V, output });
 }
 
 /**
@@ -75,9 +76,9 @@ export function withLearnedCount(model: RnnLm, count: number): RnnLm {
     const C = new Float32Array(m.output.C.buffer, m.output.C.byteOffset, classes * h);
     // The learned class's first word: its row starts as the rarest base class's.
     if (count > 0 && m.vocab === base) C.copyWithin(k * h, (k - 1) * h, k * h);
-    output = { kind: "class", classes, classStart, wordClass: wordClassOf(classStart, vocab), C };
+    output = classOutput(classStart, C, vocab);
   }
-  const grownModel: RnnLm = { ...m, vocab, V, output };
+  const grownModel = rnnLm({ ...m, vocab, V, output });
   for (let id = m.vocab; id < vocab; id++) resetLearnedWord(grownModel, id);
   return grownModel;
 }

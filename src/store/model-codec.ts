@@ -22,7 +22,7 @@
  * Both directions refuse non-finite weights, so a file that decodes is always usable.
  */
 
-import { assertModelShape, baseClasses, inputStride, type LearnedWords, wordClassOf, type OutputLayer, type RnnLm } from "../model/model.ts";
+import { assertModelShape, baseClasses, classOutput, inputStride, type LearnedWords, wordClassOf, type OutputLayer, type RnnLm, rnnLm } from "../model/model.ts";
 import { MEMORY_MAX_SENTENCE_IDS, MEMORY_SENTENCES, PhraseMemory } from "../model/phrase-memory.ts";
 import { MAX_SLOT_WORD_CHARS, mayTakeSlot, WORD_SLOTS } from "../model/word-slots.ts";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type Safetensors, type Tensor } from "./safetensors.ts";
@@ -306,12 +306,12 @@ export function decodeModel(
     const classStart = (takeTensor(t, "class_start", [k + 1], "I32").data as Int32Array).slice();
     const C = takeFloat(t, "C", [k, h]);
     // Safe before validation: wordClassOf only fills a [V] array, whatever classStart holds.
-    output = { kind: "class", classes: k, classStart, C, wordClass: wordClassOf(classStart, v) };
+    output = classOutput(classStart, C, v);
   }
   // The size is D's own; assertModelShape below checks it is a power of two.
   const hasDirect = t.D !== undefined || md.direct_order !== undefined;
   const direct = hasDirect ? { order: readCount(md, "direct_order", 1), D: takeFloat(t, "D", [t.D?.shape[0] ?? 0]) } : undefined;
-  const model: RnnLm = {
+  const model = rnnLm({
     vocab: v,
     hidden: h,
     U: takeFloat(t, "U", [h, v]),
@@ -321,7 +321,7 @@ export function decodeModel(
     direct,
     learned,
     memory: readMemory(t, v),
-  };
+  });
   if (t.anchor_W !== undefined || t.anchor_C !== undefined) {
     // The anchor covers the base classes: not the learned words' class, when there is one.
     const anchorClasses = k - (v > base ? 1 : 0);
