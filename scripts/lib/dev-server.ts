@@ -4,6 +4,7 @@
  * also when the script ends another way.
  */
 import { execFile, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -70,7 +71,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       // already gone
     }
   };
-  const onExit = () => killGroup("SIGKILL");
+  // On the way out (Ctrl-C included: onSignal exits, which runs this), the state folder goes too.
+  const onExit = () => {
+    killGroup("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     killGroup("SIGKILL");
     process.exit(signal === "SIGINT" ? 130 : 143);
