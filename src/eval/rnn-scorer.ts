@@ -108,48 +108,58 @@ export class RnnScorer implements NextWordModel {
   rivals(id: number, limit: number): number {
     const pt = this.prob(id);
     const r = this.recollection;
-    if (!r) return this.countAbove(pt, id, limit);
-    // The memory scales every word it does not boost alike: those are rivals when the network
-    // puts them at pt / backoff or above; the boosted ones are compared as mixed.
+    if (!r) return this.countAbove(1, pt, id, limit);
+    // The memory scales every word it does not boost alike, by backoff: those are compared as
+    // backoff · P_rnn(w), the product prob() computes, so exact ties stay ties; the boosted ones
+    // are compared as mixed.
     let n = 0;
     for (const w of r.boosts.keys()) if (w !== id && isSuggestible(w) && this.prob(w) >= pt) n++;
-    return n >= limit ? n : this.countAbove(pt / r.backoff, id, limit, n, r.boosts);
+    return n >= limit ? n : this.countAbove(r.backoff, pt, id, limit, n, r.boosts);
   }
 
   /**
-   * n plus the suggestible words, other than id and the skipped ones, that the network gives at
-   * least p; counting stops once it reaches limit. Full softmax: counted on the whole
-   * distribution. Class output: since P(w) = P(c(w)) · P(w | c(w)) <= P(c(w)), a word can only
-   * reach p if its class has P(c) >= p, so only those classes are expanded and the count is
-   * still exact. id's own class (already expanded by prob) goes first, then classes in index
-   * order, which puts the frequent words' classes first.
+   * n plus the suggestible words, other than id and the skipped ones, with scale · P_rnn(w) >= p;
+   * counting stops once it reaches limit. Full softmax: counted on the whole distribution. Class
+   * output: since P(w) = P(c(w)) · P(w | c(w)) <= P(c(w)), a word can only reach p if its class
+   * has scale · P(c) >= p, so only those classes are expanded and the count is still exact. id's
+   * own class (already expanded by prob) goes first, then classes in index order, which puts the
+   * frequent words' classes first.
    */
-  private countAbove(p: number, id: number, limit: number, n = 0, skip?: ReadonlyMap<number, number>): number {
+  private countAbove(scale: number, p: number, id: number, limit: number, n = 0, skip?: ReadonlyMap<number, number>): number {
     const out = this.out;
     const counts = (w: number) => w !== id && isSuggestible(w) && !skip?.has(w);
     if (!out) {
       this.prepare();
-      for (let w = 0; w < this.dist.length && n < limit; w++) if (counts(w) && this.dist[w] >= p) n++;
+      for (let w = 0; w < this.dist.length && n < limit; w++) if (counts(w) && scale * this.dist[w] >= p) n++;
       return n;
     }
     const own = out.wordClass[id];
     this.expand(out, own);
-    n = this.countInClass(out, own, this.wordProbs, counts, p, limit, n);
+    n = this.countInClass(out, own, this.wordProbs, counts, scale, p, limit, n);
     for (let c = 0; c < out.classes && n < limit; c++) {
-      if (c === own || this.classProbs[c] * PRUNE_MARGIN < p) continue;
+      if (c === own || scale * this.classProbs[c] * PRUNE_MARGIN < p) continue;
       softmaxRows(this.m.V, out.classStart[c], out.classStart[c + 1], this.state, this.scanProbs, this.wordDirect);
-      n = this.countInClass(out, c, this.scanProbs, counts, p, limit, n);
+      n = this.countInClass(out, c, this.scanProbs, counts, scale, p, limit, n);
     }
     return n;
   }
 
-  /** n plus the counted words of class c (P(w | c) in probs) with P(w) >= p; stops at limit. */
-  private countInClass(out: ClassOutput, c: number, probs: Float64Array, counts: (w: number) => boolean, p: number, limit: number, n: number): number {
+  /** n plus the counted words of class c (P(w | c) in probs) with scale · P(w) >= p; stops at limit. */
+  private countInClass(
+    out: ClassOutput,
+    c: number,
+    probs: Float64Array,
+    counts: (w: number) => boolean,
+    scale: number,
+    p: number,
+    limit: number,
+    n: number,
+  ): number {
     const pc = this.classProbs[c];
     const from = out.classStart[c];
     const to = out.classStart[c + 1];
     for (let w = from; w < to && n < limit; w++) {
-      if (counts(w) && pc * probs[w - from] >= p) n++;
+      if (counts(w) && scale * (pc * probs[w - from]) >= p) n++;
     }
     return n;
   }

@@ -193,6 +193,38 @@ describe.each(["class", "full"] as const)("predictions with a phrase memory, %s 
       }
     }
   });
+
+  it("counts a word whose output ties the target's as its rival, whatever the memory's backoff", () => {
+    // No direct weights, so two words with one output row (in one class) tie exactly.
+    const base = output === "class" ? tinyModel(5, 16, null) : { ...tinyModel(5, 16, null), output: { kind: "full" as const } };
+    const [a, b] = [base.vocab - 6, base.vocab - 5];
+    if (base.output.kind === "class") expect(base.output.wordClass[a]).toBe(base.output.wordClass[b]);
+    base.V.copyWithin(b * base.hidden, a * base.hidden, (a + 1) * base.hidden);
+    // Contexts (4 + n, 10 + c, 3) with n distinct followers in c learns: backoffs d · n / c.
+    const sentences: number[][] = [];
+    const prefixes: number[][] = [];
+    for (let n = 1; n <= 4; n++) {
+      for (let c = n; c <= n + 5; c++) {
+        const prefix = [BOS, 4 + n, 10 + c, 3];
+        for (let i = 0; i < c; i++) sentences.push([...prefix, 5 + Math.min(i, n - 1), EOS]);
+        prefixes.push(prefix);
+      }
+    }
+    const m = { ...base, memory: memoryOf(...sentences) };
+    const scorer = new RnnScorer(m);
+    for (const prefix of prefixes) {
+      scorer.startSentence();
+      for (const id of prefix.slice(1)) scorer.advance(id);
+      const p = mixedDistribution(m, prefix);
+      expect(p[b]).toBe(p[a]);
+      for (const [target, tied] of [[a, b], [b, a]]) {
+        expect(scorer.rivals(target, m.vocab), `prefix ${prefix}`).toBe(rivalsIn(p, target, m.vocab));
+        // Exactly the words above the target, and the tied one.
+        const above = p.filter((q, w) => w !== target && w !== tied && isSuggestible(w) && q > p[target]).length;
+        expect(Math.min(scorer.rivals(target, above + 1), above + 1)).toBe(above + 1);
+      }
+    }
+  });
 });
 
 describe("classTopK with a phrase memory", () => {
