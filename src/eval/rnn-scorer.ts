@@ -78,7 +78,7 @@ export class RnnScorer implements NextWordModel {
   advance(id: number): void {
     stepHidden(this.m, id, this.state, this.spare);
     [this.state, this.spare] = [this.spare, this.state];
-    if (this.m.direct) this.remember(this.m.direct, id);
+    if (this.m.direct) this.pushDirectHistory(this.m.direct, id);
     if (this.m.memory) {
       if (this.read < MEMORY_CONTEXT) this.context[this.read++] = id;
       else {
@@ -165,7 +165,7 @@ export class RnnScorer implements NextWordModel {
   }
 
   /** Appends id to the recent tokens (dropping the oldest when full) and hashes the new history. */
-  private remember(direct: DirectLayer, id: number): void {
+  private pushDirectHistory(direct: DirectLayer, id: number): void {
     const recent = this.recent;
     if (this.seen < recent.length) recent[this.seen++] = id;
     else if (recent.length > 0) {

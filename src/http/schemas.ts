@@ -48,6 +48,7 @@ export const predictResponseSchema = z.object({
 
 export const learnResponseSchema = z.object({
   tokens: z.number().int(),
+  /** The network's mean loss on the sentence (nats per token), without the phrase memory's mix. */
   lossBefore: z.number(),
   lossAfter: z.number(),
   budget: z.object({ estimateMs: z.number(), budgetMs: z.number(), truncated: z.boolean() }),

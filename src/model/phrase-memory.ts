@@ -22,8 +22,11 @@ export const MEMORY_CONTEXT = 3;
 /** Learned sentences the memory holds; the oldest leaves when a new one comes in. */
 export const MEMORY_SENTENCES = 2048;
 
-/** Most ids of one remembered sentence, markers included (a learn has at most 64 tokens and 2 markers). */
-export const MEMORY_MAX_SENTENCE_IDS = 128;
+/**
+ * Most ids of one remembered sentence: a learn's, at most LIMITS.maxSentenceTokens (64) tokens and
+ * its 2 markers. It bounds what a model file's memory may hold, and so what decoding one costs.
+ */
+export const MEMORY_MAX_SENTENCE_IDS = 66;
 
 /** d above, chosen with npm run adapt-bench (docs/adaptation.md). */
 export const MEMORY_DISCOUNT = 0.9;
@@ -48,9 +51,20 @@ export class PhraseMemory {
   /** Per token, how many times the held sentences hold it: forget() skips tokens they do not. */
   private readonly occurrences = new Map<number, number>();
 
-  /** The remembered sentences, oldest first (read-only views; the model file stores them). */
+  /** The remembered sentences, oldest first, for the model file (the memory's own arrays: do not change them). */
   sentences(): readonly Int32Array[] {
     return this.held;
+  }
+
+  /**
+   * About how many bytes of JavaScript heap the memory holds: mostly its contexts, each a string
+   * key, a small array and a map slot (measured in Node: about 160 bytes a context with 64-word
+   * sentences, 220 with 20-word ones; the larger is counted).
+   */
+  footprintBytes(): number {
+    let ids = 0;
+    for (const s of this.held) ids += s.length;
+    return this.contexts.size * 220 + this.occurrences.size * 50 + ids * 4;
   }
 
   /** Remembers a learned sentence ([<s>, ..., </s>]), forgetting the oldest one past MEMORY_SENTENCES. */
@@ -62,15 +76,23 @@ export class PhraseMemory {
     if (this.held.length > MEMORY_SENTENCES) this.count(this.held.shift() as Int32Array, -1);
   }
 
-  /** Forgets token `id` (a learned word's slot given to another word): it is remembered as <unk>. */
+  /**
+   * Forgets token `id` (a learned word's slot given to another word): it is remembered as <unk>.
+   * Only the positions whose context or follower holds id change, so the work grows with id's
+   * occurrences, not with the length of the sentences that hold it.
+   */
   forget(id: number): void {
-    if (!this.occurrences.has(id)) return;
+    const n = this.occurrences.get(id);
+    if (n === undefined) return;
     for (const sentence of this.held) {
       if (!sentence.includes(id)) continue;
-      this.count(sentence, -1);
+      const changed = positionsNear(sentence, id);
+      for (const t of changed) this.countAt(sentence, t, -1);
       for (let t = 0; t < sentence.length; t++) if (sentence[t] === id) sentence[t] = UNK;
-      this.count(sentence, 1);
+      for (const t of changed) this.countAt(sentence, t, 1);
     }
+    this.occurrences.delete(id);
+    this.occurrences.set(UNK, (this.occurrences.get(UNK) ?? 0) + n);
   }
 
   /** What the memory adds after ids[0 .. end) (the context is its last MEMORY_CONTEXT ids); null: nothing. */
@@ -98,25 +120,39 @@ export class PhraseMemory {
       if (n > 0) this.occurrences.set(id, n);
       else this.occurrences.delete(id);
     }
-    for (let t = MEMORY_CONTEXT; t < sentence.length; t++) {
-      const key = contextKey(sentence, t);
-      const w = sentence[t];
-      const f = this.contexts.get(key);
-      if (!f) {
-        // Only a count is ever removed, so an absent context is always being added.
-        this.contexts.set(key, [1, w, 1]);
-        continue;
-      }
-      let i = 1;
-      while (i < f.length && f[i] !== w) i += 2;
-      f[0] += sign;
-      if (f[0] === 0) this.contexts.delete(key);
-      // Arrays of exactly their size: push would leave room for 16 more numbers in each.
-      else if (i === f.length) this.contexts.set(key, [...f, w, 1]);
-      else if (f[i + 1] + sign > 0) f[i + 1] += sign;
-      else this.contexts.set(key, [...f.slice(0, i), ...f.slice(i + 2)]);
-    }
+    for (let t = MEMORY_CONTEXT; t < sentence.length; t++) this.countAt(sentence, t, sign);
   }
+
+  /** Adds or removes one count of sentence[t] following its context. */
+  private countAt(sentence: Int32Array, t: number, sign: 1 | -1): void {
+    const key = contextKey(sentence, t);
+    const w = sentence[t];
+    const f = this.contexts.get(key);
+    if (!f) {
+      // Counts are only removed from contexts that hold them: an absent context is being added.
+      this.contexts.set(key, [1, w, 1]);
+      return;
+    }
+    let i = 1;
+    while (i < f.length && f[i] !== w) i += 2;
+    f[0] += sign;
+    if (f[0] === 0) this.contexts.delete(key);
+    // Arrays of exactly their size: push would leave room for 16 more numbers in each.
+    else if (i === f.length) this.contexts.set(key, [...f, w, 1]);
+    else if (f[i + 1] + sign > 0) f[i + 1] += sign;
+    else this.contexts.set(key, [...f.slice(0, i), ...f.slice(i + 2)]);
+  }
+}
+
+/** The positions t >= MEMORY_CONTEXT whose token or context holds id. */
+function positionsNear(sentence: Int32Array, id: number): number[] {
+  const near: number[] = [];
+  let last = -Infinity;
+  for (let t = 0; t < sentence.length; t++) {
+    if (sentence[t] === id) last = t;
+    if (t >= MEMORY_CONTEXT && t - last <= MEMORY_CONTEXT) near.push(t);
+  }
+  return near;
 }
 
 function contextKey(ids: ArrayLike<number>, end: number): string {

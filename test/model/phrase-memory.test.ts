@@ -93,7 +93,7 @@ describe("PhraseMemory", () => {
   });
 
   it("refuses a sentence longer than a model file may store", () => {
-    expect(LIMITS.maxSentenceTokens + 2).toBeLessThanOrEqual(MEMORY_MAX_SENTENCE_IDS);
+    expect(MEMORY_MAX_SENTENCE_IDS).toBe(LIMITS.maxSentenceTokens + 2);
     expect(() => new PhraseMemory().add(new Array(MEMORY_MAX_SENTENCE_IDS + 1).fill(5))).toThrow();
   });
 
@@ -104,6 +104,20 @@ describe("PhraseMemory", () => {
     expectRecollection(memory.recollect(S2, 3), 3, [[UNK, 3]]);
     expect(memory.recollect(S1, 4)).toBeNull();
     expectRecollection(memory.recollect([5, 9, UNK], 3), 3, [[7, 2], [8, 1]]);
+  });
+
+  it("after forgetting, recalls exactly what a memory of the <unk>-rewritten sentences recalls", () => {
+    const rng = seededRng(7);
+    // Token 6 anywhere: first, last, twice in a row, three apart, in every fourth sentence or so.
+    const sentences = Array.from({ length: 40 }, () => [BOS, ...Array.from({ length: 2 + Math.floor(rng() * 12) }, () => (rng() < 0.2 ? 6 : 3 + Math.floor(rng() * 5))), EOS]);
+    const memory = memoryOf(...sentences);
+    memory.forget(6);
+    const rewritten = sentences.map((s) => s.map((id) => (id === 6 ? UNK : id)));
+    const rebuilt = memoryOf(...rewritten);
+    for (const ids of rewritten) for (let end = 0; end <= ids.length; end++) expect(memory.recollect(ids, end)).toEqual(rebuilt.recollect(ids, end));
+    // Its counts stay right as the rewritten sentences leave, oldest first.
+    for (let i = 0; i < MEMORY_SENTENCES - 10; i++) for (const m of [memory, rebuilt]) m.add([BOS, 3, 4, 6, 7, EOS]);
+    for (const ids of rewritten) for (let end = 0; end <= ids.length; end++) expect(memory.recollect(ids, end)).toEqual(rebuilt.recollect(ids, end));
   });
 
   it("clones into a memory that shares nothing", () => {
