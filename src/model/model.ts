@@ -108,6 +108,17 @@ export function rnnLm(m: RnnLm): RnnLm {
   };
 }
 
+/**
+ * About how many bytes a loaded model holds, for sizing caches: its weight arrays, and its phrase
+ * memory's estimate (which may be larger: 2,048 learned sentences of 64 words hold about 20 MB).
+ */
+export function footprintBytes(m: RnnLm): number {
+  const arrays = [m.U, m.W, m.V, m.output.kind === "class" ? m.output.C : undefined, m.direct?.D, m.anchor?.W, m.anchor?.C];
+  let bytes = 0;
+  for (const a of arrays) bytes += a?.byteLength ?? 0;
+  return bytes + (m.memory?.footprintBytes() ?? 0);
+}
+
 /** A class output over `vocab` ids whose classes start at classStart (classStart[K] = vocab). */
 export function classOutput(classStart: Int32Array, C: Float32Array, vocab: number, wordClass = wordClassOf(classStart, vocab)): ClassOutput {
   return { kind: "class", classes: classStart.length - 1, classStart, wordClass, C };

@@ -3,15 +3,17 @@
  * per model id) and fetches and parses the weights and vocabulary only when the manifest names
  * a different version, so a warm /predict costs one small KV read or none.
  *
- * Memory: an entry holds one parsed model (F32 weights are views into the fetched blob, so a
- * V=10k, H=100 class model is about 8 MB). At most maxModels ids are kept, least recently used
- * evicted first; with the default of 4 that stays far below the 128 MB isolate limit.
+ * Memory: an entry holds one parsed model: its weights (the shipped model with its 1,024 word
+ * slots, 16 MB as F32) and its phrase memory's counts (up to 20 MB more once it holds 2,048 learned
+ * sentences of 64 words; footprintBytes in src/model/model.ts estimates both). Least recently used
+ * models are evicted first, past maxModels ids or past maxBytes, so that the cache stays well
+ * inside the isolate's 128 MB; the model just loaded is always kept.
  *
  * Freshness: a published version becomes visible here after KV propagation (up to ~60 s in other
  * locations) plus at most manifestTtlMs.
  */
 
-import type { RnnLm } from "../model/model.ts";
+import { footprintBytes, type RnnLm } from "../model/model.ts";
 import type { Vocab } from "../model/vocab.ts";
 import { DEFAULT_MODEL_ID, readManifest, readVocab, readWeights, type Manifest } from "./kv-layout.ts";
 import { decodeModel, type ModelMeta } from "./model-codec.ts";
@@ -50,6 +52,8 @@ export interface CacheStats {
 export interface ModelCacheOptions {
   /** Most model ids kept parsed at once (default 4). */
   maxModels?: number;
+  /** Most bytes of parsed models kept, by footprintBytes (default 64 MiB); the latest load is kept whatever its size. */
+  maxBytes?: number;
   /** How long a manifest read is trusted before reading it again (default 1000 ms; 0 = every load). */
   manifestTtlMs?: number;
   /** Clock in ms, injectable for tests (default Date.now). */
@@ -61,6 +65,8 @@ interface Entry {
   /** When the manifest was last read. */
   checkedAt: number;
   value: Promise<LoadedModel>;
+  /** footprintBytes of the model once parsed; 0 until then. */
+  bytes: number;
 }
 
 function sameVersion(a: Manifest, b: Manifest): boolean {
@@ -79,6 +85,7 @@ export class ModelCache {
     evictions: 0,
   };
   private readonly maxModels: number;
+  private readonly maxBytes: number;
   private readonly manifestTtlMs: number;
   private readonly now: () => number;
   /** Map order is recency order: the first entry is the least recently used. */
@@ -86,6 +93,7 @@ export class ModelCache {
 
   constructor(opts: ModelCacheOptions = {}) {
     this.maxModels = Math.max(1, opts.maxModels ?? 4);
+    this.maxBytes = opts.maxBytes ?? 64 * 2 ** 20;
     this.manifestTtlMs = opts.manifestTtlMs ?? 1000;
     this.now = opts.now ?? Date.now;
   }
@@ -112,15 +120,32 @@ export class ModelCache {
       cached.checkedAt = now;
       return this.settle(id, cached);
     }
-    const entry: Entry = { manifest, checkedAt: now, value: this.fetch(kv, manifest) };
+    const entry: Entry = { manifest, checkedAt: now, value: this.fetch(kv, manifest), bytes: 0 };
     this.entries.delete(id);
     this.entries.set(id, entry);
-    for (const oldest of this.entries.keys()) {
-      if (this.entries.size <= this.maxModels) break;
-      this.entries.delete(oldest);
+    this.evict(id);
+    // Once parsed, the entry's size is known: evict for it. A failure is settle()'s to report.
+    entry.value.then(
+      (loaded) => {
+        entry.bytes = footprintBytes(loaded.model);
+        if (this.entries.get(id) === entry) this.evict(id);
+      },
+      () => {},
+    );
+    return this.settle(id, entry);
+  }
+
+  /** Evicts the least recently used entries other than `keep` while over maxModels or maxBytes. */
+  private evict(keep: string): void {
+    let bytes = 0;
+    for (const e of this.entries.values()) bytes += e.bytes;
+    for (const [id, e] of this.entries) {
+      if (this.entries.size <= this.maxModels && bytes <= this.maxBytes) break;
+      if (id === keep) continue;
+      this.entries.delete(id);
+      bytes -= e.bytes;
       this.stats.evictions++;
     }
-    return this.settle(id, entry);
   }
 
   /** Drops every cached model (tests, or after an operator-side rollback). */

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { footprintBytes } from "../../src/model/model.ts";
+import { PhraseMemory } from "../../src/model/phrase-memory.ts";
 import { vocabHash, type Vocab } from "../../src/model/vocab.ts";
 import { manifestKey, publishVersion, readManifest } from "../../src/store/kv-layout.ts";
 import { encodeModel, ModelFormatError } from "../../src/store/model-codec.ts";
@@ -26,7 +28,7 @@ function ready(r: LoadResult) {
 }
 
 /** A cache with a hand-driven clock and a KV that records every operation. */
-function setup(opts: { manifestTtlMs?: number; maxModels?: number } = {}) {
+function setup(opts: { manifestTtlMs?: number; maxModels?: number; maxBytes?: number } = {}) {
   const clock = { t: 0 };
   const rec = recordingKv(kv);
   const cache = new ModelCache({ manifestTtlMs: 1000, ...opts, now: () => clock.t });
@@ -129,6 +131,32 @@ describe("ModelCache", () => {
     expect(cache.stats.parses).toBe(3);
     await cache.load(rkv, b);
     expect(cache.stats).toMatchObject({ parses: 4, evictions: 2 });
+  });
+
+  it("keeps at most maxBytes of parsed models, least recently used evicted first, the latest load always", async () => {
+    const [a, b, c] = [freshId(), freshId(), freshId()];
+    for (const id of [a, b, c]) await publish(id, 1);
+    const one = footprintBytes(ready(await new ModelCache().load(kv, a)).model);
+    expect(one).toBeGreaterThan(0);
+    const { cache, kv: rkv } = setup({ maxBytes: 2.5 * one, manifestTtlMs: 0 });
+    for (const id of [a, b, a, c]) await cache.load(rkv, id); // c evicts b, the least recently used
+    expect(cache.stats).toMatchObject({ parses: 3, evictions: 1 });
+    await cache.load(rkv, a);
+    expect(cache.stats.parses).toBe(3);
+    await cache.load(rkv, b);
+    expect(cache.stats).toMatchObject({ parses: 4, evictions: 2 });
+
+    // A budget smaller than one model keeps just the latest.
+    const small = setup({ maxBytes: one / 2, manifestTtlMs: 0 });
+    for (const id of [a, a, b, b]) ready(await small.cache.load(small.kv, id));
+    expect(small.cache.stats).toMatchObject({ parses: 2, evictions: 1 });
+  });
+
+  it("a model's phrase memory counts toward its size", () => {
+    const m = randomModel({ vocab: 10, hidden: 4, seed: 1 });
+    const memory = new PhraseMemory();
+    for (let i = 0; i < 50; i++) memory.add([0, 3 + (i % 7), 4, 5 + (i % 5), 6, 1]);
+    expect(footprintBytes({ ...m, memory })).toBeGreaterThan(footprintBytes(m) + 50 * 6 * 4);
   });
 
   it("rejects a corrupt blob, does not cache the failure, and recovers on the next version", async () => {
