@@ -45,6 +45,30 @@ function utf8(bytes: Uint8Array): string {
 }
 
 /**
+ * A JSON body that must be an object (`example` shows one in the error): 415 for another media
+ * type, 413 past `limit` bytes, 400 for invalid UTF-8, invalid JSON or another JSON value.
+ */
+export async function readJsonObject(req: Request, limit: number, example: string): Promise<Record<string, unknown>> {
+  if (mediaType(req.headers.get("content-type")) !== "application/json") {
+    throw new ApiError(415, "unsupported_media_type", `send application/json ${example}`);
+  }
+  return jsonObject(utf8(await readLimited(req, limit)), example);
+}
+
+function jsonObject(text: string, example: string): Record<string, unknown> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "invalid_json", "the body is not valid JSON");
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new ApiError(400, "invalid_body", `the JSON body must be an object like ${example}`);
+  }
+  return json as Record<string, unknown>;
+}
+
+/**
  * A learn request body: JSON {"sentence": "...", ...options} or the sentence
  * itself as text/plain.
  */
@@ -55,16 +79,7 @@ export async function readLearnBody(req: Request, limit: number): Promise<LearnB
   }
   const text = utf8(await readLimited(req, limit));
   if (type === "text/plain") return { sentence: text, fields: {} };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new ApiError(400, "invalid_json", "the body is not valid JSON");
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new ApiError(400, "invalid_body", "the JSON body must be an object like {\"sentence\": \"...\"}");
-  }
-  const fields = json as Record<string, unknown>;
+  const fields = jsonObject(text, '{"sentence": "..."}');
   // A missing sentence reads as empty, which the route refuses as empty_sentence.
   if (fields.sentence === undefined) return { sentence: "", fields };
   const sentence = learnBodySchema.shape.sentence.safeParse(fields.sentence);

@@ -28,5 +28,5 @@ export async function predictRoute(c: AppContext): Promise<Response> {
   }
   const m = await publishedModel(c, id);
   const p = predictWords(predictorOf(m), tokens, k, LIMITS.prefixWindow);
-  return c.json({ ...p, model: { id, version: m.version } });
+  return c.json({ ...p, model: { id, version: m.manifest.version } });
 }

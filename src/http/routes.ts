@@ -2,7 +2,7 @@ import { docsPage } from "./docs-page.ts";
 import { healthRoute } from "./health.ts";
 import { learnRoute } from "./learn.ts";
 import { modelRoute, weightsRoute } from "./model.ts";
-import { createRoute, modelBodyLimit, rollbackRoute } from "./models.ts";
+import { createRoute, rollbackRoute } from "./models.ts";
 import { openApiDocument } from "./openapi.ts";
 import type { Operation } from "./operation.ts";
 import { predictRoute } from "./predict.ts";
@@ -89,7 +89,7 @@ export const OPERATIONS: readonly Operation[] = [
   {
     method: "post", path: "/models", perModel: false, access: "write",
     summary: "Create a model as a copy of another (copy-on-write)",
-    handlers: [modelBodyLimit, createRoute],
+    handlers: [createRoute],
     body: { contentType: "application/json", schema: createModelBodySchema },
     example: { body: { id: "my-model", from: "default" } },
     success: { status: 201, description: "the new model's metadata", schema: createdModelSchema },
@@ -104,7 +104,7 @@ export const OPERATIONS: readonly Operation[] = [
   {
     method: "post", path: "/models/:id/rollback", perModel: false, access: "write",
     summary: "Restore a retained version; it becomes a new version at once",
-    handlers: [modelBodyLimit, rollbackRoute],
+    handlers: [rollbackRoute],
     body: { contentType: "application/json", schema: rollbackBodySchema },
     example: { body: { version: 1 } },
     success: { status: 200, description: "the restored version and the new one", schema: rollbackResponseSchema },

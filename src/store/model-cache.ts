@@ -23,10 +23,8 @@ export interface LoadedModel {
   vocab: Vocab;
   /** What the weights file says about itself (hyperparameters, counters at publish time). */
   meta: ModelMeta;
-  /** The manifest this model was loaded for. */
+  /** The manifest this model was loaded for (its version is the one clients see). */
   manifest: Manifest;
-  /** manifest.version: the version clients see. */
-  version: number;
 }
 
 /**
@@ -171,7 +169,7 @@ export class ModelCache {
     const [vocab, bytes] = await Promise.all([this.vocabFor(kv, manifest.vocabHash), this.weights(kv, manifest)]);
     this.stats.parses++;
     const { model, meta } = decodeModel(bytes, { vocab: vocab.words.length, vocabHash: manifest.vocabHash });
-    return { model, vocab, meta, manifest, version: manifest.version };
+    return { model, vocab, meta, manifest };
   }
 
   private weights(kv: KVNamespace, manifest: Manifest): Promise<ArrayBuffer> {

@@ -48,7 +48,7 @@ describe("ModelCache", () => {
     const U = await publish(id, 1);
     const { cache, kv: rkv, gets } = setup();
     const r = ready(await cache.load(rkv, id));
-    expect(r.version).toBe(1);
+    expect(r.manifest.version).toBe(1);
     expect(r.meta.version).toBe(1);
     expect(r.vocab.words).toEqual(vocab.words);
     expect(Array.from(r.model.U)).toEqual(Array.from(U));
@@ -84,11 +84,11 @@ describe("ModelCache", () => {
     const U2 = await publish(id, 2);
 
     clock.t = 100; // within the TTL the published version is not seen yet
-    expect(ready(await cache.load(rkv, id)).version).toBe(1);
+    expect(ready(await cache.load(rkv, id)).manifest.version).toBe(1);
 
     clock.t = 2000;
     const v2 = ready(await cache.load(rkv, id));
-    expect(v2.version).toBe(2);
+    expect(v2.manifest.version).toBe(2);
     expect(Array.from(v2.model.U)).toEqual(Array.from(U2));
     expect(v2.model).not.toBe(v1.model);
     expect(v2.vocab).toBe(v1.vocab);
@@ -173,7 +173,7 @@ describe("ModelCache", () => {
     expect(cache.stats.parses).toBe(2);
 
     await publish(id, 3);
-    expect(ready(await cache.load(rkv, id)).version).toBe(3);
+    expect(ready(await cache.load(rkv, id)).manifest.version).toBe(3);
   });
 
   it("reports 'missing' again once the manifest is gone", async () => {

@@ -74,12 +74,15 @@ describe("POST /models", () => {
       [{ id: "d4", from: 7 }, 400, "invalid_model_id"],
       ["[]", 400, "invalid_body"],
       ["{", 400, "invalid_json"],
+      [JSON.stringify({ id: "d6", pad: "x".repeat(1100) }), 413, "body_too_large"],
     ] as const) {
       const res = await create(body);
       expect(res.status, JSON.stringify(body)).toBe(status);
       expect(((await res.json()) as ApiErrorBody).error.code).toBe(code);
     }
     expect((await create({ id: "d5" }, "text/plain")).status).toBe(415);
+    const latin1 = await call("/models", authed({ method: "POST", headers: { "content-type": "application/json" }, body: new Uint8Array([0x7b, 0xff, 0x7d]) }));
+    expect([latin1.status, ((await latin1.json()) as ApiErrorBody).error.code]).toEqual([400, "invalid_encoding"]);
     expect((await call("/models")).status).toBe(405);
     expect((await call("/models/d1", { method: "DELETE" })).status).toBe(405);
     expect((await modelInfo("d2")).status).toBe(503);
