@@ -12,8 +12,6 @@
  * learning options override the defaults for experiments. Everything is deterministic
  * except learn_ms_per_sentence (Node, wall clock, on this machine).
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { DEFAULT_SPLIT, splitDomain } from "../src/corpus/email.ts";
 import { LEARN_BOUNDS, LIMITS, UPDATE_GUARDS } from "../src/config.ts";
 import { BaseVocabView } from "../src/eval/base-vocab-view.ts";
@@ -26,9 +24,9 @@ import { baseVocab } from "../src/model/model.ts";
 import { withWordSlots } from "../src/model/new-words.ts";
 import { learnWords, type TextModel, textModel } from "../src/model/text-model.ts";
 import { tokenize } from "../src/model/tokenizer.ts";
-import { encode, type Vocab, vocabFromJson, vocabHash } from "../src/model/vocab.ts";
+import { encode, type Vocab } from "../src/model/vocab.ts";
 import { WORD_SLOTS } from "../src/model/word-slots.ts";
-import { decodeModel } from "../src/store/model-codec.ts";
+import { readModelDir } from "./lib/model-dir.ts";
 import { flags } from "./lib/args.ts";
 import { brownSplit } from "./lib/brown-data.ts";
 import { hamEmails } from "./lib/email-data.ts";
@@ -65,8 +63,7 @@ const options: LearnOptions = {
 };
 
 function loadModel(dir: string): { tm: TextModel; vocab: Vocab } {
-  const vocab = vocabFromJson(JSON.parse(readFileSync(join(dir, "vocab.json"), "utf8")));
-  const { model } = decodeModel(readFileSync(join(dir, "weights.safetensors")), { vocab: vocab.words.length, vocabHash: vocabHash(vocab) });
+  const { model, vocab } = readModelDir(dir);
   // The writer gives every model it learns with its word slots (src/writer/model-writer.ts).
   return { tm: textModel(newWordRate > 0 ? withWordSlots(model, WORD_SLOTS) : model, vocab, LIMITS.maxSentenceTokens), vocab };
 }

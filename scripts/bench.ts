@@ -11,7 +11,7 @@
  * shipped shape (Brown vocabulary of 10k words, hidden 100, 100 sqrt-frequency classes, F16).
  * Sentences and prefixes are windows of the Brown test split.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
@@ -26,9 +26,10 @@ import { assignClasses } from "../src/model/output/class-softmax.ts";
 import { seededRng } from "../src/model/rng.ts";
 import { textModel } from "../src/model/text-model.ts";
 import { sqrtCounts } from "../src/model/train.ts";
-import { BOS, buildVocab, countWords, encode, type Vocab, vocabFromJson, vocabHash, withMarkers } from "../src/model/vocab.ts";
+import { BOS, buildVocab, countWords, encode, type Vocab, vocabHash, withMarkers } from "../src/model/vocab.ts";
 import { DEFAULT_MODEL_ID, publishVersion } from "../src/store/kv-layout.ts";
 import { decodeModel, encodeModel } from "../src/store/model-codec.ts";
+import { readModelDir, WEIGHTS_FILE } from "./lib/model-dir.ts";
 import { flags } from "./lib/args.ts";
 import { childPid, hasSchedstat, processCpuNs } from "./lib/cpu-time.ts";
 import { brownSplit } from "./lib/brown-data.ts";
@@ -39,12 +40,11 @@ const log = (s: string) => process.stderr.write(s + "\n");
 // ---------------------------------------------------------------- inputs
 const split = brownSplit();
 const dir = arg.str("model");
-const shipped = existsSync(join(dir, "weights.safetensors"));
+const shipped = existsSync(join(dir, WEIGHTS_FILE));
 let vocab: Vocab;
 let bytes: Uint8Array;
 if (shipped) {
-  vocab = vocabFromJson(JSON.parse(readFileSync(join(dir, "vocab.json"), "utf8")));
-  bytes = readFileSync(join(dir, "weights.safetensors"));
+  ({ vocab, bytes } = readModelDir(dir));
 } else {
   const built = buildVocab(countWords(split.train), { maxSize: 10_000 });
   vocab = built.vocab;

@@ -8,14 +8,14 @@
  * eval.json holds only figures that follow from the model file and the corpus, rounded,
  * so rerunning on the same model reproduces it byte for byte; timings go to stderr.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KneserNey } from "../src/eval/kneser-ney.ts";
 import { type EvalResult, evaluate, type NextWordModel } from "../src/eval/metrics.ts";
 import { RnnScorer } from "../src/eval/rnn-scorer.ts";
 import { Unigram } from "../src/eval/unigram.ts";
-import { encode, vocabFromJson, vocabHash } from "../src/model/vocab.ts";
-import { decodeModel } from "../src/store/model-codec.ts";
+import { encode, vocabHash } from "../src/model/vocab.ts";
+import { readModelDir } from "./lib/model-dir.ts";
 import { flags } from "./lib/args.ts";
 import { brownSplit } from "./lib/brown-data.ts";
 
@@ -37,9 +37,8 @@ function figures(r: EvalResult) {
   return { perplexity: round(r.perplexity, 3), top1: round(r.top1, 5), top3: round(r.top3, 5), top5: round(r.top5, 5) };
 }
 
-const vocab = vocabFromJson(JSON.parse(readFileSync(join(dir, "vocab.json"), "utf8")));
+const { model, vocab } = readModelDir(dir);
 const hash = vocabHash(vocab);
-const { model } = decodeModel(readFileSync(join(dir, "weights.safetensors")), { vocab: vocab.words.length, vocabHash: hash });
 const split = timed("load corpus", () => brownSplit());
 const train = split.train.map((s) => encode(s, vocab));
 const test = split.test.map((s) => encode(s, vocab));

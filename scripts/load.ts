@@ -17,9 +17,11 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import { quantile } from "../bench/stats.ts";
 import { seededRng } from "../src/model/rng.ts";
 import { flags } from "./lib/args.ts";
 import { startDevServer } from "./lib/dev-server.ts";
+import { readVocabFile } from "./lib/model-dir.ts";
 
 const arg = flags(
   { seconds: "60", connections: "8", "learn-share": "0.2", "fresh-share": "0.1", model: "models/base", seed: "1" },
@@ -43,7 +45,7 @@ interface Sample {
 // ---------------------------------------------------------------------------------------------
 // Traffic: sentences and prefixes Zipf-sampled from the model's 2,000 most frequent words
 
-const words = (JSON.parse(readFileSync(`${arg.str("model")}/vocab.json`, "utf8")) as { words: string[] }).words.slice(3, 2003);
+const words = readVocabFile(arg.str("model")).words.slice(3, 2003);
 const cdf = (() => {
   const w = words.map((_, r) => 1 / (r + 1));
   const total = w.reduce((a, b) => a + b, 0);
@@ -94,7 +96,7 @@ try {
     await (await fetch(`${url}/health`)).arrayBuffer();
     stack.push(performance.now() - t);
   }
-  const stackP50 = percentile(stack.sort((a, b) => a - b), 0.5).toFixed(1);
+  const stackP50 = quantile(stack, 0.5).toFixed(1);
 
   const samples: Sample[] = [];
   const failures = new Map<string, number>();
@@ -208,15 +210,10 @@ process.exit(failed ? 1 : 0);
 
 // ---------------------------------------------------------------------------------------------
 
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
 function summarise(all: Sample[], elapsed: number) {
   const row = (name: string, ss: Sample[]) => {
-    const ms = ss.map((s) => s.ms).sort((a, b) => a - b);
-    return { name, n: ss.length, perS: (ss.length / elapsed).toFixed(0), p50: percentile(ms, 0.5).toFixed(1), p99: percentile(ms, 0.99).toFixed(1) };
+    const ms = ss.map((s) => s.ms);
+    return { name, n: ss.length, perS: (ss.length / elapsed).toFixed(0), p50: quantile(ms, 0.5).toFixed(1), p99: quantile(ms, 0.99).toFixed(1) };
   };
   const label: Record<Kind, string> = { predict: "`GET /predict`", fresh: "`GET /predict?fresh=1`", learn: "`POST /learn`" };
   return { rows: [...KINDS.map((k) => row(label[k], all.filter((s) => s.kind === k))), row("all", all)] };

@@ -9,12 +9,12 @@
  *   npm run seed -- --persist-to DIR   local KV kept in DIR (as `wrangler dev --persist-to DIR` reads it)
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { vocabFromJson, vocabHash, vocabToJson } from "../src/model/vocab.ts";
+import { vocabHash, vocabToJson } from "../src/model/vocab.ts";
 import { manifestKey, type Manifest, parseManifest, vocabKey, weightsKey } from "../src/store/kv-layout.ts";
-import { decodeModel } from "../src/store/model-codec.ts";
+import { readModelDir, WEIGHTS_FILE } from "./lib/model-dir.ts";
 import { flags } from "./lib/args.ts";
 
 const arg = flags({ id: "default", model: "models/base", "persist-to": "" }, ["remote", "if-empty"]);
@@ -47,11 +47,9 @@ if (current && arg.bool("if-empty")) {
 }
 
 const dir = arg.str("model");
-const bytes = readFileSync(join(dir, "weights.safetensors"));
-const vocab = vocabFromJson(JSON.parse(readFileSync(join(dir, "vocab.json"), "utf8")));
+// Refuses a model whose weights do not fit its vocabulary before anything is written.
+const { vocab, meta, bytes } = readModelDir(dir);
 const hash = vocabHash(vocab);
-// Refuse a model whose weights do not fit its vocabulary before anything is written.
-const { meta } = decodeModel(bytes, { vocab: vocab.words.length, vocabHash: hash });
 const version = (current?.version ?? 0) + 1;
 const now = new Date().toISOString();
 const manifest = parseManifest({
@@ -70,7 +68,7 @@ const tmp = mkdtempSync(join(tmpdir(), "seed-"));
 const vocabFile = join(tmp, "vocab.json");
 writeFileSync(vocabFile, JSON.stringify(vocabToJson(vocab)));
 wrangler(["put", vocabKey(hash), "--path", vocabFile]);
-wrangler(["put", manifest.weightsKey, "--path", join(dir, "weights.safetensors")]);
+wrangler(["put", manifest.weightsKey, "--path", join(dir, WEIGHTS_FILE)]);
 const manifestFile = join(tmp, "manifest.json");
 writeFileSync(manifestFile, JSON.stringify(manifest));
 wrangler(["put", manifestKey(id), "--path", manifestFile]);

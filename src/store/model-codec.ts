@@ -22,7 +22,7 @@
  * Both directions refuse non-finite weights, so a file that decodes is always usable.
  */
 
-import { assertModelShape, baseClasses, classOutput, inputStride, type LearnedWords, wordClassOf, type OutputLayer, type RnnLm, rnnLm } from "../model/model.ts";
+import { assertModelShape, baseClasses, classOutput, inputStride, type LearnedWords, type OutputLayer, type RnnLm, rnnLm } from "../model/model.ts";
 import { MEMORY_MAX_SENTENCE_IDS, MEMORY_SENTENCES, PhraseMemory } from "../model/phrase-memory.ts";
 import { MAX_SLOT_WORD_CHARS, mayTakeSlot, WORD_SLOTS } from "../model/word-slots.ts";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type Safetensors, type Tensor } from "./safetensors.ts";
