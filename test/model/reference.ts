@@ -19,7 +19,8 @@ export interface Perturbation {
 
 export function referenceStepLosses(m: RnnLm, ids: number[], p?: Perturbation): number[] {
   const H = m.hidden;
-  const N = m.vocab;
+  // U's row stride: the vocabulary, or more in a model with room for learned words.
+  const N = m.U.length / H;
   const at = (tensor: Perturbation["tensor"], arr: Float32Array, index: number, t: number): number =>
     arr[index] + (p && p.tensor === tensor && p.index === index && (p.step === undefined || p.step === t) ? p.delta : 0);
   let s = new Array<number>(H).fill(0);
