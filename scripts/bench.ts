@@ -11,7 +11,7 @@
  * shipped shape (Brown vocabulary of 10k words, hidden 100, 100 sqrt-frequency classes, F16).
  * Sentences and prefixes are windows of the Brown test split.
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
@@ -29,7 +29,7 @@ import { sqrtCounts } from "../src/model/train.ts";
 import { BOS, buildVocab, countWords, encode, type Vocab, vocabHash, withMarkers } from "../src/model/vocab.ts";
 import { DEFAULT_MODEL_ID, publishVersion } from "../src/store/kv-layout.ts";
 import { decodeModel, encodeModel } from "../src/store/model-codec.ts";
-import { readModelDir, WEIGHTS_FILE } from "./lib/model-dir.ts";
+import { readVocabFile, WEIGHTS_FILE } from "./lib/model-dir.ts";
 import { flags } from "./lib/args.ts";
 import { childPid, hasSchedstat, processCpuNs } from "./lib/cpu-time.ts";
 import { brownSplit } from "./lib/brown-data.ts";
@@ -44,7 +44,8 @@ const shipped = existsSync(join(dir, WEIGHTS_FILE));
 let vocab: Vocab;
 let bytes: Uint8Array;
 if (shipped) {
-  ({ vocab, bytes } = readModelDir(dir));
+  vocab = readVocabFile(dir);
+  bytes = readFileSync(join(dir, WEIGHTS_FILE));
 } else {
   const built = buildVocab(countWords(split.train), { maxSize: 10_000 });
   vocab = built.vocab;

@@ -78,8 +78,7 @@ export class PhraseMemory {
 
   /**
    * Forgets token `id` (a learned word's slot given to another word): it is remembered as <unk>.
-   * Only the positions whose context or follower holds id change, so the work grows with id's
-   * occurrences, not with the length of the sentences that hold it.
+   * Only the positions whose context or follower holds id change, and only those are recounted.
    */
   forget(id: number): void {
     const n = this.occurrences.get(id);

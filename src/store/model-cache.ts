@@ -4,10 +4,11 @@
  * a different version, so a warm /predict costs one small KV read or none.
  *
  * Memory: an entry holds one parsed model: its weights (the shipped model with its 1,024 word
- * slots, 16 MB as F32) and its phrase memory's counts (up to 20 MB more once it holds 2,048 learned
- * sentences of 64 words; footprintBytes in src/model/model.ts estimates both). Least recently used
- * models are evicted first, past maxModels ids or past maxBytes, so that the cache stays well
- * inside the isolate's 128 MB; the model just loaded is always kept.
+ * slots, 16 MiB as F32) and its phrase memory's counts (measured: 8.6 MiB of heap for 2,048 learned
+ * sentences of 20 words, 20 MiB for 64 words). footprintBytes (src/model/model.ts) estimates both,
+ * erring high (it counts 8.8 and 28 MiB for those memories). Least recently used models are evicted
+ * first, past maxModels ids or past maxBytes, so that the cache stays well inside the isolate's
+ * 128 MB; the model just loaded is always kept.
  *
  * Freshness: a published version becomes visible here after KV propagation (up to ~60 s in other
  * locations) plus at most manifestTtlMs.
@@ -63,7 +64,8 @@ interface Entry {
   /** When the manifest was last read. */
   checkedAt: number;
   value: Promise<LoadedModel>;
-  /** footprintBytes of the model once parsed; 0 until then. */
+  /** The model once parsed, and its footprintBytes (0 until then). */
+  loaded?: LoadedModel;
   bytes: number;
 }
 
@@ -125,6 +127,7 @@ export class ModelCache {
     // Once parsed, the entry's size is known: evict for it. A failure is settle()'s to report.
     entry.value.then(
       (loaded) => {
+        entry.loaded = loaded;
         entry.bytes = footprintBytes(loaded.model);
         if (this.entries.get(id) === entry) this.evict(id);
       },
@@ -133,13 +136,17 @@ export class ModelCache {
     return this.settle(id, entry);
   }
 
-  /** Evicts the least recently used entries other than `keep` while over maxModels or maxBytes. */
+  /**
+   * Evicts the least recently used entries other than `keep` while over maxModels or maxBytes. A
+   * model still loading holds no bytes yet, so only the count limit evicts it.
+   */
   private evict(keep: string): void {
     let bytes = 0;
     for (const e of this.entries.values()) bytes += e.bytes;
     for (const [id, e] of this.entries) {
-      if (this.entries.size <= this.maxModels && bytes <= this.maxBytes) break;
-      if (id === keep) continue;
+      const overCount = this.entries.size > this.maxModels;
+      if (!overCount && bytes <= this.maxBytes) break;
+      if (id === keep || (!overCount && e.loaded === undefined)) continue;
       this.entries.delete(id);
       bytes -= e.bytes;
       this.stats.evictions++;
@@ -177,16 +184,12 @@ export class ModelCache {
     return readWeights(kv, manifest);
   }
 
-  /** Reuses the vocabulary of any cached model with the same hash (versions rarely change it). */
+  /**
+   * Reuses the vocabulary of any loaded model with the same hash (versions rarely change it); one
+   * still loading is not waited for, so a load never waits on another model's weights.
+   */
   private async vocabFor(kv: KVNamespace, hash: string): Promise<Vocab> {
-    const donor = [...this.entries.values()].find((e) => e.manifest.vocabHash === hash);
-    if (donor) {
-      try {
-        return (await donor.value).vocab;
-      } catch {
-        // That load failed; read the vocabulary ourselves.
-      }
-    }
+    for (const e of this.entries.values()) if (e.loaded && e.manifest.vocabHash === hash) return e.loaded.vocab;
     this.stats.vocabReads++;
     return readVocab(kv, hash);
   }

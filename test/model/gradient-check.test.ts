@@ -11,7 +11,7 @@ const VOCAB = 9;
 const HIDDEN = 5;
 const EPS = 1e-4;
 
-type Variant = "full" | "class" | "full+direct" | "class+direct" | "class+direct+slots";
+type Variant = "full" | "class" | "full+direct" | "class+direct" | "full+direct+slots" | "class+direct+slots";
 
 /** <s> ... </s>: 7 steps; with word slots, through the learned words 9 and 10 as well. */
 const sentenceFor = (variant: Variant) => (variant.endsWith("+slots") ? [0, 4, 9, 3, 10, 9, 5, 1] : [0, 4, 7, 3, 8, 3, 5, 1]);
@@ -22,7 +22,7 @@ function smallModel(variant: Variant, seed: number): RnnLm {
   // A 32-entry table: small enough that features collide and share weights, as they do at scale.
   const direct = variant.includes("+direct") ? { order: 3, size: 32 } : undefined;
   let m = initModel({ vocab: VOCAB, hidden: HIDDEN, classStart, direct }, rng);
-  // As the writer learns: 3 word slots (U's stride is 12), 2 of them used (ids 9, 10, a class of their own).
+  // As the writer learns: 3 word slots (U's stride is 12), 2 of them used (ids 9, 10; with classes, a class of their own).
   if (variant.endsWith("+slots")) m = withLearnedCount(withWordSlots(m, 3), 2);
   // Larger recurrent weights than the default init so errors really flow back several steps.
   for (let i = 0; i < m.W.length; i++) m.W[i] *= 3;
@@ -65,7 +65,7 @@ function tensorsOf(m: RnnLm): [Perturbation["tensor"], Float32Array][] {
   return list;
 }
 
-describe.each(["full", "class", "full+direct", "class+direct", "class+direct+slots"] as const)("%s softmax gradient", (output) => {
+describe.each(["full", "class", "full+direct", "class+direct", "full+direct+slots", "class+direct+slots"] as const)("%s softmax gradient", (output) => {
   const SENTENCE = sentenceFor(output);
   it("matches central differences with full BPTT (truncation >= T)", () => {
     const m = smallModel(output, 1);

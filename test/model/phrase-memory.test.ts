@@ -115,6 +115,8 @@ describe("PhraseMemory", () => {
     const rewritten = sentences.map((s) => s.map((id) => (id === 6 ? UNK : id)));
     const rebuilt = memoryOf(...rewritten);
     for (const ids of rewritten) for (let end = 0; end <= ids.length; end++) expect(memory.recollect(ids, end)).toEqual(rebuilt.recollect(ids, end));
+    // Its token counts too (they are part of its size): 6 is gone, <unk> counted where it was.
+    expect(memory.footprintBytes()).toBe(rebuilt.footprintBytes());
     // Its counts stay right as the rewritten sentences leave, oldest first.
     for (let i = 0; i < MEMORY_SENTENCES - 10; i++) for (const m of [memory, rebuilt]) m.add([BOS, 3, 4, 6, 7, EOS]);
     for (const ids of rewritten) for (let end = 0; end <= ids.length; end++) expect(memory.recollect(ids, end)).toEqual(rebuilt.recollect(ids, end));

@@ -20,7 +20,7 @@ export interface Perturbation {
 export function referenceStepLosses(m: RnnLm, ids: number[], p?: Perturbation): number[] {
   const H = m.hidden;
   // U's row stride: the vocabulary, or more in a model with room for learned words.
-  const N = m.U.length / H;
+  const stride = m.U.length / H;
   const at = (tensor: Perturbation["tensor"], arr: Float32Array, index: number, t: number): number =>
     arr[index] + (p && p.tensor === tensor && p.index === index && (p.step === undefined || p.step === t) ? p.delta : 0);
   let s = new Array<number>(H).fill(0);
@@ -29,7 +29,7 @@ export function referenceStepLosses(m: RnnLm, ids: number[], p?: Perturbation): 
     const x = ids[t];
     const next: number[] = [];
     for (let i = 0; i < H; i++) {
-      let z = at("U", m.U, i * N + x, t);
+      let z = at("U", m.U, i * stride + x, t);
       for (let j = 0; j < H; j++) z += at("W", m.W, i * H + j, t) * s[j];
       next.push(Math.tanh(z));
     }
@@ -58,7 +58,7 @@ export function referenceStepLosses(m: RnnLm, ids: number[], p?: Perturbation): 
     };
     const y = ids[t + 1];
     if (m.output.kind === "full") {
-      const scores = Array.from({ length: N }, (_, v) => score("V", m.V, v));
+      const scores = Array.from({ length: m.vocab }, (_, v) => score("V", m.V, v));
       losses.push(-logSoftmaxAt(scores, y));
     } else {
       const { classStart, classes, C } = m.output;

@@ -152,6 +152,31 @@ describe("ModelCache", () => {
     expect(small.cache.stats).toMatchObject({ parses: 2, evictions: 1 });
   });
 
+  it("the byte budget never evicts a model still loading, and a load never waits on another's weights", async () => {
+    const [x, a, b] = [freshId(), freshId(), freshId()];
+    for (const id of [x, a, b]) await publish(id, 1);
+    const one = footprintBytes(ready(await new ModelCache().load(kv, a)).model);
+    // x's weights read is held back until release().
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const gated = {
+      get: async (key: string, type: "text") => {
+        if (key === `model:${x}:weights:v1`) await held;
+        return kv.get(key, type);
+      },
+    } as unknown as KVNamespace;
+    const { cache } = setup({ maxBytes: 1.5 * one, manifestTtlMs: 0 });
+    const loadingX = cache.load(gated, x);
+    // a and b share x's vocabulary: they load without waiting for x, and b's size evicts a only.
+    ready(await cache.load(gated, a));
+    ready(await cache.load(gated, b));
+    expect(cache.stats).toMatchObject({ parses: 2, evictions: 1 });
+    release();
+    ready(await loadingX);
+    ready(await cache.load(gated, x));
+    expect(cache.stats.parses).toBe(3);
+  });
+
   it("a model's phrase memory counts toward its size", () => {
     const m = randomModel({ vocab: 10, hidden: 4, seed: 1 });
     const memory = new PhraseMemory();
