@@ -11,7 +11,7 @@
  * The caller reads workerd's CPU time around /op.
  */
 import { LIMITS } from "../src/config.ts";
-import { type LearnOptions, learnSentence, predictNext, warmUp } from "../src/model/lm.ts";
+import { type LearnOptions, learnSentence, predictNext, rehearse, warmUp } from "../src/model/lm.ts";
 import { type TextModel, textModel } from "../src/model/text-model.ts";
 import { BOS, EOS, isSuggestible, UNK } from "../src/model/vocab.ts";
 import { ModelCache } from "../src/store/model-cache.ts";
@@ -40,12 +40,14 @@ export interface SetupInput {
 
 /**
  * One call in a freshly loaded isolate (code not yet optimised by the JIT);
- * "none" measures the request alone, "warm-up" runs warmUp().
+ * "none" measures the request alone, "warm-up" runs warmUp(), "rehearse" rehearse() on the model
+ * (as the writer does when it loads one).
  */
 export type FirstCall =
   | { kind: "predict"; ids: number[] }
   | { kind: "learn"; ids: number[]; learn: LearnOptions }
   | { kind: "warm-up" }
+  | { kind: "rehearse" }
   | { kind: "none" };
 
 export interface OpRequest {
@@ -85,6 +87,7 @@ export default {
       if (call.kind === "predict") predictNext(tm.model, call.ids, LIMITS.defaultK, isSuggestible, tm.ws);
       if (call.kind === "learn") learnSentence(tm.model, call.ids, call.learn, tm.ws);
       if (call.kind === "warm-up") warmUp();
+      if (call.kind === "rehearse") rehearse(tm.model, tm.ws);
       return Response.json({ wallMs: performance.now() - t0 });
     }
     if (pathname === "/bytes") {

@@ -120,7 +120,8 @@ const worker = (name: string, script: string) => ({
   },
 });
 // Every load worker is its own isolate: each times one cold load and its first calls,
-// half of them warmed up at startup (bench/worker.ts, warmUp in src/model/lm.ts).
+// half of them warmed up at startup (bench/worker.ts, warmUp in src/model/lm.ts), and every other
+// one of those also rehearsed on the model after loading it (rehearse, as the writer does).
 const loadNames = Array.from({ length: arg.num("loads") }, (_, i) => `load${i}`);
 const warmNames = loadNames.map((n) => `warm-${n}`);
 const mf = new Miniflare({
@@ -136,7 +137,7 @@ let workerd: Record<string, Measured>;
 const loads: (LoadReport & { cpuMs: number })[] = [];
 let learnBytes = 0;
 /** CPU ms of a fresh isolate's first three predictions (10 tokens) and learns (20 tokens). */
-const firsts: { warmed: boolean; predict: number[]; learn: number[] }[] = [];
+const firsts: { warmed: boolean; rehearseMs?: number; predict: number[]; learn: number[] }[] = [];
 /** CPU ms of warmUp() in an isolate that has run nothing yet. */
 let warmUpCpuMs = 0;
 try {
@@ -162,11 +163,13 @@ try {
     // Then the isolate's first calls, each its own request, less what a request costs alone.
     const [, overhead] = await cpuOf(name, "/first", { kind: "none" } satisfies FirstCall);
     const firstCpu = async (c: FirstCall) => Math.max(0, (await cpuOf(name, "/first", c))[1] - overhead);
+    const rehearsed = warmNames.indexOf(name) % 2 === 1;
+    const rehearseMs = rehearsed ? await firstCpu({ kind: "rehearse" }) : undefined;
     const predict: number[] = [];
     const learnMs: number[] = [];
     for (let i = 0; i < 3; i++) predict.push(await firstCpu({ kind: "predict", ids: suite.prefixes["10"][i] }));
     for (let i = 0; i < 3; i++) learnMs.push(await firstCpu({ kind: "learn", ids: suite.sentences["20"][i], learn }));
-    firsts.push({ warmed: warmNames.includes(name), predict, learn: learnMs });
+    firsts.push({ warmed: warmNames.includes(name), rehearseMs, predict, learn: learnMs });
   }
   {
     await call("warm-up-cost", "/load");
@@ -240,9 +243,11 @@ for (const [name, m] of Object.entries(workerd)) {
 }
 log(`cold loads, ms (KV + decode + workspace, wall / workerd CPU): ${loads.map((l) => `${l.loadMs + l.workspaceMs}/${l.cpuMs.toFixed(0)}`).join(", ")}`);
 const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(" ");
-for (const f of firsts) {
-  log(`a fresh isolate's first calls${f.warmed ? " after warmUp()" : ""}, CPU ms: predict 10 [${list(f.predict)}], then learn 20 [${list(f.learn)}]`);
-}
+const after = (f: (typeof firsts)[number]) =>
+  f.rehearseMs === undefined ? (f.warmed ? " after warmUp()" : "") : ` after warmUp() and rehearse() (${f.rehearseMs.toFixed(1)} ms)`;
+for (const f of firsts) log(`a fresh isolate's first calls${after(f)}, CPU ms: predict 10 [${list(f.predict)}], then learn 20 [${list(f.learn)}]`);
+const firstLearn = (rehearsed: boolean) => quantile(firsts.filter((f) => f.warmed && (f.rehearseMs !== undefined) === rehearsed).map((f) => f.learn[0]), 0.5);
+log(`median first learn after warmUp(): ${firstLearn(false).toFixed(1)} ms CPU; after warmUp() and rehearse(): ${firstLearn(true).toFixed(1)} ms`);
 log(`warmUp() itself in a fresh isolate: ${warmUpCpuMs.toFixed(1)} ms CPU`);
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
 log(`buffers: ${mib(learnBytes)} after a learn, ${mib(loads[0].bytes)} to predict; the model's tensors ${mib(loads[0].weightBytes)}`);

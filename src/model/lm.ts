@@ -225,3 +225,20 @@ export function warmUp(rounds = 30): void {
     }
   }
 }
+
+/**
+ * Learns and predicts a few sentences on m with ws at learning rate 0, which leaves every weight
+ * as it is (each step adds 0 · gradient). Run where a writer has just loaded its model, in the
+ * request that pays for the load anyway: ws's gradient buffers grow to their working size, and the
+ * JIT sees this model's sizes, which warmUp's tiny models cannot show it, instead of during the
+ * next real learns (docs/benchmarks.md).
+ */
+export function rehearse(m: RnnLm, ws: Workspace): void {
+  const still = { lr: 0, truncate: 4, steps: 1, clipNorm: 5, maxStepNorm: 2 };
+  const words = Math.min(200, baseVocab(m) - 3);
+  for (const length of [20, ws.maxSteps - 2, 20]) {
+    const ids = [0, ...Array.from({ length }, (_, t) => 3 + ((t * 7) % words)), 1];
+    learnSentence(m, ids, still, ws);
+    predictNext(m, ids.slice(0, 11), 5, () => true, ws);
+  }
+}

@@ -1,5 +1,5 @@
 import { LIMITS } from "../config.ts";
-import { learnSentence } from "../model/lm.ts";
+import { learnSentence, rehearse } from "../model/lm.ts";
 import type { RnnLm } from "../model/model.ts";
 import { withWordSlots } from "../model/new-words.ts";
 import { admitNewWords, type TextModel, textModel } from "../model/text-model.ts";
@@ -12,9 +12,14 @@ import type { LogEntry } from "./learn-log.ts";
  * (docs/write-path.md): the same steps, in the same order, as the learns first took.
  */
 
-/** The writer's model: with its slots for new words (src/model/word-slots.ts). */
+/**
+ * The writer's model: with its slots for new words (src/model/word-slots.ts), rehearsed (weights
+ * untouched) so that the learns after a load do not pay for its buffers' growth and the JIT.
+ */
 export function learningModel(model: RnnLm, vocab: Vocab): TextModel {
-  return textModel(withWordSlots(model, WORD_SLOTS), vocab, LIMITS.maxSentenceTokens);
+  const tm = textModel(withWordSlots(model, WORD_SLOTS), vocab, LIMITS.maxSentenceTokens);
+  rehearse(tm.model, tm.ws);
+  return tm;
 }
 
 /**
