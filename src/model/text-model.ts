@@ -63,4 +63,3 @@ export function predictWords(tm: TextModel, tokens: readonly string[], k: number
     predictions: top.map(({ id, p }) => ({ word: tm.vocab.words[id], p })),
   };
 }
-
