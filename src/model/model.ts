@@ -109,8 +109,8 @@ export function rnnLm(m: RnnLm): RnnLm {
 }
 
 /**
- * About how many bytes a loaded model holds, for sizing caches: its weight arrays, and its phrase
- * memory's estimate (which may be larger: 2,048 learned sentences of 64 words hold about 20 MB).
+ * About how many bytes a loaded model holds, for sizing caches: its weight arrays and its phrase
+ * memory's.
  */
 export function footprintBytes(m: RnnLm): number {
   const arrays = [m.U, m.W, m.V, m.output.kind === "class" ? m.output.C : undefined, m.direct?.D, m.anchor?.W, m.anchor?.C];

@@ -38,33 +38,43 @@ export interface Recollection {
   readonly boosts: ReadonlyMap<number, number>;
 }
 
-/**
- * Followers of one context, flat (most contexts have one, and the memory holds tens of thousands):
- * [total, token, count, token, count, ...].
- */
-type Followers = number[];
+/** Ids the held sentences can take up at most, markers included. */
+const MAX_HELD_IDS = MEMORY_SENTENCES * MEMORY_MAX_SENTENCE_IDS;
 
+/** Positions are renumbered from 0 before they pass this, so they stay in an Int32Array. */
+const MAX_POSITION = 2 ** 30;
+
+/**
+ * The counts are not stored: the held sentences are, in a ring of ids, with a hash index from each
+ * context to the positions that follow it (a chained hash table in typed arrays, newest first).
+ * Recalling a context walks its chain and counts the followers there, so learning a sentence, or
+ * rebuilding the index when a model file is decoded, costs a few array writes per token instead
+ * of a map entry per context (docs/model.md).
+ */
 export class PhraseMemory {
   /** Remembered sentences, oldest first: ids as learned, markers included. */
   private readonly held: Int32Array[] = [];
-  private readonly contexts = new Map<string, Followers>();
-  /** Per token, how many times the held sentences hold it: forget() skips tokens they do not. */
-  private readonly occurrences = new Map<number, number>();
+  /** Position of each held sentence's first id. Positions count ids learned since the last renumbering. */
+  private readonly starts: number[] = [];
+  /** The position after the newest sentence. */
+  private end = 0;
+  /** ring[p % ring.length]: the id at position p, for the held positions. */
+  private ring = new Int32Array(0);
+  /** links[p % ring.length]: the previous position after the same context hash, or -1. */
+  private links = new Int32Array(0);
+  /** heads[hash]: the newest position after a context of that hash, or -1. */
+  private heads = new Int32Array(0);
 
   /** The remembered sentences, oldest first, for the model file (the memory's own arrays: do not change them). */
   sentences(): readonly Int32Array[] {
     return this.held;
   }
 
-  /**
-   * About how many bytes of JavaScript heap the memory holds: mostly its contexts, each a string
-   * key, a small array and a map slot (measured in Node: about 160 bytes a context with 64-word
-   * sentences, 220 with 20-word ones; the larger is counted).
-   */
+  /** Bytes the memory holds: its index and its sentences. */
   footprintBytes(): number {
     let ids = 0;
     for (const s of this.held) ids += s.length;
-    return this.contexts.size * 220 + this.occurrences.size * 50 + ids * 4;
+    return this.ring.byteLength + this.links.byteLength + this.heads.byteLength + ids * 4 + this.held.length * 100;
   }
 
   /** Remembers a learned sentence ([<s>, ..., </s>]), forgetting the oldest one past MEMORY_SENTENCES. */
@@ -72,36 +82,52 @@ export class PhraseMemory {
     if (ids.length > MEMORY_MAX_SENTENCE_IDS) throw new Error(`a remembered sentence has at most ${MEMORY_MAX_SENTENCE_IDS} ids`);
     const sentence = Int32Array.from(ids);
     this.held.push(sentence);
-    this.count(sentence, 1);
-    if (this.held.length > MEMORY_SENTENCES) this.count(this.held.shift() as Int32Array, -1);
+    this.starts.push(this.end);
+    if (this.held.length > MEMORY_SENTENCES) {
+      this.held.shift();
+      this.starts.shift();
+    }
+    const live = this.end + sentence.length - this.starts[0];
+    if (live > this.ring.length) this.rebuild(Math.min(MAX_HELD_IDS, Math.max(live, 2 * this.ring.length, 256)));
+    else if (this.end + sentence.length > MAX_POSITION) this.rebuild(this.ring.length);
+    else {
+      this.index(sentence, this.end);
+      this.end += sentence.length;
+    }
   }
 
-  /**
-   * Forgets token `id` (a learned word's slot given to another word): it is remembered as <unk>.
-   * Only the positions whose context or follower holds id change, and only those are recounted.
-   */
+  /** Forgets token `id` (a learned word's slot given to another word): it is remembered as <unk>. */
   forget(id: number): void {
-    const n = this.occurrences.get(id);
-    if (n === undefined) return;
+    let found = false;
     for (const sentence of this.held) {
-      if (!sentence.includes(id)) continue;
-      const changed = positionsNear(sentence, id);
-      for (const t of changed) this.countAt(sentence, t, -1);
-      for (let t = 0; t < sentence.length; t++) if (sentence[t] === id) sentence[t] = UNK;
-      for (const t of changed) this.countAt(sentence, t, 1);
+      for (let t = 0; t < sentence.length; t++) {
+        if (sentence[t] !== id) continue;
+        sentence[t] = UNK;
+        found = true;
+      }
     }
-    this.occurrences.delete(id);
-    this.occurrences.set(UNK, (this.occurrences.get(UNK) ?? 0) + n);
+    if (found) this.rebuild(this.ring.length);
   }
 
   /** What the memory adds after ids[0 .. end) (the context is its last MEMORY_CONTEXT ids); null: nothing. */
   recollect(ids: ArrayLike<number>, end: number): Recollection | null {
-    if (end < MEMORY_CONTEXT) return null;
-    const f = this.contexts.get(contextKey(ids, end));
-    if (!f) return null;
-    const total = f[0];
+    if (end < MEMORY_CONTEXT || this.held.length === 0) return null;
+    const [a, b, c] = [ids[end - 3], ids[end - 2], ids[end - 1]];
+    const { ring, links } = this;
+    const size = ring.length;
+    const oldest = this.starts[0];
+    const counts = new Map<number, number>();
+    let total = 0;
+    // Newest first; a chain ends at a position older than the held sentences.
+    for (let p = this.heads[contextHash(a, b, c, this.heads.length)]; p >= oldest; p = links[p % size]) {
+      if (ring[(p - 3) % size] !== a || ring[(p - 2) % size] !== b || ring[(p - 1) % size] !== c) continue;
+      const w = ring[p % size];
+      counts.set(w, (counts.get(w) ?? 0) + 1);
+      total++;
+    }
+    if (total === 0) return null;
     const boosts = new Map<number, number>();
-    for (let i = 1; i < f.length; i += 2) boosts.set(f[i], (f[i + 1] - MEMORY_DISCOUNT) / total);
+    for (const [w, n] of counts) boosts.set(w, (n - MEMORY_DISCOUNT) / total);
     return { backoff: (MEMORY_DISCOUNT * boosts.size) / total, boosts };
   }
 
@@ -112,52 +138,44 @@ export class PhraseMemory {
     return copy;
   }
 
-  /** Adds (sign 1) or removes (sign -1) a sentence's counts. */
-  private count(sentence: Int32Array, sign: 1 | -1): void {
-    for (const id of sentence) {
-      const n = (this.occurrences.get(id) ?? 0) + sign;
-      if (n > 0) this.occurrences.set(id, n);
-      else this.occurrences.delete(id);
+  /** Puts a sentence's ids at positions at.. and indexes each of its positions that has a context. */
+  private index(sentence: Int32Array, at: number): void {
+    const size = this.ring.length;
+    for (let t = 0; t < sentence.length; t++) {
+      const p = at + t;
+      this.ring[p % size] = sentence[t];
+      if (t < MEMORY_CONTEXT) continue;
+      const h = contextHash(sentence[t - 3], sentence[t - 2], sentence[t - 1], this.heads.length);
+      this.links[p % size] = this.heads[h];
+      this.heads[h] = p;
     }
-    for (let t = MEMORY_CONTEXT; t < sentence.length; t++) this.countAt(sentence, t, sign);
   }
 
-  /** Adds or removes one count of sentence[t] following its context. */
-  private countAt(sentence: Int32Array, t: number, sign: 1 | -1): void {
-    const key = contextKey(sentence, t);
-    const w = sentence[t];
-    const f = this.contexts.get(key);
-    if (!f) {
-      // Counts are only removed from contexts that hold them: an absent context is being added.
-      this.contexts.set(key, [1, w, 1]);
-      return;
+  /** Lays the held sentences out again from position 0, in a ring of `size` ids. */
+  private rebuild(size: number): void {
+    if (this.ring.length !== size) {
+      this.ring = new Int32Array(size);
+      this.links = new Int32Array(size);
+      // About two heads per indexed position, so chains rarely hold another context's positions.
+      this.heads = new Int32Array(2 ** Math.ceil(Math.log2(2 * size)));
     }
-    let i = 1;
-    while (i < f.length && f[i] !== w) i += 2;
-    f[0] += sign;
-    if (f[0] === 0) this.contexts.delete(key);
-    // Arrays of exactly their size: push would leave room for 16 more numbers in each.
-    else if (i === f.length) this.contexts.set(key, [...f, w, 1]);
-    else if (f[i + 1] + sign > 0) f[i + 1] += sign;
-    else this.contexts.set(key, [...f.slice(0, i), ...f.slice(i + 2)]);
+    this.heads.fill(-1);
+    this.end = 0;
+    for (const [i, sentence] of this.held.entries()) {
+      this.starts[i] = this.end;
+      this.index(sentence, this.end);
+      this.end += sentence.length;
+    }
   }
 }
 
-/** The positions t >= MEMORY_CONTEXT whose token or context holds id. */
-function positionsNear(sentence: Int32Array, id: number): number[] {
-  const near: number[] = [];
-  let last = -Infinity;
-  for (let t = 0; t < sentence.length; t++) {
-    if (sentence[t] === id) last = t;
-    if (t >= MEMORY_CONTEXT && t - last <= MEMORY_CONTEXT) near.push(t);
-  }
-  return near;
-}
-
-function contextKey(ids: ArrayLike<number>, end: number): string {
-  let key = String(ids[end - MEMORY_CONTEXT]);
-  for (let t = end - MEMORY_CONTEXT + 1; t < end; t++) key += "," + ids[t];
-  return key;
+/** A context's slot in a table of `size` (a power of two) heads. */
+function contextHash(a: number, b: number, c: number, size: number): number {
+  let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x632be5ab, 0x85ebca77) ^ Math.imul(c + 0x2545f491, 0xc2b2ae3d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h & (size - 1);
 }
 
 /** P(w | h) of a position: the network's p mixed with what the memory recalls there. */

@@ -4,11 +4,10 @@
  * a different version, so a warm /predict costs one small KV read or none.
  *
  * Memory: an entry holds one parsed model: its weights (the shipped model with its 1,024 word
- * slots, 16 MiB as F32) and its phrase memory's counts (measured: 8.6 MiB of heap for 2,048 learned
- * sentences of 20 words, 20 MiB for 64 words). footprintBytes (src/model/model.ts) estimates both,
- * erring high (it counts 8.8 and 28 MiB for those memories). Least recently used models are evicted
- * first, past maxModels ids or past maxBytes, so that the cache stays well inside the isolate's
- * 128 MB; the model just loaded is always kept.
+ * slots, 16 MiB as F32) and its phrase memory (at most about 3 MiB: its sentences and their index).
+ * footprintBytes (src/model/model.ts) counts both. Least recently used models are evicted first,
+ * past maxModels ids or past maxBytes, so that the cache stays well inside the isolate's 128 MB;
+ * the model just loaded is always kept.
  *
  * Freshness: a published version becomes visible here after KV propagation (up to ~60 s in other
  * locations) plus at most manifestTtlMs.

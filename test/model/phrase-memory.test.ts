@@ -115,11 +115,47 @@ describe("PhraseMemory", () => {
     const rewritten = sentences.map((s) => s.map((id) => (id === 6 ? UNK : id)));
     const rebuilt = memoryOf(...rewritten);
     for (const ids of rewritten) for (let end = 0; end <= ids.length; end++) expect(memory.recollect(ids, end)).toEqual(rebuilt.recollect(ids, end));
-    // Its token counts too (they are part of its size): 6 is gone, <unk> counted where it was.
+    // And its size.
     expect(memory.footprintBytes()).toBe(rebuilt.footprintBytes());
     // Its counts stay right as the rewritten sentences leave, oldest first.
     for (let i = 0; i < MEMORY_SENTENCES - 10; i++) for (const m of [memory, rebuilt]) m.add([BOS, 3, 4, 6, 7, EOS]);
     for (const ids of rewritten) for (let end = 0; end <= ids.length; end++) expect(memory.recollect(ids, end)).toEqual(rebuilt.recollect(ids, end));
+  });
+
+  it("recalls what brute-force counting over its sentences recalls, through growth, wrap-around and forgetting", () => {
+    const rng = seededRng(13);
+    const memory = new PhraseMemory();
+    const kept: number[][] = [];
+    // Few distinct tokens, so contexts repeat and chains are long; lengths up to the most a sentence holds.
+    const token = () => 3 + Math.floor(rng() * 6);
+    for (let step = 0; step < 3 * MEMORY_SENTENCES; step++) {
+      if (step % 500 === 499) {
+        const id = token();
+        memory.forget(id);
+        for (const s of kept) for (let t = 0; t < s.length; t++) if (s[t] === id) s[t] = UNK;
+      } else {
+        const length = rng() < 0.05 ? MEMORY_MAX_SENTENCE_IDS - 2 : 1 + Math.floor(rng() * 10);
+        const s = [BOS, ...Array.from({ length }, token), EOS];
+        memory.add(s);
+        kept.push(s);
+        if (kept.length > MEMORY_SENTENCES) kept.shift();
+      }
+      if (step % 97 !== 0) continue;
+      expect(memory.sentences().map((s) => Array.from(s))).toEqual(kept);
+      for (let probe = 0; probe < 20; probe++) {
+        const context = [token(), rng() < 0.2 ? UNK : token(), token()];
+        const counts = new Map<number, number>();
+        for (const s of kept) {
+          for (let t = MEMORY_CONTEXT; t < s.length; t++) {
+            if (s[t - 3] === context[0] && s[t - 2] === context[1] && s[t - 1] === context[2]) counts.set(s[t], (counts.get(s[t]) ?? 0) + 1);
+          }
+        }
+        const total = [...counts.values()].reduce((a, b) => a + b, 0);
+        const r = memory.recollect(context, 3);
+        if (total === 0) expect(r).toBeNull();
+        else expectRecollection(r, total, [...counts.entries()]);
+      }
+    }
   });
 
   it("clones into a memory that shares nothing", () => {
