@@ -236,9 +236,11 @@ export function warmUp(rounds = 30): void {
 export function rehearse(m: RnnLm, ws: Workspace): void {
   const still = { lr: 0, truncate: 4, steps: 1, clipNorm: 5, maxStepNorm: 2 };
   const words = Math.min(200, baseVocab(m) - 3);
-  for (const length of [20, ws.maxSteps - 2, 20]) {
+  const longest = ws.maxSteps - 2;
+  if (words < 1 || longest < 1) return;
+  for (const length of [Math.min(20, longest), longest, Math.min(20, longest)]) {
     const ids = [0, ...Array.from({ length }, (_, t) => 3 + ((t * 7) % words)), 1];
     learnSentence(m, ids, still, ws);
-    predictNext(m, ids.slice(0, 11), 5, () => true, ws);
+    predictNext(m, ids.slice(0, Math.min(11, ids.length)), 5, () => true, ws);
   }
 }

@@ -38,6 +38,13 @@ export interface Recollection {
   readonly boosts: ReadonlyMap<number, number>;
 }
 
+/**
+ * Positions a recollection visits at most, newest first: a context that fills the memory (one word
+ * learned over and over) is counted over its newest occurrences, so a prediction's cost stays
+ * bounded whatever was learned.
+ */
+export const RECALL_LIMIT = 2 * MEMORY_SENTENCES;
+
 /** Ids the held sentences can take up at most, markers included. */
 const MAX_HELD_IDS = MEMORY_SENTENCES * MEMORY_MAX_SENTENCE_IDS;
 
@@ -96,17 +103,27 @@ export class PhraseMemory {
     }
   }
 
-  /** Forgets token `id` (a learned word's slot given to another word): it is remembered as <unk>. */
+  /**
+   * Forgets token `id` (a learned word's slot given to another word): it is remembered as <unk>.
+   * The positions whose context holds id move to their new context's chain; nothing else changes.
+   */
   forget(id: number): void {
-    let found = false;
-    for (const sentence of this.held) {
+    const size = this.ring.length;
+    for (const [i, sentence] of this.held.entries()) {
+      if (!sentence.includes(id)) continue;
+      const start = this.starts[i];
+      const moved: number[] = [];
+      for (let t = MEMORY_CONTEXT; t < sentence.length; t++) {
+        if (sentence[t - 3] === id || sentence[t - 2] === id || sentence[t - 1] === id) moved.push(start + t);
+      }
+      for (const p of moved) this.unlink(p);
       for (let t = 0; t < sentence.length; t++) {
         if (sentence[t] !== id) continue;
         sentence[t] = UNK;
-        found = true;
+        this.ring[(start + t) % size] = UNK;
       }
+      for (const p of moved) this.link(p);
     }
-    if (found) this.rebuild(this.ring.length);
   }
 
   /** What the memory adds after ids[0 .. end) (the context is its last MEMORY_CONTEXT ids); null: nothing. */
@@ -119,7 +136,8 @@ export class PhraseMemory {
     const counts = new Map<number, number>();
     let total = 0;
     // Newest first; a chain ends at a position older than the held sentences.
-    for (let p = this.heads[contextHash(a, b, c, this.heads.length)]; p >= oldest; p = links[p % size]) {
+    let visits = 0;
+    for (let p = this.heads[contextHash(a, b, c, this.heads.length)]; p >= oldest && visits++ < RECALL_LIMIT; p = links[p % size]) {
       if (ring[(p - 3) % size] !== a || ring[(p - 2) % size] !== b || ring[(p - 1) % size] !== c) continue;
       const w = ring[p % size];
       counts.set(w, (counts.get(w) ?? 0) + 1);
@@ -142,12 +160,47 @@ export class PhraseMemory {
   private index(sentence: Int32Array, at: number): void {
     const size = this.ring.length;
     for (let t = 0; t < sentence.length; t++) {
-      const p = at + t;
-      this.ring[p % size] = sentence[t];
-      if (t < MEMORY_CONTEXT) continue;
-      const h = contextHash(sentence[t - 3], sentence[t - 2], sentence[t - 1], this.heads.length);
-      this.links[p % size] = this.heads[h];
-      this.heads[h] = p;
+      this.ring[(at + t) % size] = sentence[t];
+      if (t >= MEMORY_CONTEXT) this.link(at + t);
+    }
+  }
+
+  /** The chain of position p's context (the ids before it in the ring). */
+  private chainOf(p: number): number {
+    const size = this.ring.length;
+    return contextHash(this.ring[(p - 3) % size], this.ring[(p - 2) % size], this.ring[(p - 1) % size], this.heads.length);
+  }
+
+  /** Adds held position p to its context's chain, which stays newest first. */
+  private link(p: number): void {
+    const { heads, links } = this;
+    const size = this.ring.length;
+    const h = this.chainOf(p);
+    if (heads[h] < p) {
+      links[p % size] = heads[h];
+      heads[h] = p;
+      return;
+    }
+    let q = heads[h];
+    while (links[q % size] > p) q = links[q % size];
+    links[p % size] = links[q % size];
+    links[q % size] = p;
+  }
+
+  /** Takes held position p out of its context's chain. */
+  private unlink(p: number): void {
+    const { heads, links } = this;
+    const size = this.ring.length;
+    const h = this.chainOf(p);
+    if (heads[h] === p) {
+      heads[h] = links[p % size];
+      return;
+    }
+    for (let q = heads[h]; q > p; q = links[q % size]) {
+      if (links[q % size] === p) {
+        links[q % size] = links[p % size];
+        return;
+      }
     }
   }
 

@@ -75,6 +75,8 @@ export function sgdStep(m: RnnLm, g: Gradient, opts: SgdOptions): SgdResult {
   if (!Number.isFinite(gradNorm) || !Number.isFinite(opts.lr)) return { applied: false, gradNorm, stepNorm: 0 };
   let scale = opts.lr * (gradNorm > opts.clipNorm ? opts.clipNorm / gradNorm : 1);
   if (scale * gradNorm > opts.maxStepNorm) scale = opts.maxStepNorm / gradNorm;
+  // A zero step leaves every bit as it is (w - 0 · g would turn a -0 weight into +0 where g < 0).
+  if (scale === 0) return { applied: true, gradNorm, stepNorm: 0 };
   state[0] = scale;
   state[1] = 0;
   if (!(weightNorm + scale * gradNorm < SAFE_MAGNITUDE)) {

@@ -4,7 +4,7 @@
  * a different version, so a warm /predict costs one small KV read or none.
  *
  * Memory: an entry holds one parsed model: its weights (the shipped model with its 1,024 word
- * slots, 16 MiB as F32) and its phrase memory (at most about 3 MiB: its sentences and their index).
+ * slots, 16 MiB as F32) and its phrase memory (at most about 4 MiB: its sentences and their index).
  * footprintBytes (src/model/model.ts) counts both. Least recently used models are evicted first,
  * past maxModels ids or past maxBytes, so that the cache stays well inside the isolate's 128 MB;
  * the model just loaded is always kept.

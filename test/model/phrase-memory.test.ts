@@ -12,6 +12,7 @@ import {
   MEMORY_SENTENCES,
   mixed,
   PhraseMemory,
+  RECALL_LIMIT,
   type Recollection,
 } from "../../src/model/phrase-memory.ts";
 import { seededRng } from "../../src/model/rng.ts";
@@ -129,7 +130,7 @@ describe("PhraseMemory", () => {
     // Few distinct tokens, so contexts repeat and chains are long; lengths up to the most a sentence holds.
     const token = () => 3 + Math.floor(rng() * 6);
     for (let step = 0; step < 3 * MEMORY_SENTENCES; step++) {
-      if (step % 500 === 499) {
+      if (step % 150 === 149) {
         const id = token();
         memory.forget(id);
         for (const s of kept) for (let t = 0; t < s.length; t++) if (s[t] === id) s[t] = UNK;
@@ -156,6 +157,16 @@ describe("PhraseMemory", () => {
         else expectRecollection(r, total, [...counts.entries()]);
       }
     }
+  });
+
+  it(`counts a context over its newest ${RECALL_LIMIT} positions at most`, () => {
+    const memory = memoryOf(...Array.from({ length: MEMORY_SENTENCES }, () => [BOS, ...new Array(MEMORY_MAX_SENTENCE_IDS - 2).fill(5), EOS]));
+    // Each sentence holds 62 positions after 5 5 5 (61 5s and </s>), newest first: 66 sentences
+    // and 4 positions of the one before (its </s> and three 5s) make 4,096 = 62 · 66 + 4.
+    expectRecollection(memory.recollect([5, 5, 5], 3), RECALL_LIMIT, [[EOS, 67], [5, 61 * 66 + 3]]);
+    // A newer sentence's 7 comes first and pushes the oldest counted 5 out.
+    memory.add([BOS, 5, 5, 5, 7, EOS]);
+    expectRecollection(memory.recollect([5, 5, 5], 3), RECALL_LIMIT, [[7, 1], [EOS, 67], [5, 61 * 66 + 2]]);
   });
 
   it("clones into a memory that shares nothing", () => {
