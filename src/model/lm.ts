@@ -8,6 +8,7 @@ import { PhraseMemory } from "./phrase-memory.ts";
 import { seededRng } from "./rng.ts";
 import { backpropThroughTime, stepHidden } from "./rnn.ts";
 import { type SgdOptions, type SgdResult, sgdStep } from "./sgd.ts";
+import { BOS, EOS, SPECIALS } from "./vocab.ts";
 
 /**
  * The language model's operations on whole token sequences. A sentence is
@@ -209,7 +210,7 @@ export function warmUp(rounds = 30): void {
   // Long enough that a learn touches more direct weights than the gradient first makes room for
   // (and collides in its slot table), with the options and direct order /learn uses: so every
   // branch a real learn takes has run, and its first learn does not deoptimize.
-  const ids = [0, ...Array.from({ length: 40 }, (_, i) => 3 + ((i * 7) % 21)), 1];
+  const ids = cyclingSentence(40, 21);
   const opts = { lr: 0.1, truncate: 4, steps: 1, clipNorm: 5, maxStepNorm: 2, anchor: 0.01, remember: true };
   const specs = [
     { classStart: Int32Array.from([0, 4, 10, 24]), direct: { order: 4, size: 1 << 16 } },
@@ -235,12 +236,17 @@ export function warmUp(rounds = 30): void {
  */
 export function rehearse(m: RnnLm, ws: Workspace): void {
   const still = { lr: 0, truncate: 4, steps: 1, clipNorm: 5, maxStepNorm: 2 };
-  const words = Math.min(200, baseVocab(m) - 3);
+  const words = Math.min(200, baseVocab(m) - SPECIALS.length);
   const longest = ws.maxSteps - 2;
   if (words < 1 || longest < 1) return;
   for (const length of [Math.min(20, longest), longest, Math.min(20, longest)]) {
-    const ids = [0, ...Array.from({ length }, (_, t) => 3 + ((t * 7) % words)), 1];
+    const ids = cyclingSentence(length, words);
     learnSentence(m, ids, still, ws);
-    predictNext(m, ids.slice(0, Math.min(11, ids.length)), 5, () => true, ws);
+    predictNext(m, ids.slice(0, 11), 5, () => true, ws);
   }
+}
+
+/** <s>, `length` ids cycling through the first `words` words of the vocabulary, </s>: a sentence that exercises the code. */
+function cyclingSentence(length: number, words: number): number[] {
+  return [BOS, ...Array.from({ length }, (_, t) => SPECIALS.length + ((t * 7) % words)), EOS];
 }

@@ -63,10 +63,12 @@ interface Entry {
   /** When the manifest was last read. */
   checkedAt: number;
   value: Promise<LoadedModel>;
-  /** The model once parsed, and its footprintBytes (0 until then). */
+  /** The model once parsed. */
   loaded?: LoadedModel;
-  bytes: number;
 }
+
+/** What an entry holds: its model's footprintBytes once parsed, nothing before. */
+const entryBytes = (e: Entry) => (e.loaded ? footprintBytes(e.loaded.model) : 0);
 
 function sameVersion(a: Manifest, b: Manifest): boolean {
   return a.version === b.version && a.weightsKey === b.weightsKey && a.vocabHash === b.vocabHash;
@@ -119,7 +121,7 @@ export class ModelCache {
       cached.checkedAt = now;
       return this.settle(id, cached);
     }
-    const entry: Entry = { manifest, checkedAt: now, value: this.fetch(kv, manifest), bytes: 0 };
+    const entry: Entry = { manifest, checkedAt: now, value: this.fetch(kv, manifest) };
     this.entries.delete(id);
     this.entries.set(id, entry);
     this.evict(id);
@@ -127,7 +129,6 @@ export class ModelCache {
     entry.value.then(
       (loaded) => {
         entry.loaded = loaded;
-        entry.bytes = footprintBytes(loaded.model);
         if (this.entries.get(id) === entry) this.evict(id);
       },
       () => {},
@@ -141,13 +142,13 @@ export class ModelCache {
    */
   private evict(keep: string): void {
     let bytes = 0;
-    for (const e of this.entries.values()) bytes += e.bytes;
+    for (const e of this.entries.values()) bytes += entryBytes(e);
     for (const [id, e] of this.entries) {
       const overCount = this.entries.size > this.maxModels;
       if (!overCount && bytes <= this.maxBytes) break;
       if (id === keep || (!overCount && e.loaded === undefined)) continue;
       this.entries.delete(id);
-      bytes -= e.bytes;
+      bytes -= entryBytes(e);
       this.stats.evictions++;
     }
   }
