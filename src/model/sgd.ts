@@ -49,10 +49,13 @@ const countNonFinite: SegmentVisitor = (weights, wOffset, wStride, grad, gOffset
   state[1] += bad;
 };
 
-/** w -= state[0]·grad. */
+/**
+ * w -= state[0]·grad. The + 0 turns a -0 product into +0, so a zero step (rehearse's, at learning
+ * rate 0) leaves every bit as it is: w - (-0) would turn a -0 weight into +0.
+ */
 const applyStep: SegmentVisitor = (weights, wOffset, wStride, grad, gOffset, length, state) => {
   const scale = state[0];
-  for (let i = 0; i < length; i++) weights[wOffset + i * wStride] -= scale * grad[gOffset + i];
+  for (let i = 0; i < length; i++) weights[wOffset + i * wStride] -= scale * grad[gOffset + i] + 0;
 };
 
 /**
@@ -75,8 +78,6 @@ export function sgdStep(m: RnnLm, g: Gradient, opts: SgdOptions): SgdResult {
   if (!Number.isFinite(gradNorm) || !Number.isFinite(opts.lr)) return { applied: false, gradNorm, stepNorm: 0 };
   let scale = opts.lr * (gradNorm > opts.clipNorm ? opts.clipNorm / gradNorm : 1);
   if (scale * gradNorm > opts.maxStepNorm) scale = opts.maxStepNorm / gradNorm;
-  // A zero step leaves every bit as it is (w - 0 · g would turn a -0 weight into +0 where g < 0).
-  if (scale === 0) return { applied: true, gradNorm, stepNorm: 0 };
   state[0] = scale;
   state[1] = 0;
   if (!(weightNorm + scale * gradNorm < SAFE_MAGNITUDE)) {
