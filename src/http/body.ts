@@ -1,7 +1,8 @@
 import { ApiError } from "./errors.ts";
 import { learnBodySchema } from "./schemas.ts";
 
-export type LearnBody = { sentence: string; fields: Record<string, unknown> };
+/** A learn body: the sentence, and the JSON body's fields (null for text/plain, whose options are in the query). */
+export type LearnBody = { sentence: string; fields: Record<string, unknown> | null };
 
 /** Reads at most `limit` bytes of the body, refusing larger ones before buffering them. */
 export async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
@@ -78,7 +79,7 @@ export async function readLearnBody(req: Request, limit: number): Promise<LearnB
     throw new ApiError(415, "unsupported_media_type", "send application/json {\"sentence\": \"...\"} or text/plain");
   }
   const text = utf8(await readLimited(req, limit));
-  if (type === "text/plain") return { sentence: text, fields: {} };
+  if (type === "text/plain") return { sentence: text, fields: null };
   const fields = jsonObject(text, '{"sentence": "..."}');
   // A missing sentence reads as empty, which the route refuses as empty_sentence.
   if (fields.sentence === undefined) return { sentence: "", fields };

@@ -3,19 +3,19 @@ import { tokenize } from "../model/tokenizer.ts";
 import { readLearnBody } from "./body.ts";
 import { type AppContext, askWriter, modelIdOf } from "./context.ts";
 import { ApiError } from "./errors.ts";
-import { numberParam } from "./params.ts";
+import { jsonNumber, queryNumber } from "./params.ts";
 import { learnBodySchema } from "./schemas.ts";
 
 /**
  * POST /learn: fine-tune on one sentence, JSON {"sentence", "lr"?, "truncate"?, "steps"?}
- * or text/plain (options then come from the query string). Everything is
- * validated here; only the writer Durable Object touches the weights.
+ * or text/plain (options then come from the query string; a JSON body's come from the body
+ * only). Everything is validated here; only the writer Durable Object touches the weights.
  */
 export async function learnRoute(c: AppContext): Promise<Response> {
   const id = modelIdOf(c);
   const { sentence, fields } = await readLearnBody(c.req.raw, LIMITS.maxBodyBytes);
   const option = (name: "lr" | "truncate" | "steps") =>
-    numberParam(name, fields[name] ?? c.req.query(name), learnBodySchema.shape[name]);
+    fields ? jsonNumber(name, fields[name], learnBodySchema.shape[name]) : queryNumber(name, c.req.query(name), learnBodySchema.shape[name]);
   const lr = option("lr");
   const truncate = option("truncate");
   const steps = option("steps");

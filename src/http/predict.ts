@@ -3,7 +3,7 @@ import { predictWords } from "../model/text-model.ts";
 import { tokenize } from "../model/tokenizer.ts";
 import { type AppContext, askWriter, modelIdOf, predictorOf, publishedModel } from "./context.ts";
 import { ApiError } from "./errors.ts";
-import { numberParam } from "./params.ts";
+import { queryNumber } from "./params.ts";
 import { predictQuerySchema } from "./schemas.ts";
 
 /**
@@ -17,7 +17,7 @@ export async function predictRoute(c: AppContext): Promise<Response> {
   if (prefix.length > LIMITS.maxPrefixChars) {
     throw new ApiError(413, "prefix_too_long", `prefix is limited to ${LIMITS.maxPrefixChars} characters`);
   }
-  const k = numberParam("k", c.req.query("k"), predictQuerySchema.shape.k);
+  const k = queryNumber("k", c.req.query("k"), predictQuerySchema.shape.k);
   const fresh = ["1", "true"].includes(c.req.query("fresh") ?? "");
   const tokens = tokenize(prefix, LIMITS.maxPrefixChars);
   if (fresh) {

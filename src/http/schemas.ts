@@ -9,7 +9,7 @@ import { MODEL_ID, MODEL_ID_RULE } from "../store/kv-layout.ts";
 
 type Bounds = { readonly min: number; readonly max: number; readonly default: number };
 
-/** A bounded number with a default; `numberParam` reads its bounds back for error messages. */
+/** A bounded number with a default; params.ts reads its bounds back for error messages. */
 export function boundedNumber(bounds: Bounds, integer: boolean): z.ZodDefault<z.ZodNumber> {
   const n = integer ? z.number().int() : z.number();
   return n.min(bounds.min).max(bounds.max).default(bounds.default);
