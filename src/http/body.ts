@@ -14,7 +14,7 @@ export async function readLimited(req: Request, limit: number): Promise<Uint8Arr
   let size = 0;
   const reader = req.body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await readChunk(reader);
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
@@ -30,6 +30,19 @@ export async function readLimited(req: Request, limit: number): Promise<Uint8Arr
     at += c.byteLength;
   }
   return out;
+}
+
+/**
+ * The next chunk of a body. A read that fails means the client went away (or broke its stream)
+ * mid-body: that is the client's doing, so a 400 logged as such, not a 500.
+ */
+async function readChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<ReadableStreamReadResult<Uint8Array>> {
+  try {
+    return await reader.read();
+  } catch (e) {
+    console.warn(JSON.stringify({ event: "body_read_failed", error: String(e) }));
+    throw new ApiError(400, "body_incomplete", "the request body ended before it was complete (the client went away?)");
+  }
 }
 
 /** The media type of a Content-Type header, lowercased, without parameters ("" when absent). */
