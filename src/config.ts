@@ -1,12 +1,15 @@
 import type { Env } from "./env.ts";
 
 /**
- * Limits and defaults of the service, in one place (docs/api.md lists them).
+ * Limits and defaults of the service, in one place (docs/limits.md quotes them; test/http/limits-doc.test.ts
+ * checks the quotes).
  * Every request is checked against these before any model work.
  */
 export const LIMITS = {
   /** Largest accepted request body for /learn. */
   maxBodyBytes: 16 * 1024,
+  /** Largest body of POST /models and of a rollback: a few fields. */
+  maxModelBodyBytes: 1024,
   /** Most tokens in one learned sentence (without markers). */
   maxSentenceTokens: 64,
   /** Longest prefix text accepted by /predict, in characters. */

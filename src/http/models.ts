@@ -4,18 +4,16 @@
  * Registered from the route table (routes.ts).
  */
 
+import { LIMITS } from "../config.ts";
 import { DEFAULT_MODEL_ID, MODEL_ID_RULE } from "../store/kv-layout.ts";
 import { readJsonObject } from "./body.ts";
 import { type AppContext, askWriter, modelIdOf } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { modelIdSchema, rollbackBodySchema } from "./schemas.ts";
 
-/** Bodies of POST /models and /models/:id/rollback are a few fields. */
-const MAX_BODY_BYTES = 1024;
-
 /** POST /models {"id", "from"?}: 201 with the new model's metadata. */
 export async function createRoute(c: AppContext): Promise<Response> {
-  const body = await readJsonObject(c.req.raw, MAX_BODY_BYTES, '{"id": "...", "from": "..."}');
+  const body = await readJsonObject(c.req.raw, LIMITS.maxModelBodyBytes, '{"id": "...", "from": "..."}');
   const id = modelIdField(body, "id", undefined);
   const from = modelIdField(body, "from", DEFAULT_MODEL_ID);
   const reply = await askWriter(c, id, (w) => w.create(id, from));
@@ -25,7 +23,7 @@ export async function createRoute(c: AppContext): Promise<Response> {
 /** POST /models/:id/rollback {"version"}: the restored weights become a new version at once. */
 export async function rollbackRoute(c: AppContext): Promise<Response> {
   const id = modelIdOf(c);
-  const body = await readJsonObject(c.req.raw, MAX_BODY_BYTES, '{"version": 3}');
+  const body = await readJsonObject(c.req.raw, LIMITS.maxModelBodyBytes, '{"version": 3}');
   const parsed = rollbackBodySchema.shape.version.safeParse(body.version);
   if (!parsed.success) throw new ApiError(400, "invalid_version", "version must be a non-negative integer");
   const version = parsed.data;
