@@ -7,6 +7,7 @@
  *   npm run adapt-bench [-- --json]
  *   npm run adapt-bench -- --stream 500 --brown 2000 --lr 0.05 --steps 2 --truncate 4 --anchor 0
  *   npm run adapt-bench -- --new-word-rate 0 --no-memory     (no new words, no phrase memory)
+ *   npm run adapt-bench -- --no-damping                      (no damping of repeated content, src/trust/)
  *
  * --stream / --heldout / --brown / --recall shorten the runs (tuning on a subset); the
  * learning options override the defaults for experiments. Everything is deterministic
@@ -26,6 +27,7 @@ import { learnWords, type TextModel, textModel } from "../src/model/text-model.t
 import { tokenize } from "../src/model/tokenizer.ts";
 import { encode, type Vocab } from "../src/model/vocab.ts";
 import { WORD_SLOTS } from "../src/model/word-slots.ts";
+import { LearnPolicy } from "../src/trust/shared-learn.ts";
 import { readModelDir } from "./lib/model-dir.ts";
 import { flags } from "./lib/args.ts";
 import { brownSplit } from "./lib/brown-data.ts";
@@ -44,7 +46,7 @@ const arg = flags(
     anchor: String(UPDATE_GUARDS.anchor),
     "new-word-rate": String(UPDATE_GUARDS.newWordRate),
   },
-  ["json", "no-memory"],
+  ["json", "no-memory", "no-damping"],
 );
 const log = (s: string) => process.stderr.write(s + "\n");
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
@@ -101,10 +103,17 @@ log(`before: domain ${JSON.stringify(before.domain)} brown ${JSON.stringify(befo
 
 const started = performance.now();
 let refused = 0;
+// The stream goes through the writer's policy: repeated content is damped (src/trust/).
+const policy = new LearnPolicy({ damping: !arg.bool("no-damping") });
+let damped = 0;
 for (const tokens of stream) {
-  const r = learnWords(tm, tokens, options);
+  const { lr, truncate, steps, ...guards } = options;
+  const applied = policy.options(tokens, { lr, truncate, steps }, guards);
+  if (applied.lr < lr) damped++;
+  const r = learnWords(tm, tokens, applied);
   tm = r.tm;
   if (r.outcome.applied < options.steps) refused++;
+  else policy.applied(tokens, applied);
 }
 const learnMs = (performance.now() - started) / stream.length;
 
@@ -131,6 +140,7 @@ const result = {
     heldout_sentences: heldOut.length,
     brown_sentences: brown.length,
     refused,
+    damped,
     learned_words: learnedWords,
   },
 };

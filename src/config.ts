@@ -33,12 +33,14 @@ export const WRITER_RETRY_S = 1;
 
 /**
  * Per-learn options a request may set, with their bounds and defaults. The defaults were
- * chosen on the shipped base model with npm run adapt-bench (docs/adaptation.md).
+ * chosen on the shipped base model with npm run adapt-bench (docs/adaptation.md); the largest lr
+ * and steps with npm run poison-bench: one learn at lr 1 or at 5 steps cost a model up to 6 and
+ * 10 points of top-3, at lr 0.1 and 2 steps at most 0.24 (docs/limits.md).
  */
 export const LEARN_BOUNDS = {
-  lr: { min: 1e-6, max: 1, default: 0.02 },
+  lr: { min: 1e-6, max: 0.1, default: 0.02 },
   truncate: { min: 0, max: 16, default: 4 },
-  steps: { min: 1, max: 5, default: 1 },
+  steps: { min: 1, max: 2, default: 1 },
 } as const;
 
 /**

@@ -28,6 +28,15 @@ type Row = Record<string, SqlStorageValue>;
 /** Weight of the newest learn in the moving average of the learn loss (about the last 20 learns). */
 export const LOSS_AVG_ALPHA = 0.05;
 
+function entry(r: Row): LogEntry {
+  return {
+    seq: Number(r.seq),
+    sentence: String(r.sentence),
+    ids: JSON.parse(String(r.ids)) as number[],
+    ...(JSON.parse(String(r.options)) as LearnOptions),
+  };
+}
+
 export class LearnLog {
   private readonly sql: SqlStorage;
   private readonly state: StateTable;
@@ -69,15 +78,15 @@ export class LearnLog {
 
   /** Entries after `seq`, in order. */
   since(seq: number): LogEntry[] {
+    return this.sql.exec<Row>("SELECT seq, sentence, ids, options FROM learn_log WHERE seq > ? ORDER BY seq", seq).toArray().map(entry);
+  }
+
+  /** The last `n` entries, in order. */
+  last(n: number): LogEntry[] {
     return this.sql
-      .exec<Row>("SELECT seq, sentence, ids, options FROM learn_log WHERE seq > ? ORDER BY seq", seq)
+      .exec<Row>("SELECT * FROM (SELECT seq, sentence, ids, options FROM learn_log ORDER BY seq DESC LIMIT ?) ORDER BY seq", n)
       .toArray()
-      .map((r) => ({
-        seq: Number(r.seq),
-        sentence: String(r.sentence),
-        ids: JSON.parse(String(r.ids)) as number[],
-        ...(JSON.parse(String(r.options)) as LearnOptions),
-      }));
+      .map(entry);
   }
 
   lastSeq(): number {

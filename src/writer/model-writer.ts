@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { budgetSentence } from "../budget/learn-budget.ts";
-import { LIMITS, runtimeConfig, UPDATE_GUARDS } from "../config.ts";
+import { LIMITS, runtimeConfig } from "../config.ts";
 import type { Env } from "../env.ts";
 import { architectureOf, baseVocab, type RnnLm } from "../model/model.ts";
 import { learnWords, predictWords, type TextModel } from "../model/text-model.ts";
@@ -17,6 +17,8 @@ import {
   writeManifest,
 } from "../store/kv-layout.ts";
 import { decodeModel, encodeModel, type ModelMeta } from "../store/model-codec.ts";
+import { LearnPolicy } from "../trust/shared-learn.ts";
+import { DAMPING_WINDOW } from "../trust/repeat-damper.ts";
 import { LearnLog, type LearnStep } from "./learn-log.ts";
 import { learningModel, replay } from "./replay.ts";
 import {
@@ -90,6 +92,8 @@ export class ModelWriter extends DurableObject<Env> {
   private readonly log: LearnLog;
   private readonly versions: VersionTable;
   private live: Live | null = null;
+  /** Damps repeated content (src/trust); made from the log's tail on first use. */
+  private policy: LearnPolicy | null = null;
   /** KV writes (publish, rollback) run one job at a time, so the manifest only moves forward. */
   private queue: Promise<unknown> = Promise.resolve();
   /** When the latest of those jobs started (ms): the publish interval counts from it too. */
@@ -112,7 +116,8 @@ export class ModelWriter extends DurableObject<Env> {
     if (!fit) {
       return error(422, "over_budget", `not even one word fits the ${budgetMs} ms CPU budget with these options: lower steps or truncate`);
     }
-    const options = { lr: req.lr, truncate: req.truncate, steps: req.steps, ...UPDATE_GUARDS };
+    const policy = (this.policy ??= LearnPolicy.after(this.log.last(DAMPING_WINDOW)));
+    const options = policy.options(fit.tokens, req);
     // New words take their slots here (learnWords), so the ids are those after admission.
     const { tm, ids, outcome } = learnWords(live.tm, fit.tokens, options);
     if (outcome.applied < req.steps) {
@@ -125,6 +130,7 @@ export class ModelWriter extends DurableObject<Env> {
     live.tm = tm;
     const step: LearnStep = { ids: Array.from(ids), ...options };
     const seq = this.log.append(fit.tokens, step, outcome.lossBefore, outcome.lossAfter);
+    policy.applied(fit.tokens, options);
     const { lossBefore, lossAfter } = outcome;
     const budget = { estimateMs: fit.estimateMs, budgetMs, truncated: fit.truncated };
     return { ok: true, seq, tokens: fit.tokens.length, lossBefore, lossAfter, budget, model: await this.afterLearn(id, seq) };

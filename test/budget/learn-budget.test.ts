@@ -64,7 +64,7 @@ describe("the learn budget", () => {
       expect(a.budget.budgetMs).toBe(10);
       expect(a.budget.estimateMs).toBeGreaterThan(0);
 
-      const big = await learnJson(LONG.join(" "), { truncate: 16, steps: 5 }, `/models/${ID}/learn`);
+      const big = await learnJson(LONG.join(" "), { truncate: 16, steps: 2 }, `/models/${ID}/learn`);
       expect(big.status).toBe(200);
       const b = (await big.json()) as { tokens: number; budget: { estimateMs: number; truncated: boolean } };
       expect(b.budget.truncated).toBe(true);

@@ -9,18 +9,17 @@
 import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { inputStride, type RnnLm } from "../../src/model/model.ts";
+import type { RnnLm } from "../../src/model/model.ts";
 import { UNK, vocabFromJson, vocabHash, type Vocab } from "../../src/model/vocab.ts";
 import { KNOWN_AFTER, WORD_SLOTS } from "../../src/model/word-slots.ts";
 import { publishVersion } from "../../src/store/kv-layout.ts";
 import { decodeModel } from "../../src/store/model-codec.ts";
 import { decodeSafetensors, encodeSafetensors } from "../../src/store/safetensors.ts";
-import { learningModel, replay as replayLearn } from "../../src/writer/replay.ts";
 import { type ApiErrorBody, authed, call, json, learnJson } from "../helpers/api.ts";
 import { modelState } from "../helpers/model-state.ts";
 import { repoFile, repoJson } from "../helpers/repo-files.ts";
 import { seedTinyModel, tinyModel, tinyVocab, WORDS } from "../helpers/tiny-model.ts";
-import { expectSameWeights, logOf, modelInfo, publishedWeights, publishNow, sleep, status, writer } from "./support.ts";
+import { expectPublishedIsReplay, logOf, modelInfo, publishedWeights, publishNow, sleep, status, writer } from "./support.ts";
 
 interface PredictBody {
   prefix: string[];
@@ -90,33 +89,6 @@ function learnedOf(bytes: ArrayBuffer | Uint8Array) {
   const { model } = decodeModel(bytes.slice(0));
   expect(model.learned, "the file has learned_words").toBeDefined();
   return model.learned!;
-}
-
-/** `m` as a file holds it: U without the writer's room for unused slots (columns past vocab). */
-function compact(m: RnnLm): RnnLm {
-  const { hidden: h, vocab: v } = m;
-  const stride = inputStride(m);
-  if (stride === v) return m;
-  const U = new Float32Array(h * v);
-  for (let i = 0; i < h; i++) U.set(m.U.subarray(i * stride, i * stride + v), i * v);
-  return { ...m, U };
-}
-
-/** The writer's replay (src/writer/replay.ts) of the whole log onto `start`. */
-async function replayedLog(id: string, start: RnnLm, vocab: Vocab): Promise<RnnLm> {
-  let tm = learningModel(start, vocab);
-  for (const e of await logOf(id)) tm = replayLearn(tm, e);
-  return tm.model;
-}
-
-/** The published version must be the writer's replay of its whole log onto `start`, byte for byte, slots included. */
-async function expectPublishedIsReplay(id: string, start: RnnLm, vocab: Vocab): Promise<void> {
-  const replayed = await replayedLog(id, start, vocab);
-  const published = (await publishedWeights(id)).model;
-  expect(published.vocab).toBe(replayed.vocab);
-  expect(published.learned).toEqual(replayed.learned);
-  expect(published.memory?.sentences()).toEqual(replayed.memory?.sentences());
-  expectSameWeights(published, compact(replayed));
 }
 
 /** `n` distinct tokens that are not words of the tiny vocabulary, each able to take a slot. */
@@ -372,10 +344,10 @@ describe("replay", () => {
     const learns: [string, Record<string, unknown>][] = [
       ["the quick zorblax jumps over the lazy dog", {}],
       ["my zorblax is a very good zorblax", { lr: 0.1, truncate: 2 }],
-      ["we sat on the mat with frobnitz and zorblax", { steps: 3 }],
+      ["we sat on the mat with frobnitz and zorblax", { steps: 2 }],
       ["frobnitz ? yes , frobnitz !", { lr: 0.05, truncate: 0 }],
       ["the old quux and the new quux", {}],
-      ["it was a big day for zorblax", { steps: 2, lr: 0.3 }],
+      ["it was a big day for zorblax", { steps: 2, lr: 0.1 }],
     ];
     for (const [text, opts] of learns) {
       const r = await learnJson(text, opts, `/models/${id}/learn`);

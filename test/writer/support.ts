@@ -5,7 +5,9 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import { cloneModel } from "../../src/model/init.ts";
 import { learnSentence, Workspace } from "../../src/model/lm.ts";
-import { type RnnLm, weightsOf } from "../../src/model/model.ts";
+import { inputStride, type RnnLm, weightsOf } from "../../src/model/model.ts";
+import type { Vocab } from "../../src/model/vocab.ts";
+import { learningModel, replay as replayLearn } from "../../src/writer/replay.ts";
 import { type Manifest, readManifest } from "../../src/store/kv-layout.ts";
 import { decodeModel } from "../../src/store/model-codec.ts";
 import { LearnLog, type LogEntry } from "../../src/writer/learn-log.ts";
@@ -120,4 +122,31 @@ export async function countKvWrites(id: string, vars: Record<string, string> = {
     holder.env = { ...holder.env, ...vars, MODELS: counted };
   });
   return writes;
+}
+
+/** `m` as a file holds it: U without the writer's room for unused slots (columns past vocab). */
+export function compact(m: RnnLm): RnnLm {
+  const { hidden: h, vocab: v } = m;
+  const stride = inputStride(m);
+  if (stride === v) return m;
+  const U = new Float32Array(h * v);
+  for (let i = 0; i < h; i++) U.set(m.U.subarray(i * stride, i * stride + v), i * v);
+  return { ...m, U };
+}
+
+/** The writer's replay (src/writer/replay.ts) of the whole log onto `start`. */
+export async function replayedLog(id: string, start: RnnLm, vocab: Vocab): Promise<RnnLm> {
+  let tm = learningModel(start, vocab);
+  for (const e of await logOf(id)) tm = replayLearn(tm, e);
+  return tm.model;
+}
+
+/** The published version must be the writer's replay of its whole log onto `start`, byte for byte, slots included. */
+export async function expectPublishedIsReplay(id: string, start: RnnLm, vocab: Vocab): Promise<void> {
+  const replayed = await replayedLog(id, start, vocab);
+  const published = (await publishedWeights(id)).model;
+  expect(published.vocab).toBe(replayed.vocab);
+  expect(published.learned).toEqual(replayed.learned);
+  expect(published.memory?.sentences()).toEqual(replayed.memory?.sentences());
+  expectSameWeights(published, compact(replayed));
 }
