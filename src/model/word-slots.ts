@@ -1,3 +1,4 @@
+import { addCount } from "./count.ts";
 import type { RnnLm } from "./model.ts";
 import { resetLearnedWord, withLearnedCount } from "./new-words.ts";
 import { UNK } from "./vocab.ts";
@@ -37,14 +38,14 @@ export function admitWords(m: RnnLm, tokens: readonly string[], idOf: (word: str
   const changed: number[] = [];
   if (!learned) return { model: m, changed };
   const { base, words, uses, lastUse } = learned;
-  const clock = ++learned.clock;
+  const clock = (learned.clock = addCount(learned.clock, 1));
   for (const token of tokens) {
     const id = idOf(token);
     if (id !== undefined && id < base) continue;
     // idOf does not know the words admitted in this learn yet; indexOf finds them.
     const held = id !== undefined && words[id - base] === token ? id - base : words.indexOf(token);
     if (held >= 0) {
-      if (lastUse[held] !== clock) uses[held]++;
+      if (lastUse[held] !== clock) uses[held] = addCount(uses[held], 1);
       lastUse[held] = clock;
       continue;
     }

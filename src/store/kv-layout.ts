@@ -9,6 +9,7 @@
  * always fetch what it names. Versions only ever increase and a weights key is never rewritten.
  */
 
+import { isCount } from "../model/count.ts";
 import { vocabFromJson, vocabHash, vocabToJson, type Vocab } from "../model/vocab.ts";
 
 export const DEFAULT_MODEL_ID = "default";
@@ -96,10 +97,6 @@ export function vocabKey(hash: string): string {
 // ---------------------------------------------------------------------------------------------
 // Manifest
 
-function isCount(x: unknown): x is number {
-  return typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
-}
-
 function isTime(x: unknown): x is string {
   return typeof x === "string" && !Number.isNaN(Date.parse(x));
 }
@@ -108,7 +105,7 @@ function isTime(x: unknown): x is string {
 export function parseManifest(json: unknown): Manifest {
   if (typeof json !== "object" || json === null || Array.isArray(json)) fail("manifest must be a JSON object");
   const m = json as Record<string, unknown>;
-  if (!isCount(m.version)) fail("manifest.version must be a non-negative integer");
+  if (!isCount(m.version)) fail("manifest.version must be an integer from 0 to 2^48");
   if (typeof m.weightsKey !== "string" || !WEIGHTS_KEY.test(m.weightsKey)) {
     fail("manifest.weightsKey must be a model weights key");
   }
@@ -117,8 +114,8 @@ export function parseManifest(json: unknown): Manifest {
   if (!isCount(m.bytes) || m.bytes < 8) fail("manifest.bytes must be an integer >= 8");
   if (!isTime(m.createdAt)) fail("manifest.createdAt must be a date");
   if (!isTime(m.updatedAt)) fail("manifest.updatedAt must be a date");
-  if (!isCount(m.tokensLearned)) fail("manifest.tokensLearned must be a non-negative integer");
-  if (!isCount(m.learns)) fail("manifest.learns must be a non-negative integer");
+  if (!isCount(m.tokensLearned)) fail("manifest.tokensLearned must be an integer from 0 to 2^48");
+  if (!isCount(m.learns)) fail("manifest.learns must be an integer from 0 to 2^48");
   const base = m.base === undefined ? undefined : parseVersionRef(m.base);
   const avg = m.learnLossAvg;
   if (avg !== undefined && !(typeof avg === "number" && Number.isFinite(avg) && avg >= 0)) {

@@ -19,9 +19,12 @@
  *   learned_words (JSON {capacity, clock, words, uses, last_use}: the learned-word slots, whose
  *   words are the last ids; vocab counts them, vocab_hash is the base vocabulary's).
  *
- * Both directions refuse non-finite weights, so a file that decodes is always usable.
+ * Both directions refuse non-finite weights, and counts (version, learns, tokens_learned, the
+ * learned words' clock and uses) above MAX_COUNT (src/model/count.ts), which every increment
+ * saturates at: so a file that decodes is always usable, and stays publishable through any learns.
  */
 
+import { isCount, MAX_COUNT } from "../model/count.ts";
 import { assertModelShape, baseClasses, classOutput, inputStride, type LearnedWords, type OutputLayer, type RnnLm, rnnLm } from "../model/model.ts";
 import { MEMORY_MAX_SENTENCE_IDS, MEMORY_SENTENCES, PhraseMemory } from "../model/phrase-memory.ts";
 import { MAX_SLOT_WORD_CHARS, mayTakeSlot, WORD_SLOTS } from "../model/word-slots.ts";
@@ -89,9 +92,9 @@ function weightTensors(m: RnnLm): Array<[string, Float32Array, number[]]> {
 }
 
 function checkMeta(meta: ModelMeta): void {
-  if (!Number.isSafeInteger(meta.version) || meta.version < 0) fail(`bad version ${meta.version}`);
-  if (!Number.isSafeInteger(meta.tokensLearned) || meta.tokensLearned < 0) fail(`bad tokensLearned ${meta.tokensLearned}`);
-  if (!Number.isSafeInteger(meta.learns) || meta.learns < 0) fail(`bad learns ${meta.learns}`);
+  if (!isCount(meta.version)) fail(`bad version ${meta.version}`);
+  if (!isCount(meta.tokensLearned)) fail(`bad tokensLearned ${meta.tokensLearned}`);
+  if (!isCount(meta.learns)) fail(`bad learns ${meta.learns}`);
   if (meta.vocabHash === "") fail("empty vocabHash");
   if (Number.isNaN(Date.parse(meta.createdAt))) fail(`bad createdAt ${meta.createdAt}`);
   if (Number.isNaN(Date.parse(meta.updatedAt))) fail(`bad updatedAt ${meta.updatedAt}`);
@@ -159,7 +162,7 @@ function readCount(md: Record<string, string>, key: string, min: number): number
   if (s === undefined) fail(`metadata ${key} is missing`);
   if (!/^(0|[1-9][0-9]{0,15})$/.test(s)) fail(`metadata ${key} is not a non-negative integer: ${JSON.stringify(s)}`);
   const n = Number(s);
-  if (!Number.isSafeInteger(n) || n < min) fail(`metadata ${key} = ${s} is out of range`);
+  if (!isCount(n) || n < min) fail(`metadata ${key} = ${s} is out of range (${min} to ${MAX_COUNT})`);
   return n;
 }
 
@@ -210,10 +213,11 @@ function readLearnedWords(md: Record<string, string>, vocab: number): LearnedWor
     fail("metadata learned_words is not valid JSON", e);
   }
   const o = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
-  const count = (x: unknown) => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
   const { capacity, clock, words, uses, last_use: lastUse } = o;
-  const counts = (a: unknown): a is number[] => Array.isArray(a) && a.every(count);
-  if (!count(capacity) || !count(clock) || !counts(uses) || !counts(lastUse)) fail("metadata learned_words needs capacity, clock, uses and last_use as non-negative integers");
+  const counts = (a: unknown): a is number[] => Array.isArray(a) && a.every(isCount);
+  if (!isCount(capacity) || !isCount(clock) || !counts(uses) || !counts(lastUse)) {
+    fail(`metadata learned_words needs capacity, clock, uses and last_use as integers from 0 to ${MAX_COUNT}`);
+  }
   // The writer makes room for every slot at once, so a larger capacity would be memory a file could demand.
   if ((capacity as number) > WORD_SLOTS) fail(`metadata learned_words.capacity must be at most ${WORD_SLOTS}`);
   if (!Array.isArray(words) || !words.every((w) => typeof w === "string" && mayTakeSlot(w))) {

@@ -4,6 +4,7 @@
  * after a restart reads the tail after the current version's seq (see versions.ts).
  */
 
+import { addCount } from "../model/count.ts";
 import type { LearnOptions } from "../model/lm.ts";
 import { StateTable } from "./sql-state.ts";
 
@@ -59,7 +60,7 @@ export class LearnLog {
   append(tokens: readonly string[], step: LearnStep, lossBefore: number, lossAfter: number): number {
     const { ids, ...options } = step;
     const c = this.counters();
-    this.setCounters({ learns: c.learns + 1, tokensLearned: c.tokensLearned + tokens.length });
+    this.setCounters({ learns: addCount(c.learns, 1), tokensLearned: addCount(c.tokensLearned, tokens.length) });
     // The loss before learning a sentence falls as the model adapts to its users: a health signal.
     const avg = this.lossAvg();
     this.state.set("lossAvg", { value: avg === null ? lossBefore : avg + LOSS_AVG_ALPHA * (lossBefore - avg) });
