@@ -19,7 +19,7 @@ import {
 import { decodeModel, encodeModel, type ModelMeta } from "../store/model-codec.ts";
 import { LearnPolicy } from "../trust/shared-learn.ts";
 import { DAMPING_WINDOW } from "../trust/repeat-damper.ts";
-import { LearnLog, type LearnStep } from "./learn-log.ts";
+import { type Counters, LearnLog, type LearnStep } from "./learn-log.ts";
 import { learningModel, replay } from "./replay.ts";
 import {
   type CreateReply,
@@ -44,6 +44,16 @@ interface Live {
   /** From the weights file; carried into every version published from these weights. */
   hyperparameters: Record<string, number>;
 }
+
+/** What a new version holds (commitVersion). */
+type NextVersion =
+  /** The in-memory weights with every learn logged so far (a publish). */
+  | { kind: "publish" }
+  /**
+   * Weights the writer holds from now on, with their counters (a rollback or an import); `blob`
+   * names a retained version's blob again instead of writing one (a rollback).
+   */
+  | { kind: "replace"; live: Live; counters: Counters; blob?: VersionRow };
 
 const error = (status: WriterError["status"], code: string, message: string): WriterError => ({ ok: false, status, code, message });
 
@@ -207,21 +217,12 @@ export class ModelWriter extends DurableObject<Env> {
         try {
           // Learns already acknowledged first go out in the version their answers named.
           await this.publishNow(id);
-          const ident = this.identity();
-          const kv = this.env.MODELS;
-          const bytes = await readWeights(kv, target);
+          const bytes = await readWeights(this.env.MODELS, target);
           const { vocab, model: live } = this.liveModel().tm;
-          const { model, meta } = decodeModel(bytes, { vocab: baseVocab(live), vocabHash: ident.vocabHash });
-          const floor = await this.versionFloor(id);
-          const row: VersionRow = { ...target, version: this.versions.reserve(floor), updatedAt: new Date().toISOString() };
-          await writeManifest(kv, id, manifestOf(ident, row));
-          // The switch: weights, replay point and counters change together, nothing awaited in
-          // between. Learns logged so far (all published just above) are superseded: a restart replays
-          // only entries after this seq, on top of the restored weights.
-          this.live = { tm: learningModel(model, vocab), hyperparameters: meta.hyperparameters };
-          this.versions.add({ ...row, seq: this.log.lastSeq() });
-          this.log.setCounters({ learns: target.learns, tokensLearned: target.tokensLearned });
-          await this.prune(id);
+          const { model, meta } = decodeModel(bytes, { vocab: baseVocab(live), vocabHash: this.identity().vocabHash });
+          const restored = { tm: learningModel(model, vocab), hyperparameters: meta.hyperparameters };
+          const counters = { learns: target.learns, tokensLearned: target.tokensLearned };
+          const row = await this.commitVersion(id, { kind: "replace", live: restored, counters, blob: target });
           return { ok: true as const, restored: version, model: { id, version: row.version, published: true } };
         } catch (e) {
           return unavailable(id, e);
@@ -257,37 +258,18 @@ export class ModelWriter extends DurableObject<Env> {
       const known = file.model.learned?.words.find((w) => (vocab.index.get(w) ?? Infinity) < baseVocab(model));
       if (known !== undefined) return error(400, "invalid_weights", `learned word ${JSON.stringify(known)} is already in the base vocabulary`);
       // No learn may interleave: the log, the counters and the weights switch together.
-      const reply = await this.ctx.blockConcurrencyWhile(async (): Promise<ImportReply> => {
+      return this.ctx.blockConcurrencyWhile(async (): Promise<ImportReply> => {
         try {
           // Learns already acknowledged first go out in the version their answers named.
           await this.publishNow(id);
           const { learns, tokensLearned, hyperparameters } = file.meta;
-          const version = this.versions.reserve(await this.versionFloor(id));
-          const now = new Date().toISOString();
-          const meta = { version, vocabHash: ident.vocabHash, createdAt: ident.createdAt, updatedAt: now, learns, tokensLearned, hyperparameters };
-          const blob = encodeModel(file.model, meta, { dtype: "F32" });
-          const row: VersionRow = {
-            version,
-            weightsKey: weightsKey(id, version),
-            bytes: blob.byteLength,
-            seq: this.log.lastSeq(),
-            learns,
-            tokensLearned,
-            updatedAt: now,
-            upstream: null,
-          };
-          await this.env.MODELS.put(row.weightsKey, blob);
-          await writeManifest(this.env.MODELS, id, manifestOf(ident, row));
-          this.live = { tm: learningModel(file.model, vocab), hyperparameters };
-          this.versions.add(row);
-          this.log.setCounters({ learns, tokensLearned });
-          return { ok: true, model: { id, version, published: true }, learns, tokensLearned };
+          const imported = { tm: learningModel(file.model, vocab), hyperparameters };
+          const row = await this.commitVersion(id, { kind: "replace", live: imported, counters: { learns, tokensLearned } });
+          return { ok: true, model: { id, version: row.version, published: true }, learns, tokensLearned };
         } catch (e) {
           return unavailable(id, e);
         }
       });
-      if (reply.ok) await this.prune(id);
-      return reply;
     });
   }
 
@@ -354,24 +336,47 @@ export class ModelWriter extends DurableObject<Env> {
   private async publishNow(id: string): Promise<void> {
     const failed = await this.load(id);
     if (failed) throw new Error(failed.message);
-    if (this.log.lastSeq() <= this.current().seq) return;
+    if (this.log.lastSeq() > this.current().seq) await this.commitVersion(id, { kind: "publish" });
+  }
+
+  /**
+   * The one way a version is made (publish, rollback, import): reserve its number, encode and
+   * write its blob (unless it names a retained one), write the manifest, record the version, prune.
+   */
+  private async commitVersion(id: string, next: NextVersion): Promise<VersionRow> {
     const floor = await this.versionFloor(id);
-    // From here to encodeModel nothing awaits, so the bytes hold exactly the learns up to `seq`.
-    const live = this.liveModel();
+    // From here to encodeModel nothing awaits, so a published file holds exactly the learns up to `seq`.
     const ident = this.identity();
+    const live = next.kind === "publish" ? this.liveModel() : next.live;
+    const counters = next.kind === "publish" ? this.log.counters() : next.counters;
     const seq = this.log.lastSeq();
     const version = this.versions.reserve(floor);
-    const counters = this.log.counters();
-    const now = new Date().toISOString();
-    const meta = { version, vocabHash: ident.vocabHash, createdAt: ident.createdAt, updatedAt: now, ...counters };
-    const bytes = encodeModel(live.tm.model, { ...meta, hyperparameters: live.hyperparameters }, { dtype: "F32" });
-    const row: VersionRow = { version, weightsKey: weightsKey(id, version), bytes: bytes.byteLength, seq, ...counters, updatedAt: now, upstream: null };
-    // Blob, then manifest, then our record: a crash in between replays to the same weights and
-    // burns the reserved number (the orphaned blob is never named, so never served).
-    await this.env.MODELS.put(row.weightsKey, bytes);
-    await writeManifest(this.env.MODELS, id, manifestOf(ident, row, this.log.lossAvg()));
+    const updatedAt = new Date().toISOString();
+    let blob: Pick<VersionRow, "weightsKey" | "bytes" | "upstream">;
+    if (next.kind === "replace" && next.blob) {
+      blob = next.blob;
+    } else {
+      const meta = { version, vocabHash: ident.vocabHash, createdAt: ident.createdAt, updatedAt, ...counters, hyperparameters: live.hyperparameters };
+      const bytes = encodeModel(live.tm.model, meta, { dtype: "F32" });
+      blob = { weightsKey: weightsKey(id, version), bytes: bytes.byteLength, upstream: null };
+      // Blob, then manifest, then our record: a crash in between replays to the same weights and
+      // burns the reserved number (the orphaned blob is never named, so never served).
+      await this.env.MODELS.put(blob.weightsKey, bytes);
+    }
+    const { weightsKey: key, bytes, upstream } = blob;
+    const row: VersionRow = { version, weightsKey: key, bytes, upstream, seq, ...counters, updatedAt };
+    // A replacement's weights are not those the learn-loss average was measured on.
+    await writeManifest(this.env.MODELS, id, manifestOf(ident, row, next.kind === "publish" ? this.log.lossAvg() : null));
+    if (next.kind === "replace") {
+      // The switch: weights, replay point and counters change together, nothing awaited in between.
+      // Learns logged so far (published first by the caller) are superseded: a restart replays only
+      // entries after this seq, on top of these weights.
+      this.live = next.live;
+      this.log.setCounters(counters);
+    }
     this.versions.add(row);
     await this.prune(id);
+    return row;
   }
 
   /**
