@@ -16,6 +16,8 @@ export const LIMITS = {
   maxPrefixChars: 2000,
   /** A long prefix is read through its last this-many tokens. */
   prefixWindow: 32,
+  /** Longest `partial` (the characters typed of the current word) /predict completes. */
+  maxPartialChars: 64,
   /** k in /predict. */
   minK: 1,
   maxK: 50,

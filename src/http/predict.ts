@@ -1,15 +1,15 @@
 import { LIMITS } from "../config.ts";
-import { predictWords } from "../model/text-model.ts";
-import { tokenize } from "../model/tokenizer.ts";
+import { completeWords, predictWords } from "../model/text-model.ts";
+import { normalise, tokenize } from "../model/tokenizer.ts";
 import { type AppContext, askWriter, modelIdOf, predictorOf, publishedModel } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { queryNumber } from "./params.ts";
 import { predictQuerySchema } from "./schemas.ts";
 
 /**
- * GET /predict?prefix=&k=&fresh= : the k most probable next words. Served from
- * the published model in KV (scales across isolates); fresh=1 asks the writer,
- * which sees every learn at once.
+ * GET /predict?prefix=&partial=&k=&fresh= : the k most probable next words, or with `partial` the
+ * k most probable words that complete the word being typed. Served from the published model in KV
+ * (scales across isolates); fresh=1 asks the writer, which sees every learn at once.
  */
 export async function predictRoute(c: AppContext): Promise<Response> {
   const id = modelIdOf(c);
@@ -17,16 +17,31 @@ export async function predictRoute(c: AppContext): Promise<Response> {
   if (prefix.length > LIMITS.maxPrefixChars) {
     throw new ApiError(413, "prefix_too_long", `prefix is limited to ${LIMITS.maxPrefixChars} characters`);
   }
+  const partial = partialParam(c.req.query("partial"));
   const k = queryNumber("k", c.req.query("k"), predictQuerySchema.shape.k);
   const fresh = ["1", "true"].includes(c.req.query("fresh") ?? "");
   const tokens = tokenize(prefix, LIMITS.maxPrefixChars);
+  const echo = partial === undefined ? {} : { partial: normalise(partial) };
   if (fresh) {
     // Only the window is read (predictWords slices it too): no need to ship the rest over RPC.
     const recent = tokens.slice(-LIMITS.prefixWindow);
-    const reply = await askWriter(c, id, (w) => w.predict(id, { tokens: recent, k }));
-    return c.json({ prefix: reply.prefix, predictions: reply.predictions, model: { ...reply.model, fresh: true } });
+    const reply = await askWriter(c, id, (w) => w.predict(id, { tokens: recent, k, ...(partial !== undefined && { partial }) }));
+    return c.json({ prefix: reply.prefix, ...echo, predictions: reply.predictions, model: { ...reply.model, fresh: true } });
   }
   const m = await publishedModel(c, id);
-  const p = predictWords(predictorOf(m), tokens, k, LIMITS.prefixWindow);
-  return c.json({ ...p, model: { id, version: m.manifest.version } });
+  const tm = predictorOf(m);
+  const p = partial === undefined ? predictWords(tm, tokens, k, LIMITS.prefixWindow) : completeWords(tm, tokens, partial, k, LIMITS.prefixWindow);
+  return c.json({ prefix: p.prefix, ...echo, predictions: p.predictions, model: { id, version: m.manifest.version } });
+}
+
+/** The characters typed of one word: at most maxPartialChars, no whitespace. */
+function partialParam(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (raw.length > LIMITS.maxPartialChars) {
+    throw new ApiError(413, "partial_too_long", `partial is limited to ${LIMITS.maxPartialChars} characters`);
+  }
+  if (/[\s\p{Cc}]/u.test(raw)) {
+    throw new ApiError(400, "invalid_parameter", "partial is the characters typed of one word: no spaces or control characters (the text before it goes in prefix)");
+  }
+  return raw;
 }

@@ -50,8 +50,8 @@ export const OPERATIONS: readonly Operation[] = [
   },
   {
     method: "get", path: "/predict", perModel: true, access: "read",
-    summary: "The k most probable next words after a prefix",
-    handlers: [predictRoute], query: predictQuerySchema, example: { query: { prefix: "the quick brown", k: 3 } },
+    summary: "The k most probable next words after a prefix, or with partial the k most probable words completing the word being typed",
+    handlers: [predictRoute], query: predictQuerySchema, example: { query: { prefix: "the quick brown", partial: "f", k: 3 } },
     success: { status: 200, description: "predictions", schema: predictResponseSchema },
     errors: [400, 404, 413, 503],
   },

@@ -18,7 +18,12 @@ export function boundedNumber(bounds: Bounds, integer: boolean): z.ZodDefault<z.
 export const modelIdSchema = z.string().regex(MODEL_ID).describe(MODEL_ID_RULE);
 
 export const predictQuerySchema = z.object({
-  prefix: z.string().max(LIMITS.maxPrefixChars).optional().describe("the text typed so far"),
+  prefix: z.string().max(LIMITS.maxPrefixChars).optional().describe("the text typed so far (before the word being typed, when partial is given)"),
+  partial: z
+    .string()
+    .max(LIMITS.maxPartialChars)
+    .optional()
+    .describe("the characters typed of the current word: complete it (words only, matched after the tokenizer's normalisation); empty: the next word"),
   k: boundedNumber({ min: LIMITS.minK, max: LIMITS.maxK, default: LIMITS.defaultK }, true)
     .describe("how many next words to return"),
   fresh: z.string().optional().describe("1 or true: ask the writer, which sees every learn at once"),
@@ -42,6 +47,8 @@ const modelRefSchema = z.object({ id: z.string(), version: z.number().int(), pub
 
 export const predictResponseSchema = z.object({
   prefix: z.array(z.string()),
+  /** The partial as matched (normalised), when one was given. */
+  partial: z.string().optional(),
   predictions: z.array(z.object({ word: z.string(), p: z.number() })),
   model: z.object({ id: z.string(), version: z.number().int(), fresh: z.boolean().optional() }),
 });

@@ -1,5 +1,8 @@
-import { type LearnOptions, type LearnOutcome, learnSentence, predictNext, Workspace } from "./lm.ts";
+import { type CompletionIndex, completeTopK, completionIndex, refreshIndex } from "./completion.ts";
+import { hiddenAfter, type LearnOptions, type LearnOutcome, learnSentence, predictNext, Workspace } from "./lm.ts";
 import { baseVocab, type RnnLm } from "./model.ts";
+import { useHistory } from "./output/index.ts";
+import { normalise } from "./tokenizer.ts";
 import { BOS, encode, encodeSentence, type GrowingVocab, growingVocab, isSuggestible, setWord, type Vocab } from "./vocab.ts";
 import { admitWords, unknownUntilRepeated } from "./word-slots.ts";
 
@@ -42,7 +45,10 @@ export function admitNewWords(tm: TextModel, tokens: readonly string[]): TextMod
 export function learnWords(tm: TextModel, tokens: readonly string[], opts: LearnOptions): { tm: TextModel; ids: Int32Array; outcome: LearnOutcome } {
   const next = opts.newWordRate === undefined ? tm : admitNewWords(tm, tokens);
   const ids = unknownUntilRepeated(next.model, encodeSentence(tokens, next.vocab));
-  return { tm: next, ids, outcome: learnSentence(next.model, ids, opts, next.ws) };
+  const outcome = learnSentence(next.model, ids, opts, next.ws);
+  // The weights moved: the completion index's class centroids are rebuilt on next use.
+  completionIndexes.delete(next.model);
+  return { tm: next, ids, outcome };
 }
 
 export interface Prediction {
@@ -51,15 +57,70 @@ export interface Prediction {
   predictions: { word: string; p: number }[];
 }
 
-/** The k most probable next words after the last `window` tokens of a prefix. */
-export function predictWords(tm: TextModel, tokens: readonly string[], k: number, window: number): Prediction {
+/** [<s>, the last `window` tokens' ids]. */
+function windowIds(tm: TextModel, tokens: readonly string[], window: number): Int32Array {
   const recent = tokens.slice(Math.max(0, tokens.length - window));
   const ids = new Int32Array(recent.length + 1);
   ids[0] = BOS;
   ids.set(encode(recent, tm.vocab), 1);
-  const top = predictNext(tm.model, ids, k, isSuggestible, tm.ws);
+  return ids;
+}
+
+function predictionOf(tm: TextModel, ids: Int32Array, top: readonly { id: number; p: number }[]): Prediction {
   return {
     prefix: Array.from(ids.subarray(1), (id) => tm.vocab.words[id]),
     predictions: top.map(({ id, p }) => ({ word: tm.vocab.words[id], p })),
   };
+}
+
+/** The k most probable next words after the last `window` tokens of a prefix. */
+export function predictWords(tm: TextModel, tokens: readonly string[], k: number, window: number): Prediction {
+  const ids = windowIds(tm, tokens, window);
+  return predictionOf(tm, ids, predictNext(tm.model, ids, k, isSuggestible, tm.ws));
+}
+
+/** A model's completion index with the state it was built for (the learn clock and the vocabulary's size). */
+interface Stamped {
+  index: CompletionIndex;
+  clock: number;
+  vocab: number;
+}
+
+const completionIndexes = new WeakMap<RnnLm, Stamped>();
+
+/**
+ * tm's completion index, built on first use and rebuilt after its model learned (the learned
+ * words' clock ticks with every learn through learnWords) or grew; the base classes' sorted
+ * candidates are kept, their centroids recomputed.
+ */
+function completionIndexOf(tm: TextModel): CompletionIndex {
+  const m = tm.model;
+  const clock = m.learned?.clock ?? 0;
+  const cached = completionIndexes.get(m);
+  if (cached && cached.clock === clock && cached.vocab === m.vocab) return cached.index;
+  const index = cached ? refreshIndex(m, tm.vocab.words, cached.index, baseVocab(m)) : completionIndex(m, tm.vocab.words);
+  completionIndexes.set(m, { index, clock, vocab: m.vocab });
+  return index;
+}
+
+/**
+ * The k most probable words to complete the current word, whose typed characters are `partial`,
+ * after the last `window` tokens of the prefix (src/model/completion.ts); `allowed` may rule out
+ * more ids (a blocklist) than the specials and punctuation.
+ */
+export function completeWords(
+  tm: TextModel,
+  tokens: readonly string[],
+  partial: string,
+  k: number,
+  window: number,
+  allowed: (id: number) => boolean = () => true,
+): Prediction {
+  const ids = windowIds(tm, tokens, window);
+  const m = tm.model;
+  const s = hiddenAfter(m, ids, ids.length, tm.ws);
+  useHistory(m, ids, ids.length - 1, tm.ws.out);
+  const r = m.memory?.recollect(ids, ids.length) ?? null;
+  const top = completeTopK(m, s, k, completionIndexOf(tm), normalise(partial), allowed, tm.ws.out, r);
+  return predictionOf(tm, ids, top.entries());
 }

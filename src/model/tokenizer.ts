@@ -91,7 +91,8 @@ function isWordChar(k: Kind): boolean {
   return k === LETTER || k === DIGIT;
 }
 
-function normalise(text: string): string {
+/** The normalisation above, alone: what a word being typed is matched in (src/model/completion.ts). */
+export function normalise(text: string): string {
   return text
     .replace(LONE_SURROGATE, "")
     .normalize("NFKC")

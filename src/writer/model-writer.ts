@@ -3,7 +3,7 @@ import { budgetSentence } from "../budget/learn-budget.ts";
 import { LIMITS, runtimeConfig } from "../config.ts";
 import type { Env } from "../env.ts";
 import { architectureOf, baseVocab, type RnnLm } from "../model/model.ts";
-import { learnWords, predictWords, type TextModel } from "../model/text-model.ts";
+import { completeWords, learnWords, predictWords, type TextModel } from "../model/text-model.ts";
 import {
   KvLayoutError,
   type Manifest,
@@ -150,7 +150,8 @@ export class ModelWriter extends DurableObject<Env> {
   async predict(id: string, req: PredictRequest): Promise<PredictReply> {
     const failed = await this.load(id);
     if (failed) return failed;
-    const p = predictWords(this.liveModel().tm, req.tokens, req.k, LIMITS.prefixWindow);
+    const { tm } = this.liveModel();
+    const p = req.partial === undefined ? predictWords(tm, req.tokens, req.k, LIMITS.prefixWindow) : completeWords(tm, req.tokens, req.partial, req.k, LIMITS.prefixWindow);
     return { ok: true, ...p, model: { id, version: this.current().version, learns: this.log.counters().learns } };
   }
 

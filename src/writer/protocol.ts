@@ -18,6 +18,8 @@ export interface LearnRequest {
 export interface PredictRequest {
   tokens: string[];
   k: number;
+  /** The characters typed of the current word: complete it (src/model/completion.ts). */
+  partial?: string;
 }
 
 export interface WriterError {
