@@ -8,13 +8,20 @@
  *   GET  /bytes  buffer bytes after a learn (which adds the gradient accumulators)
  *   POST /setup  SetupInput: builds the operations to time (bench/suite.ts)
  *   POST /op     OpRequest: runs one operation `reps` times; answers its wall ms
+ *   POST /cold   ColdPhase: one part of a fresh isolate's first prediction, each its own request
+ *                (KV transfer, decode, work buffers, the first prediction), so the caller can
+ *                read the CPU of each
  * The caller reads workerd's CPU time around /op.
  */
 import { LIMITS } from "../src/config.ts";
 import { type LearnOptions, learnSentence, predictNext, rehearse, warmUp } from "../src/model/lm.ts";
 import { type TextModel, textModel } from "../src/model/text-model.ts";
 import { BOS, EOS, isSuggestible, UNK } from "../src/model/vocab.ts";
+import { readManifest, readVocab, readWeights } from "../src/store/kv-layout.ts";
 import { ModelCache } from "../src/store/model-cache.ts";
+import { decodeModel } from "../src/store/model-codec.ts";
+import type { Vocab } from "../src/model/vocab.ts";
+import type { RnnLm } from "../src/model/model.ts";
 import { bufferBytes, type CalibrationPoint, calibrationOps, type Op, type SuiteInput, suiteOps } from "./suite.ts";
 
 interface BenchEnv {
@@ -50,6 +57,9 @@ export type FirstCall =
   | { kind: "rehearse" }
   | { kind: "none" };
 
+/** The parts of a fresh isolate's first prediction, in order ("none": a request alone). */
+export type ColdPhase = { phase: "none" } | { phase: "kv" } | { phase: "decode" } | { phase: "buffers" } | { phase: "predict"; ids: number[] };
+
 export interface OpRequest {
   name: string;
   reps: number;
@@ -75,9 +85,28 @@ async function load(env: BenchEnv): Promise<LoadReport> {
   return { loadMs: t1 - t0, workspaceMs: t2 - t1, bytes: bufferBytes(tm.model, tm.ws), weightBytes: bufferBytes(tm.model) };
 }
 
+/** What the cold phases so far have made (ModelCache's load, taken apart). */
+const cold: { bytes?: ArrayBuffer; vocab?: Vocab; hash?: string; model?: RnnLm; tm?: TextModel } = {};
+
+async function coldPhase(env: BenchEnv, p: ColdPhase): Promise<void> {
+  if (p.phase === "kv") {
+    const manifest = await readManifest(env.MODELS, "default");
+    if (!manifest) throw new Error("no model seeded under id 'default'");
+    [cold.vocab, cold.bytes] = await Promise.all([readVocab(env.MODELS, manifest.vocabHash), readWeights(env.MODELS, manifest)]);
+    cold.hash = manifest.vocabHash;
+  }
+  if (p.phase === "decode") cold.model = decodeModel(cold.bytes!, { vocab: cold.vocab!.words.length, vocabHash: cold.hash }).model;
+  if (p.phase === "buffers") cold.tm = textModel(cold.model!, cold.vocab!, LIMITS.maxSentenceTokens);
+  if (p.phase === "predict") predictNext(cold.tm!.model, p.ids, LIMITS.defaultK, isSuggestible, cold.tm!.ws);
+}
+
 export default {
   async fetch(request: Request, env: BenchEnv): Promise<Response> {
     const { pathname } = new URL(request.url);
+    if (pathname === "/cold") {
+      await coldPhase(env, await request.json<ColdPhase>());
+      return Response.json({});
+    }
     if (pathname === "/load") return Response.json(await load(env));
     if (!loaded) await load(env);
     const tm = loaded!;

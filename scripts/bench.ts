@@ -6,19 +6,22 @@
  *   npm run bench -- --calibrate     also fit src/budget/calibration.json (the CPU cost model)
  *   npm run bench -- --skip-node     without the Node comparison run
  *   npm run bench -- --model models/base --loads 5
+ *   npm run bench -- --json --compare HEAD~1   also the same operations and cold starts on another
+ *                                              commit's src/, in the same run and turns
  *
  * The model is models/base (weights.safetensors + vocab.json); without it, a random model of the
  * shipped shape (Brown vocabulary of 10k words, hidden 100, 100 sqrt-frequency classes, F16).
  * Sentences and prefixes are windows of the Brown test split.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { fitCalibration } from "../bench/fit.ts";
 import { type Measured, measureAll, quantile, type Runner, type TimingOptions } from "../bench/stats.ts";
 import { type CalibrationPoint, calibrationSentences, meanLearnMacs, type SuiteInput, suiteOps } from "../bench/suite.ts";
-import type { FirstCall, LoadReport, OpRequest, SetupInput } from "../bench/worker.ts";
+import type { ColdPhase, FirstCall, LoadReport, OpRequest, SetupInput } from "../bench/worker.ts";
 import { estimateLearnMs, learnShape } from "../src/budget/cost-model.ts";
 import { LEARN_BOUNDS, LIMITS, UPDATE_GUARDS } from "../src/config.ts";
 import { initModel } from "../src/model/init.ts";
@@ -34,7 +37,7 @@ import { flags } from "./lib/args.ts";
 import { childPid, hasSchedstat, processCpuNs } from "./lib/cpu-time.ts";
 import { brownSplit } from "./lib/brown-data.ts";
 
-const arg = flags({ model: "models/base", loads: "5", samples: "15" }, ["json", "calibrate", "skip-node"]);
+const arg = flags({ model: "models/base", loads: "5", samples: "15", compare: "" }, ["json", "calibrate", "skip-node"]);
 const log = (s: string) => process.stderr.write(s + "\n");
 
 // ---------------------------------------------------------------- inputs
@@ -98,24 +101,50 @@ const cpuNs = (pid: number | "self") => (hasSchedstat() ? processCpuNs(pid) : pe
 // ---------------------------------------------------------------- workerd
 log(`model: ${shipped ? dir : "random stand-in"} ${JSON.stringify(modelInfo)}, ${(bytes.byteLength / 1e6).toFixed(2)} MB file`);
 /** The bench worker's bundle, with or without warming the numerics up at startup. */
-const bundle = async (warm: boolean) =>
+const bundle = async (warm: boolean, root = ".") =>
   (
     await build({
-      entryPoints: ["bench/worker.ts"],
+      entryPoints: [join(root, "bench/worker.ts")],
       bundle: true,
       format: "esm",
       platform: "neutral",
       target: "es2022",
       write: false,
       define: { WARM_UP: String(warm) },
+      // The kernels as workerd takes them: a compiled module beside the script (see worker() below).
+      conditions: ["workerd"],
+      external: ["./kernels.wasm"],
     })
   ).outputFiles[0].text;
 const [cold, warmed] = [await bundle(false), await bundle(true)];
-const worker = (name: string, script: string) => ({
+const kernelsWasm = readFileSync("src/kernels/kernels.wasm");
+
+/**
+ * --compare REF: REF's src/ and package.json (its kernels, if it has any) under .bench-ref/, with
+ * this bench/ beside them, so the same worker times both; npm packages resolve to this checkout's.
+ */
+function refTree(ref: string): { sha: string; root: string } {
+  const sha = execFileSync("git", ["rev-parse", "--short", ref]).toString().trim();
+  const root = join(".bench-ref", sha);
+  if (!existsSync(join(root, "src"))) {
+    mkdirSync(root, { recursive: true });
+    const tar = execFileSync("git", ["archive", sha, "src", "package.json"]);
+    execFileSync("tar", ["-x", "-C", root], { input: tar });
+  }
+  cpSync("bench", join(root, "bench"), { recursive: true });
+  return { sha, root };
+}
+const ref = arg.str("compare") ? refTree(arg.str("compare")) : undefined;
+const refWarmed = ref && (await bundle(true, ref.root));
+const refWasm = ref && existsSync(join(ref.root, "src/kernels/kernels.wasm")) ? readFileSync(join(ref.root, "src/kernels/kernels.wasm")) : kernelsWasm;
+const worker = (name: string, script: string, wasm = kernelsWasm) => ({
   config: {
     name,
     compatibilityDate: "2026-11-01",
-    manifest: { mainModule: "worker.js", modules: { "worker.js": { type: "esm" as const, contents: script } } },
+    manifest: {
+      mainModule: "worker.js",
+      modules: { "worker.js": { type: "esm" as const, contents: script }, "kernels.wasm": { type: "wasm" as const, contents: wasm } },
+    },
     env: { MODELS: { type: "kv" as const, id: "bench-models" } },
   },
 });
@@ -124,12 +153,18 @@ const worker = (name: string, script: string) => ({
 // one of those also rehearsed on the model after loading it (rehearse, as the writer does).
 const loadNames = Array.from({ length: arg.num("loads") }, (_, i) => `load${i}`);
 const warmNames = loadNames.map((n) => `warm-${n}`);
+// A fresh isolate's first prediction taken apart (bench/worker.ts /cold), in isolates warmed up at
+// startup as the service's (src/index.ts); with --compare, as many on REF.
+const coldNames = loadNames.map((n) => `cold-${n}`);
+const refColdNames = ref ? loadNames.map((n) => `ref-cold-${n}`) : [];
 const mf = new Miniflare({
   workers: [
     worker("bench", cold),
     worker("warm-up-cost", cold),
     ...loadNames.map((n) => worker(n, cold)),
     ...warmNames.map((n) => worker(n, warmed)),
+    ...coldNames.map((n) => worker(n, warmed)),
+    ...(ref ? [worker("ref", refWarmed!, refWasm), ...refColdNames.map((n) => worker(n, refWarmed!, refWasm))] : []),
   ],
 });
 
@@ -140,6 +175,9 @@ let learnBytes = 0;
 const firsts: { warmed: boolean; rehearseMs?: number; predict: number[]; learn: number[] }[] = [];
 /** CPU ms of warmUp() in an isolate that has run nothing yet. */
 let warmUpCpuMs = 0;
+/** CPU ms of each part of a fresh isolate's first prediction, by isolate; REF's under "ref". */
+type ColdSplit = { kv: number; decode: number; buffers: number; predict: number };
+const coldSplits: Record<"now" | "ref", ColdSplit[]> = { now: [], ref: [] };
 try {
   const kv = await mf.getKVNamespace("MODELS", "bench");
   const now = new Date().toISOString();
@@ -171,6 +209,15 @@ try {
     for (let i = 0; i < 3; i++) learnMs.push(await firstCpu({ kind: "learn", ids: suite.sentences["20"][i], learn }));
     firsts.push({ warmed: warmNames.includes(name), rehearseMs, predict, learn: learnMs });
   }
+  for (const name of [...coldNames, ...refColdNames]) {
+    const [, overhead] = await cpuOf(name, "/cold", { phase: "none" } satisfies ColdPhase);
+    const split: ColdSplit = { kv: 0, decode: 0, buffers: 0, predict: 0 };
+    for (const phase of ["kv", "decode", "buffers", "predict"] as const) {
+      const body: ColdPhase = phase === "predict" ? { phase, ids: suite.prefixes["10"][0] } : { phase };
+      split[phase] = Math.max(0, (await cpuOf(name, "/cold", body))[1] - overhead);
+    }
+    coldSplits[refColdNames.includes(name) ? "ref" : "now"].push(split);
+  }
   {
     await call("warm-up-cost", "/load");
     const [, overhead] = await cpuOf("warm-up-cost", "/first", { kind: "none" } satisfies FirstCall);
@@ -178,9 +225,12 @@ try {
   }
   learnBytes = await call<number>("bench", "/bytes");
   const names = (await call<string[]>("bench", "/setup", setup)).filter((n) => n !== "noop");
+  // REF times what both have, except the baseline (the same code in both) and the calibration.
+  const refNames = ref ? (await call<string[]>("ref", "/setup", { suite })).filter((n) => names.includes(n) && /^(learn|predict|gradient|sgd|loss)\//.test(n)) : [];
   const batch = async (name: string, reps: number) => {
     const c0 = cpuNs(pid);
-    const { wallMs } = await call<{ wallMs: number }>("bench", "/op", { name, reps } satisfies OpRequest);
+    const [w, op] = name.startsWith("ref:") ? ["ref", name.slice(4)] : ["bench", name];
+    const { wallMs } = await call<{ wallMs: number }>(w, "/op", { name: op, reps } satisfies OpRequest);
     return { cpuMs: (cpuNs(pid) - c0) / 1e6, wallMs };
   };
   // What a request costs by itself, taken off every batch.
@@ -192,7 +242,7 @@ try {
     const t = await batch(name, reps);
     return { cpuMs: Math.max(0, t.cpuMs - overheadMs), wallMs: t.wallMs };
   };
-  workerd = await measureAll(Object.fromEntries(names.map((n) => [n, runner(n)])), timingFor);
+  workerd = await measureAll(Object.fromEntries([...names, ...refNames.map((n) => `ref:${n}`)].map((n) => [n, runner(n)])), timingFor);
 } finally {
   await mf.dispose();
 }
@@ -221,18 +271,60 @@ const cpu = (prefix: string) =>
 const learn20 = workerd["learn/20"].cpu.median;
 const predict10 = workerd["predict/10"].cpu.median;
 const loadMs = loads.map((l) => l.loadMs + l.workspaceMs);
+/** Medians over fresh isolates: each part of the first prediction, and the isolate's own work (all but the KV transfer). */
+const coldSummary = (splits: ColdSplit[]) => {
+  const med = (f: (c: ColdSplit) => number) => r3(quantile(splits.map(f), 0.5));
+  return {
+    first_predict_ms: med((c) => c.decode + c.buffers + c.predict),
+    split_ms: { kv: med((c) => c.kv), decode: med((c) => c.decode), buffers: med((c) => c.buffers), predict: med((c) => c.predict) },
+  };
+};
+const refCpu = (prefix: string) =>
+  Object.fromEntries(Object.entries(workerd).filter(([k]) => k.startsWith(`ref:${prefix}/`)).map(([k, v]) => [k.slice(prefix.length + 5), r3(v.cpu.median)]));
+const gflops = (ms: number) => r3((2 * meanLearnMacs(probe, suite.sentences["20"], learn)) / (ms * 1e6));
+const now = coldSummary(coldSplits.now);
+const firstLearnMs = r3(quantile(firsts.filter((f) => f.warmed && f.rehearseMs !== undefined).map((f) => f.learn[0]), 0.5));
+const compare = ref && {
+  ref: ref.sha,
+  learn_ms: refCpu("learn"),
+  predict_ms: refCpu("predict"),
+  parts_ms: { gradient: refCpu("gradient"), sgd: refCpu("sgd"), loss: refCpu("loss") },
+  cold: coldSummary(coldSplits.ref),
+  gflops: { learn_20: gflops(workerd["ref:learn/20"].cpu.median) },
+  /** REF's time over this commit's, same run (> 1: this commit is faster). */
+  speedup: Object.fromEntries(
+    Object.keys(workerd)
+      .filter((k) => k.startsWith("ref:"))
+      .map((k) => [k.slice(4), r3(workerd[k].cpu.median / workerd[k.slice(4)].cpu.median)]),
+  ),
+};
+const isolateMb = r3(learnBytes / 2 ** 20);
+/** The issue's targets (#16) against this run. */
+const targets = {
+  learn_20_ms: { target: 0.8, value: r3(learn20) },
+  predict_10_ms: { target: 0.05, value: r3(predict10) },
+  first_predict_ms: { target: 10, value: now.first_predict_ms },
+  first_learn_ms: { target: 10, value: firstLearnMs },
+  gflops_learn_20: { target: 8, value: gflops(learn20), atLeast: true },
+  isolate_mb: { target: 24, value: isolateMb },
+};
 const summary = {
   model: modelInfo,
+  targets: Object.fromEntries(
+    Object.entries(targets).map(([k, t]) => [k, { ...t, met: "atLeast" in t ? t.value >= t.target : t.value <= t.target }]),
+  ),
+  cold: { ...now, first_learn_ms: firstLearnMs },
   learn_ms: cpu("learn"),
   predict_ms: cpu("predict"),
   load_ms: r3(quantile(loadMs, 0.5)),
-  isolate_mb: r3(learnBytes / 2 ** 20),
+  isolate_mb: isolateMb,
   baseline: { learn_ms: cpu("baseline-learn"), predict_ms: cpu("baseline-predict") },
   speedup: {
     learn_20: r3(workerd["baseline-learn/20"].cpu.median / learn20),
     predict_10: r3(workerd["baseline-predict/10"].cpu.median / predict10),
   },
-  gflops: { learn_20: r3((2 * meanLearnMacs(probe, suite.sentences["20"], learn)) / (learn20 * 1e6)) },
+  gflops: { learn_20: gflops(learn20) },
+  ...(compare && { compare }),
 };
 
 const f = (x: number | undefined, w = 9) => (x === undefined ? "" : x.toFixed(3)).padStart(w);
@@ -249,6 +341,9 @@ for (const f of firsts) log(`a fresh isolate's first calls${after(f)}, CPU ms: p
 const firstLearn = (rehearsed: boolean) => quantile(firsts.filter((f) => f.warmed && (f.rehearseMs !== undefined) === rehearsed).map((f) => f.learn[0]), 0.5);
 log(`median first learn after warmUp(): ${firstLearn(false).toFixed(1)} ms CPU; after warmUp() and rehearse(): ${firstLearn(true).toFixed(1)} ms`);
 log(`warmUp() itself in a fresh isolate: ${warmUpCpuMs.toFixed(1)} ms CPU`);
+const splitLine = (c: ColdSplit) => `kv ${c.kv.toFixed(1)} decode ${c.decode.toFixed(1)} buffers ${c.buffers.toFixed(1)} predict ${c.predict.toFixed(1)}`;
+for (const c of coldSplits.now) log(`a fresh isolate's first prediction, CPU ms: ${splitLine(c)}`);
+for (const c of coldSplits.ref) log(`... on ${ref!.sha}: ${splitLine(c)}`);
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
 log(`buffers: ${mib(learnBytes)} after a learn, ${mib(loads[0].bytes)} to predict; the model's tensors ${mib(loads[0].weightBytes)}`);
 

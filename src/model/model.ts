@@ -18,6 +18,7 @@
  * contiguous id range, class k holding ids classStart[k] .. classStart[k + 1] - 1.
  */
 
+import { capacityOf, memoryHolding, placeTensors } from "./kernel-memory.ts";
 import type { PhraseMemory } from "./phrase-memory.ts";
 
 export interface FullOutput {
@@ -92,16 +93,39 @@ export interface RnnLm {
  * class output by classOutput: V8 then gives all models one hidden class (and class outputs
  * another), so the code the JIT optimized on warmUp's tiny models (lm.ts) stays optimized on the
  * real model rather than deoptimizing in its first requests ("wrong map").
+ *
+ * The weights the kernels read (U, W, V, C, D) must share one kernel memory (kernel-memory.ts):
+ * unless they already do, they are copied into a new one, V and C each with room for `room`
+ * floats when asked (learned words, new-words.ts), every other tensor with the room its region
+ * already had. So a model built from another's views of its memory shares that memory, and any
+ * other model owns a copy.
  */
-export function rnnLm(m: RnnLm): RnnLm {
+export function rnnLm(m: RnnLm, room: { V?: number; C?: number } = {}): RnnLm {
+  const C = m.output.kind === "class" ? m.output.C : undefined;
+  const D = m.direct?.D;
+  const tensors = [m.U, m.W, m.V, ...(C ? [C] : []), ...(D ? [D] : [])];
+  const home = memoryHolding(m.U);
+  if (home && room.V === undefined && room.C === undefined && tensors.every((t) => memoryHolding(t) === home)) return fields(m, m.U, m.W, m.V, m.output, m.direct);
+  const h = m.hidden;
+  const vRoom = room.V ?? capacityOf(m.V);
+  const cRoom = C ? (room.C ?? capacityOf(C)) : 0;
+  const capacity = [capacityOf(m.U), capacityOf(m.W), vRoom, ...(C ? [cRoom] : []), ...(D ? [D.length] : [])];
+  const maxRows = Math.ceil(Math.max(h, vRoom / h, cRoom / h));
+  const [U, W, V, ...rest] = placeTensors(h, maxRows, tensors.map((data, i) => ({ data, capacity: capacity[i] })));
+  const output = m.output.kind === "class" ? classOutput(m.output.classStart, rest[0], m.vocab, m.output.wordClass) : m.output;
+  const direct = m.direct && { order: m.direct.order, D: rest[rest.length - 1] };
+  return fields(m, U, W, V, output, direct);
+}
+
+function fields(m: RnnLm, U: Float32Array, W: Float32Array, V: Float32Array, output: OutputLayer, direct: DirectLayer | undefined): RnnLm {
   return {
     vocab: m.vocab,
     hidden: m.hidden,
-    U: m.U,
-    W: m.W,
-    V: m.V,
-    output: m.output,
-    direct: m.direct,
+    U,
+    W,
+    V,
+    output,
+    direct,
     anchor: m.anchor,
     learned: m.learned,
     memory: m.memory,

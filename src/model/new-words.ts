@@ -1,3 +1,4 @@
+import { capacityOf } from "./kernel-memory.ts";
 import { baseClasses, baseVocab, classOutput, inputStride, type LearnedWords, type OutputLayer, type RnnLm, rnnLm } from "./model.ts";
 import { UNK } from "./vocab.ts";
 
@@ -11,29 +12,17 @@ import { UNK } from "./vocab.ts";
  */
 
 /**
- * Buffers made by withWordSlots, whose spare room is this module's to use. A view elsewhere may
- * have bytes after it too (a decoded file's next tensor), which must never be taken for room.
+ * Floats from a's start to the end of its region in the model's kernel memory: a tensor's room
+ * is what rnnLm placed it with (withWordSlots below asks for it), never the bytes of the next
+ * tensor.
  */
-const withRoom = new WeakSet<ArrayBufferLike>();
-
-/** Floats from a's start to the end of its buffer, when that buffer is one of ours. */
-function room(a: Float32Array): number {
-  return withRoom.has(a.buffer) ? a.buffer.byteLength / 4 - a.byteOffset / 4 : a.length;
-}
+const room = capacityOf;
 
 function hasRoom(m: RnnLm, words: number): boolean {
   const h = m.hidden;
   const total = baseVocab(m) + words;
   const cRoom = m.output.kind === "class" ? room(m.output.C) >= (baseClasses(m) + (words > 0 ? 1 : 0)) * h : true;
   return inputStride(m) >= total && room(m.V) >= total * h && cRoom;
-}
-
-/** A copy of `a` at the start of a buffer of `floats`. */
-function grown(a: Float32Array, floats: number): Float32Array {
-  const out = new Float32Array(floats);
-  out.set(a);
-  withRoom.add(out.buffer);
-  return out.subarray(0, a.length);
 }
 
 /**
@@ -49,10 +38,7 @@ export function withWordSlots(m: RnnLm, capacity: number): RnnLm {
   const oldStride = inputStride(m);
   const U = new Float32Array(h * stride);
   for (let i = 0; i < h; i++) U.set(m.U.subarray(i * oldStride, i * oldStride + m.vocab), i * stride);
-  const V = grown(m.V, stride * h);
-  const out = m.output;
-  const output: OutputLayer = out.kind === "full" ? out : classOutput(out.classStart, grown(out.C, (baseClasses(withSlots) + 1) * h), m.vocab, out.wordClass);
-  return rnnLm({ ...withSlots, U, V, output });
+  return rnnLm({ ...withSlots, U }, { V: stride * h, C: (baseClasses(withSlots) + 1) * h });
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Gradient } from "./gradient.ts";
+import { kernelMemoryOf } from "./kernel-memory.ts";
 import { addOuterProducts, matVec, transposedMatVec } from "./kernels.ts";
 import { inputStride, type RnnLm } from "./model.ts";
 
@@ -64,5 +65,5 @@ export function backpropThroughTime(
     for (let i = 0; i < h; i++) g.dU[u + i] += sum[i];
   }
   // dW += Σ_tau arrived[tau] s(tau-1)ᵀ (states[tau] is s(tau-1); s(-1) = 0, so step 0 adds nothing).
-  addOuterProducts(g.dW, arrived, states, 1, steps);
+  addOuterProducts(kernelMemoryOf(W), g.dW, arrived, states, 1, steps);
 }
