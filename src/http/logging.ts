@@ -9,7 +9,7 @@
  */
 
 import type { MiddlewareHandler } from "hono";
-import { routePath } from "hono/route";
+import { matchedRoutes, routePath } from "hono/route";
 import type { Env } from "../env.ts";
 import { isValidModelId } from "../store/kv-layout.ts";
 
@@ -67,10 +67,11 @@ export function requestLogger(
 ): MiddlewareHandler<{ Bindings: Env }> {
   return async (c, next) => {
     const started = performance.now();
-    const ownIndex = c.req.routeIndex;
     await next();
     const facts = await responseFacts(c.res);
-    const matched = c.req.routeIndex !== ownIndex;
+    // A route matched when the last handler reached was registered for a method; middleware
+    // (this logger, the 405 answerer) is registered for ALL.
+    const matched = matchedRoutes(c)[c.req.routeIndex]?.method !== "ALL";
     const entry: RequestLog = {
       event: "request",
       method: c.req.method,

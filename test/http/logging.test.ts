@@ -36,6 +36,16 @@ describe("GET /health", () => {
     const r = await call("/health", { method: "POST" });
     expect(r.status).toBe(405);
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe("method_not_allowed");
+    expect(r.headers.get("allow")).toBe("GET, HEAD");
+  });
+
+  it("names every method of a path in Allow (RFC 9110), also under /models/{id}", async () => {
+    const weights = await call("/model/weights", { method: "DELETE" });
+    expect(weights.status).toBe(405);
+    expect(weights.headers.get("allow")).toBe("GET, HEAD, PUT");
+    const learn = await call("/models/m1/learn");
+    expect(learn.status).toBe(405);
+    expect(learn.headers.get("allow")).toBe("POST");
   });
 });
 
