@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 
 /** The static assets binding of wrangler.toml's [assets] (the Worker itself never needs it). */
-const assets = (env as unknown as { ASSETS: Fetcher }).ASSETS;
+const assets = env.ASSETS;
 
 async function asset(path: string): Promise<Response> {
   return assets.fetch(`http://edge-rnnlm.test${path}`);
