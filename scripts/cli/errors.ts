@@ -1,5 +1,5 @@
 /**
- * Exit codes of `edge-rnnlm` (README "CLI" lists them):
+ * Exit codes of `edge-rnnlm` (docs/api.md "CLI" lists them):
  *   0 success
  *   1 the server refused a request (its JSON error is printed), or some sentences of `learn` failed
  *   2 usage: unknown command, missing argument, invalid option

@@ -1,5 +1,5 @@
 /**
- * edge-rnnlm: the command line client (README "CLI"; launched by bin/edge-rnnlm.js).
+ * edge-rnnlm: the command line client (docs/api.md "CLI"; launched by bin/edge-rnnlm.js).
  *
  *   edge-rnnlm predict "<prefix>" [-k 5] [--fresh]
  *   edge-rnnlm learn <file|-> [--lr x] [--steps n]
