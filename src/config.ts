@@ -33,26 +33,8 @@ export const RATE_LIMIT_RETRY_S = 10;
 /** Seconds to wait when a model's writer did not answer (a restarting Durable Object is back sooner). */
 export const WRITER_RETRY_S = 1;
 
-/**
- * Per-learn options a request may set, with their bounds and defaults. The defaults were
- * chosen on the shipped base model with npm run adapt-bench (docs/adaptation.md); the largest lr
- * and steps with npm run poison-bench: one learn at lr 1 or at 5 steps cost a model up to 6 and
- * 10 points of top-3, at lr 0.1 and 2 steps at most 0.24 (docs/limits.md).
- */
-export const LEARN_BOUNDS = {
-  lr: { min: 1e-6, max: 0.1, default: 0.02 },
-  truncate: { min: 0, max: 16, default: 4 },
-  steps: { min: 1, max: 2, default: 1 },
-} as const;
-
-/**
- * Applies to every update regardless of the request: clipping and the step cap make the model
- * survive any sentence; the anchor pulls W and C back toward the base model after each step
- * (src/model/anchor.ts), against forgetting; new words take slots and their own weights get a
- * fast step at newWordRate (src/model/word-slots.ts, learnedWordsStep in src/model/lm.ts;
- * docs/adaptation.md); the sentence joins the phrase memory (src/model/phrase-memory.ts).
- */
-export const UPDATE_GUARDS = { clipNorm: 5, maxStepNorm: 2, anchor: 0.01, newWordRate: 0.7, remember: true } as const;
+/** The learning rule's bounds and guards live with the numerics (src/model/learning-rule.ts). */
+export { LEARN_BOUNDS, UPDATE_GUARDS } from "./model/learning-rule.ts";
 
 export interface RuntimeConfig {
   publishIntervalMs: number;

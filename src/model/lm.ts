@@ -4,6 +4,7 @@ import { initModel } from "./init.ts";
 import { baseVocab, type RnnLm } from "./model.ts";
 import { distribution, negLogProb, outputBackward, outputScratch, type OutputScratch, topK, useHistory } from "./output/index.ts";
 import { softmaxRows } from "./output/rows.ts";
+import { LEARN_BOUNDS, UPDATE_GUARDS } from "./learning-rule.ts";
 import { PhraseMemory } from "./phrase-memory.ts";
 import { seededRng } from "./rng.ts";
 import { backpropThroughTime, stepHidden } from "./rnn.ts";
@@ -211,7 +212,7 @@ export function warmUp(rounds = 30): void {
   // (and collides in its slot table), with the options and direct order /learn uses: so every
   // branch a real learn takes has run, and its first learn does not deoptimize.
   const ids = cyclingSentence(40, 21);
-  const opts = { lr: 0.1, truncate: 4, steps: 1, clipNorm: 5, maxStepNorm: 2, anchor: 0.01, remember: true };
+  const opts = { ...UPDATE_GUARDS, lr: LEARN_BOUNDS.lr.max, truncate: LEARN_BOUNDS.truncate.default, steps: 1 };
   const specs = [
     { classStart: Int32Array.from([0, 4, 10, 24]), direct: { order: 4, size: 1 << 16 } },
     { classStart: Int32Array.from([0, 4, 10, 24]) },
@@ -235,7 +236,8 @@ export function warmUp(rounds = 30): void {
  * next real learns (docs/benchmarks.md).
  */
 export function rehearse(m: RnnLm, ws: Workspace): void {
-  const still = { lr: 0, truncate: 4, steps: 1, clipNorm: 5, maxStepNorm: 2 };
+  const { clipNorm, maxStepNorm } = UPDATE_GUARDS;
+  const still = { clipNorm, maxStepNorm, lr: 0, truncate: LEARN_BOUNDS.truncate.default, steps: 1 };
   const words = Math.min(200, baseVocab(m) - SPECIALS.length);
   const longest = ws.maxSteps - 2;
   if (words < 1 || longest < 1) return;
