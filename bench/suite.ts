@@ -1,4 +1,5 @@
 import { learnShape, learnWork } from "../src/budget/cost-model.ts";
+import { completeNext, completionIndex } from "../src/model/completion.ts";
 import { type LearnOptions, learnSentence, predictNext, sentenceGradient, sentenceLoss, type Workspace } from "../src/model/lm.ts";
 import type { RnnLm } from "../src/model/model.ts";
 import { sgdStep } from "../src/model/sgd.ts";
@@ -16,6 +17,8 @@ export interface SuiteInput {
   sentences: Record<string, number[][]>;
   /** Prefixes [<s>, w1..wn] by n. */
   prefixes: Record<string, number[][]>;
+  /** Completions by prefix length n: a prefix [<s>, w1..wn] and the first characters of the word after it. */
+  completions: Record<string, { ids: number[]; partial: string }[]>;
   learn: LearnOptions;
   /** Predictions asked per call. */
   k: number;
@@ -37,12 +40,19 @@ export function baselineOf(m: RnnLm): NaiveRnn {
 }
 
 /**
- * Every measured operation by name: learn/n, predict/n, the parts of a learn
+ * Every measured operation by name: learn/n, predict/n, complete/n (completion of the word after
+ * an n-token prefix; words[id] for every id of m), the parts of a learn
  * (gradient/n: forward and BPTT, sgd/n: the update, loss/n: the loss after),
  * baseline-learn/n and baseline-predict/n. Learns change `m`.
  */
-export function suiteOps(m: RnnLm, ws: Workspace, input: SuiteInput): Record<string, Op> {
+export function suiteOps(m: RnnLm, ws: Workspace, input: SuiteInput, words: readonly string[]): Record<string, Op> {
   const ops: Record<string, Op> = {};
+  // Built once, as a published model's is: the learns below move V a little, which may only
+  // change how much the bounds prune (timing), not what is measured.
+  const index = completionIndex(m, words);
+  for (const [n, list] of Object.entries(input.completions)) {
+    ops[`complete/${n}`] = cycle(list, ({ ids, partial }) => completeNext(m, ids, input.k, index, partial, isSuggestible, ws));
+  }
   for (const [n, list] of Object.entries(input.sentences)) {
     ops[`learn/${n}`] = cycle(list, (ids) => learnSentence(m, ids, input.learn, ws));
   }

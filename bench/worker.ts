@@ -125,7 +125,7 @@ export default {
     }
     if (pathname === "/setup") {
       const input = await request.json<SetupInput>();
-      ops = suiteOps(tm.model, tm.ws, input.suite);
+      ops = suiteOps(tm.model, tm.ws, input.suite, tm.vocab.words);
       const c = input.calibration;
       if (c) Object.assign(ops, calibrationOps(tm.model, tm.ws, c.stream, c.grid, input.suite.learn));
       // The cost of a request that does nothing, subtracted by the caller.

@@ -24,12 +24,13 @@ import { type CalibrationPoint, calibrationSentences, meanLearnMacs, type SuiteI
 import type { ColdPhase, FirstCall, LoadReport, OpRequest, SetupInput } from "../bench/worker.ts";
 import { estimateLearnMs, learnShape } from "../src/budget/cost-model.ts";
 import { LEARN_BOUNDS, LIMITS, UPDATE_GUARDS } from "../src/config.ts";
+import { isWord } from "../src/model/completion.ts";
 import { initModel } from "../src/model/init.ts";
 import { assignClasses } from "../src/model/output/class-softmax.ts";
 import { seededRng } from "../src/model/rng.ts";
 import { textModel } from "../src/model/text-model.ts";
 import { sqrtCounts } from "../src/model/train.ts";
-import { BOS, buildVocab, countWords, encode, type Vocab, vocabHash, withMarkers } from "../src/model/vocab.ts";
+import { BOS, buildVocab, countWords, encode, isSuggestible, type Vocab, vocabHash, withMarkers } from "../src/model/vocab.ts";
 import { DEFAULT_MODEL_ID, publishVersion } from "../src/store/kv-layout.ts";
 import { decodeModel, encodeModel } from "../src/store/model-codec.ts";
 import { readVocabFile, WEIGHTS_FILE } from "./lib/model-dir.ts";
@@ -70,6 +71,19 @@ function windows(n: number, count: number, wrap: (w: number[]) => number[]): num
 const byLength = (lengths: number[], wrap: (w: number[]) => number[]) =>
   Object.fromEntries(lengths.map((n) => [String(n), windows(n, 16, wrap)]));
 
+/**
+ * `count` prefixes of n tokens spread over the test stream, each followed by a word, with that
+ * word's first 1 or 2 characters (alternately) as the partial.
+ */
+function completions(n: number, count: number): { ids: number[]; partial: string }[] {
+  const stride = Math.floor((stream.length - n - 64) / count);
+  return Array.from({ length: count }, (_, i) => {
+    let at = i * stride;
+    while (!(isSuggestible(stream[at + n]) && isWord(vocab.words[stream[at + n]]))) at++;
+    return { ids: [BOS, ...stream.slice(at, at + n)], partial: vocab.words[stream[at + n]].slice(0, 1 + (i % 2)) };
+  });
+}
+
 const samples = arg.num("samples");
 const learn = {
   lr: LEARN_BOUNDS.lr.default,
@@ -80,6 +94,7 @@ const learn = {
 const suite: SuiteInput = {
   sentences: byLength([10, 20, 40], (w) => Array.from(withMarkers(w))),
   prefixes: byLength([1, 10, 50], (w) => [BOS, ...w]),
+  completions: { "10": completions(10, 16) },
   learn,
   k: LIMITS.defaultK,
   baselineLearn: "20",
@@ -253,7 +268,7 @@ if (!arg.bool("skip-node")) {
   log("node: timing the suite...");
   const { model } = decodeModel(bytes.slice());
   const tm = textModel(model, vocab, LIMITS.maxSentenceTokens);
-  const ops = suiteOps(tm.model, tm.ws, suite);
+  const ops = suiteOps(tm.model, tm.ws, suite, tm.vocab.words);
   let calls = 0;
   const runner = (name: string): Runner => async (reps) => {
     const c0 = cpuNs("self");
@@ -316,6 +331,7 @@ const summary = {
   cold: { ...now, first_learn_ms: firstLearnMs },
   learn_ms: cpu("learn"),
   predict_ms: cpu("predict"),
+  complete_ms: cpu("complete"),
   load_ms: r3(quantile(loadMs, 0.5)),
   isolate_mb: isolateMb,
   baseline: { learn_ms: cpu("baseline-learn"), predict_ms: cpu("baseline-predict") },

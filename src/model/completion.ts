@@ -1,5 +1,6 @@
+import { hiddenAfter, type Workspace } from "./lm.ts";
 import type { RnnLm } from "./model.ts";
-import type { OutputScratch } from "./output/index.ts";
+import { type OutputScratch, useHistory } from "./output/index.ts";
 import { PRUNE_MARGIN } from "./output/class-softmax.ts";
 import { fullDistribution } from "./output/full-softmax.ts";
 import { softmaxRows } from "./output/rows.ts";
@@ -222,4 +223,22 @@ export function completeTopK(
     expand(c);
   }
   return top;
+}
+
+/**
+ * completeTopK after ids (which start with <s>), with the model's phrase memory: what predictNext
+ * (src/model/lm.ts) is to topK.
+ */
+export function completeNext(
+  m: RnnLm,
+  ids: ArrayLike<number>,
+  k: number,
+  index: CompletionIndex,
+  partial: string,
+  allowed: (id: number) => boolean,
+  ws: Workspace,
+): { id: number; p: number }[] {
+  const s = hiddenAfter(m, ids, ids.length, ws);
+  useHistory(m, ids, ids.length - 1, ws.out);
+  return completeTopK(m, s, k, index, partial, allowed, ws.out, m.memory?.recollect(ids, ids.length) ?? null).entries();
 }

@@ -1,7 +1,6 @@
-import { type CompletionIndex, completeTopK, completionIndex, refreshIndex } from "./completion.ts";
-import { hiddenAfter, type LearnOptions, type LearnOutcome, learnSentence, predictNext, Workspace } from "./lm.ts";
+import { completeNext, type CompletionIndex, completionIndex, refreshIndex } from "./completion.ts";
+import { type LearnOptions, type LearnOutcome, learnSentence, predictNext, Workspace } from "./lm.ts";
 import { baseVocab, type RnnLm } from "./model.ts";
-import { useHistory } from "./output/index.ts";
 import { normalise } from "./tokenizer.ts";
 import { BOS, encode, encodeSentence, type GrowingVocab, growingVocab, isSuggestible, setWord, type Vocab } from "./vocab.ts";
 import { admitWords, unknownUntilRepeated } from "./word-slots.ts";
@@ -117,10 +116,5 @@ export function completeWords(
   allowed: (id: number) => boolean = () => true,
 ): Prediction {
   const ids = windowIds(tm, tokens, window);
-  const m = tm.model;
-  const s = hiddenAfter(m, ids, ids.length, tm.ws);
-  useHistory(m, ids, ids.length - 1, tm.ws.out);
-  const r = m.memory?.recollect(ids, ids.length) ?? null;
-  const top = completeTopK(m, s, k, completionIndexOf(tm), normalise(partial), allowed, tm.ws.out, r);
-  return predictionOf(tm, ids, top.entries());
+  return predictionOf(tm, ids, completeNext(tm.model, ids, k, completionIndexOf(tm), normalise(partial), allowed, tm.ws));
 }
