@@ -288,4 +288,84 @@
             (br $rows1)))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $k1))))
+
+  ;; dst[i] = the float32 value of the IEEE half with bits src[i], for i < n (src: n uint16
+  ;; little-endian, dst: n float32); returns the index of the first that is Infinity or NaN, or -1.
+  ;; Exact: the half's exponent and mantissa bits, moved to float32's positions, read as a float32
+  ;; 2^112 times too small (the exponent biases are 127 and 15, and a half subnormal lands on a
+  ;; float32 subnormal), so one multiplication by 2^112 rescales normals and subnormals alike; an
+  ;; exponent of all ones (Infinity, NaN) gets float32's.
+  ;; dst may start before src with src - dst >= 2 n (model-codec's in-place widening: the halves
+  ;; in a region's upper half): each step reads its eight halves before writing them, and writes
+  ;; nothing a later step still has to read.
+  (func (export "f16_to_f32") (param $src i32) (param $dst i32) (param $n i32) (result i32)
+    (local $i i32) (local $n8 i32) (local $halves v128) (local $bad v128) (local $first i32)
+    (local.set $n8 (i32.and (local.get $n) (i32.const -8)))
+    (local.set $first (i32.const -1))
+    (block $done8
+      (loop $step8
+        (br_if $done8 (i32.ge_u (local.get $i) (local.get $n8)))
+        (local.set $halves (v128.load (local.get $src)))
+        ;; a lane of $bad is set once any half seen in it had an exponent of all ones
+        (local.set $bad (v128.or (local.get $bad)
+          (i16x8.eq (v128.and (local.get $halves) (v128.const i16x8 0x7c00 0x7c00 0x7c00 0x7c00 0x7c00 0x7c00 0x7c00 0x7c00))
+            (v128.const i16x8 0x7c00 0x7c00 0x7c00 0x7c00 0x7c00 0x7c00 0x7c00 0x7c00))))
+        (v128.store (local.get $dst) (call $widen (i32x4.extend_low_i16x8_u (local.get $halves))))
+        (v128.store offset=16 (local.get $dst) (call $widen (i32x4.extend_high_i16x8_u (local.get $halves))))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $step8)))
+    ;; Where, if anywhere: the widened values hold it too (the halves may be overwritten by now).
+    (if (v128.any_true (local.get $bad))
+      (then (local.set $first (call $first_non_finite
+        (i32.sub (local.get $dst) (i32.shl (local.get $n8) (i32.const 2))) (local.get $n8)))))
+    (block $done
+      (loop $step
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (f32.store (local.get $dst) (f32x4.extract_lane 0 (call $widen (i32x4.splat (i32.load16_u (local.get $src))))))
+        (if (i32.and (i32.lt_s (local.get $first) (i32.const 0))
+              (i32.eq (i32.and (i32.load (local.get $dst)) (i32.const 0x7f800000)) (i32.const 0x7f800000)))
+          (then (local.set $first (local.get $i))))
+        (local.set $src (i32.add (local.get $src) (i32.const 2)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $step)))
+    (local.get $first))
+
+  ;; Four halves (one per 32-bit lane, zero-extended) to four float32.
+  (func $widen (param $h v128) (result v128)
+    (local $magnitude v128)
+    (local.set $magnitude (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)))
+    (v128.or
+      (v128.or
+        (f32x4.mul (i32x4.shl (local.get $magnitude) (i32.const 13)) (v128.const f32x4 0x1p112 0x1p112 0x1p112 0x1p112))
+        (v128.and (i32x4.ge_u (local.get $magnitude) (v128.const i32x4 0x7c00 0x7c00 0x7c00 0x7c00))
+          (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000)))
+      (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+
+  ;; The index of the first of a[0 .. n) (float32 at $a) that is Infinity or NaN, or -1.
+  (func $first_non_finite (export "first_non_finite") (param $a i32) (param $n i32) (result i32)
+    (local $i i32) (local $n4 i32) (local $p i32)
+    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (local.set $p (local.get $a))
+    ;; Four at a time until a step holds one (an exponent of all ones), then one at a time.
+    (block $found
+      (loop $step4
+        (br_if $found (i32.ge_u (local.get $i) (local.get $n4)))
+        (br_if $found (v128.any_true (i32x4.eq
+          (v128.and (v128.load (local.get $p)) (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000))
+          (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $step4)))
+    (block $none
+      (loop $step
+        (br_if $none (i32.ge_u (local.get $i) (local.get $n)))
+        (if (i32.eq (i32.and (i32.load (local.get $p)) (i32.const 0x7f800000)) (i32.const 0x7f800000))
+          (then (return (local.get $i))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $step)))
+    (i32.const -1))
 )

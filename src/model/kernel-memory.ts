@@ -20,14 +20,29 @@ interface Kernels {
   mat_vec(rows: number, from: number, to: number, h: number, x: number, out: number): void;
   transposed_mat_vec(w: number, h: number, d: number, out: number): void;
   add_outer_products(m: number, a: number, b: number, count: number, h: number): void;
+  f16_to_f32(src: number, dst: number, n: number): number;
+  first_non_finite(a: number, n: number): number;
 }
 
 const PAGE = 65536;
 
+/** IEEE float16 values as a file stores them: little-endian 16-bit patterns, two bytes each. */
+export interface HalfBits {
+  readonly halves: Uint8Array;
+}
+
 /** A tensor to place: its values, at the start of a region of `capacity` floats (>= its length). */
 export interface Placement {
-  readonly data: Float32Array;
+  readonly data: Float32Array | HalfBits;
   readonly capacity: number;
+}
+
+const lengthOf = (data: Float32Array | HalfBits) => (data instanceof Float32Array ? data.length : data.halves.byteLength / 2);
+
+/** A placed tensor: its view in the kernel memory, and the index of its first value that is Infinity or NaN, or -1. */
+export interface Placed {
+  readonly view: Float32Array;
+  readonly firstNonFinite: number;
 }
 
 export class KernelMemory {
@@ -61,11 +76,21 @@ export class KernelMemory {
     byBuffer.set(memory.buffer, this);
   }
 
-  /** A view of tensor i's region holding its values. */
-  place(i: number, data: Float32Array): Float32Array {
-    const view = new Float32Array(this.f64.buffer, this.regions[i].start, data.length);
-    view.set(data);
-    return view;
+  /**
+   * Tensor i's values into its region. Halves are widened in place: their bytes are copied to the
+   * region's upper half, from which the kernel writes float32 from the start, checking them as it
+   * goes; float32 values are checked after the copy.
+   */
+  place(i: number, data: Float32Array | HalfBits): Placed {
+    const n = lengthOf(data);
+    const start = this.regions[i].start;
+    const view = new Float32Array(this.f64.buffer, start, n);
+    if (data instanceof Float32Array) {
+      view.set(data);
+      return { view, firstNonFinite: this.kernels.first_non_finite(start, n) };
+    }
+    new Uint8Array(this.f64.buffer, start + 2 * n, 2 * n).set(data.halves);
+    return { view, firstNonFinite: this.kernels.f16_to_f32(start + 2 * n, start, n) };
   }
 
   /** Floats from a's start to the end of its region. */
@@ -93,10 +118,10 @@ export function kernelMemoryOf(a: Float32Array): KernelMemory {
 }
 
 /**
- * Copies tensors into a new kernel memory, each at the start of a region of its capacity, and
- * returns their views there; maxRows is the longest run of rows a kernel will score.
+ * Copies tensors into a new kernel memory, each at the start of a region of its capacity; maxRows
+ * is the longest run of rows a kernel will score.
  */
-export function placeTensors(hidden: number, maxRows: number, tensors: readonly Placement[]): Float32Array[] {
+export function placeTensors(hidden: number, maxRows: number, tensors: readonly Placement[]): Placed[] {
   const km = new KernelMemory(hidden, maxRows, tensors);
   return tensors.map((t, i) => km.place(i, t.data));
 }

@@ -18,7 +18,7 @@
  * contiguous id range, class k holding ids classStart[k] .. classStart[k + 1] - 1.
  */
 
-import { capacityOf, memoryHolding, placeTensors } from "./kernel-memory.ts";
+import { capacityOf, memoryHolding, type Placed, type Placement, placeTensors } from "./kernel-memory.ts";
 import type { PhraseMemory } from "./phrase-memory.ts";
 
 export interface FullOutput {
@@ -106,15 +106,38 @@ export function rnnLm(m: RnnLm, room: { V?: number; C?: number } = {}): RnnLm {
   const tensors = [m.U, m.W, m.V, ...(C ? [C] : []), ...(D ? [D] : [])];
   const home = memoryHolding(m.U);
   if (home && room.V === undefined && room.C === undefined && tensors.every((t) => memoryHolding(t) === home)) return fields(m, m.U, m.W, m.V, m.output, m.direct);
-  const h = m.hidden;
-  const vRoom = room.V ?? capacityOf(m.V);
-  const cRoom = C ? (room.C ?? capacityOf(C)) : 0;
-  const capacity = [capacityOf(m.U), capacityOf(m.W), vRoom, ...(C ? [cRoom] : []), ...(D ? [D.length] : [])];
-  const maxRows = Math.ceil(Math.max(h, vRoom / h, cRoom / h));
-  const [U, W, V, ...rest] = placeTensors(h, maxRows, tensors.map((data, i) => ({ data, capacity: capacity[i] })));
-  const output = m.output.kind === "class" ? classOutput(m.output.classStart, rest[0], m.vocab, m.output.wordClass) : m.output;
-  const direct = m.direct && { order: m.direct.order, D: rest[rest.length - 1] };
-  return fields(m, U, W, V, output, direct);
+  const keep = (a: Float32Array, asked?: number): Placement => ({ data: a, capacity: asked ?? capacityOf(a) });
+  const placed = placeWeights(m.hidden, {
+    U: keep(m.U),
+    W: keep(m.W),
+    V: keep(m.V, room.V),
+    ...(C && { C: keep(C, room.C) }),
+    ...(D && { D: keep(D) }),
+  });
+  const output = m.output.kind === "class" ? classOutput(m.output.classStart, placed.C!.view, m.vocab, m.output.wordClass) : m.output;
+  const direct = m.direct && { order: m.direct.order, D: placed.D!.view };
+  return fields(m, placed.U.view, placed.W.view, placed.V.view, output, direct);
+}
+
+/** The weights the kernels read, by tensor name; C and D when the model has them. */
+export interface KernelWeights<T> {
+  U: T;
+  W: T;
+  V: T;
+  C?: T;
+  D?: T;
+}
+
+/**
+ * The weights copied (or, for float16, widened) into a new kernel memory, each in a region of
+ * its capacity, with the first value of each that is not finite; the scratch is sized for the
+ * longest run of rows a kernel scores (V or C, or W).
+ */
+export function placeWeights(hidden: number, w: KernelWeights<Placement>): KernelWeights<Placed> {
+  const names = (["U", "W", "V", "C", "D"] as const).filter((k) => w[k] !== undefined);
+  const maxRows = Math.ceil(Math.max(hidden, w.V.capacity / hidden, (w.C?.capacity ?? 0) / hidden));
+  const views = placeTensors(hidden, maxRows, names.map((k) => w[k]!));
+  return Object.fromEntries(names.map((k, i) => [k, views[i]])) as unknown as KernelWeights<Placed>;
 }
 
 function fields(m: RnnLm, U: Float32Array, W: Float32Array, V: Float32Array, output: OutputLayer, direct: DirectLayer | undefined): RnnLm {

@@ -25,10 +25,11 @@
  */
 
 import { isCount, MAX_COUNT } from "../model/count.ts";
-import { assertModelShape, baseClasses, classOutput, inputStride, type LearnedWords, type OutputLayer, type RnnLm, rnnLm } from "../model/model.ts";
+import type { Placement } from "../model/kernel-memory.ts";
+import { assertModelShape, baseClasses, classOutput, inputStride, type LearnedWords, type OutputLayer, placeWeights, type RnnLm, rnnLm } from "../model/model.ts";
 import { MEMORY_MAX_SENTENCE_IDS, MEMORY_SENTENCES, PhraseMemory } from "../model/phrase-memory.ts";
 import { MAX_SLOT_WORD_CHARS, mayTakeSlot, WORD_SLOTS } from "../model/word-slots.ts";
-import { decodeSafetensors, encodeSafetensors, SafetensorsError, type Safetensors, type Tensor } from "./safetensors.ts";
+import { decodeSafetensorsRaw, encodeSafetensors, type RawTensor, SafetensorsError, type Tensor, tensorOf } from "./safetensors.ts";
 
 export const MODEL_FORMAT = "edge-rnnlm/1";
 
@@ -252,7 +253,12 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-function takeTensor(tensors: Record<string, Tensor>, name: string, shape: number[], kind: "float" | "I32"): Tensor {
+function takeTensor<T extends { readonly dtype: string; readonly shape: readonly number[] }>(
+  tensors: Record<string, T>,
+  name: string,
+  shape: number[],
+  kind: "float" | "I32",
+): T {
   const t = tensors[name];
   if (t === undefined) fail(`tensor ${name} is missing`);
   const okType = kind === "I32" ? t.dtype === "I32" : t.dtype === "F32" || t.dtype === "F16";
@@ -268,17 +274,29 @@ function takeFloat(tensors: Record<string, Tensor>, name: string, shape: number[
 }
 
 /**
- * Parses and validates a model file. F32 weights are views into `bytes` (see safetensors.ts): the
- * returned model owns that buffer from now on. `expect` guards against pairing weights with the
- * wrong vocabulary.
+ * A weight the kernels read, as the file stores it: float16 stays bits until the kernel memory
+ * widens it in place (placeWeights); float32 is copied there.
+ */
+function takeWeight(tensors: Record<string, RawTensor>, name: string, shape: number[]): Placement {
+  const raw = takeTensor(tensors, name, shape, "float");
+  return { data: raw.dtype === "F16" ? { halves: raw.bytes } : (tensorOf(raw).data as Float32Array), capacity: shape.reduce((n, d) => n * d, 1) };
+}
+
+/** The weights the kernels read: placed in one kernel memory (model.ts) straight from the file's bytes. */
+const KERNEL_WEIGHTS = new Set(["U", "W", "V", "C", "D"]);
+
+/**
+ * Parses and validates a model file. The weights are copied (F32) or widened (F16) straight from
+ * `bytes` into the model's kernel memory; `bytes` is not kept. `expect` guards against pairing
+ * weights with the wrong vocabulary.
  */
 export function decodeModel(
   bytes: ArrayBuffer | Uint8Array,
   expect: { vocab?: number; vocabHash?: string } = {},
 ): { model: RnnLm; meta: ModelMeta } {
-  let file: Safetensors;
+  let file: { tensors: Record<string, RawTensor>; metadata: Record<string, string> };
   try {
-    file = decodeSafetensors(bytes);
+    file = decodeSafetensorsRaw(bytes);
   } catch (e) {
     if (e instanceof SafetensorsError) fail(`not a valid safetensors file: ${e.message}`, e);
     throw e;
@@ -303,26 +321,27 @@ export function decodeModel(
   for (const name of Object.keys(file.tensors)) {
     if (!expected.has(name)) fail(`unexpected tensor ${name} for ${kind} output`);
   }
-  const t = file.tensors;
-  let output: OutputLayer = { kind: "full" };
-  if (kind === "class") {
-    // A copy: as a view it would keep the whole file buffer alive after F16 weights were converted.
-    const classStart = (takeTensor(t, "class_start", [k + 1], "I32").data as Int32Array).slice();
-    const C = takeFloat(t, "C", [k, h]);
-    // Safe before validation: wordClassOf only fills a [V] array, whatever classStart holds.
-    output = classOutput(classStart, C, v);
-  }
+  const raw = file.tensors;
+  const t = Object.fromEntries(Object.entries(raw).filter(([name]) => !KERNEL_WEIGHTS.has(name)).map(([name, r]) => [name, tensorOf(r)]));
+  // A copy: as a view it would keep the whole file buffer alive.
+  const classStart = kind === "class" ? (takeTensor(t, "class_start", [k + 1], "I32").data as Int32Array).slice() : undefined;
+  const C = kind === "class" ? takeWeight(raw, "C", [k, h]) : undefined;
   // The size is D's own; assertModelShape below checks it is a power of two.
-  const hasDirect = t.D !== undefined || md.direct_order !== undefined;
-  const direct = hasDirect ? { order: readCount(md, "direct_order", 1), D: takeFloat(t, "D", [t.D?.shape[0] ?? 0]) } : undefined;
+  const hasDirect = raw.D !== undefined || md.direct_order !== undefined;
+  const order = hasDirect ? readCount(md, "direct_order", 1) : 0;
+  const D = hasDirect ? takeWeight(raw, "D", [raw.D?.shape[0] ?? 0]) : undefined;
+  const weights = placeWeights(h, { U: takeWeight(raw, "U", [h, v]), W: takeWeight(raw, "W", [h, h]), V: takeWeight(raw, "V", [v, h]), C, D });
+  for (const [name, { view, firstNonFinite: i }] of Object.entries(weights)) if (i >= 0) fail(`${name}[${i}] = ${view[i]} is not finite`);
+  // Safe before validation: wordClassOf only fills a [V] array, whatever classStart holds.
+  const output: OutputLayer = classStart ? classOutput(classStart, weights.C!.view, v) : { kind: "full" };
   const model = rnnLm({
     vocab: v,
     hidden: h,
-    U: takeFloat(t, "U", [h, v]),
-    W: takeFloat(t, "W", [h, h]),
-    V: takeFloat(t, "V", [v, h]),
+    U: weights.U.view,
+    W: weights.W.view,
+    V: weights.V.view,
     output,
-    direct,
+    direct: D && { order, D: weights.D!.view },
     learned,
     memory: readMemory(t, v),
   });

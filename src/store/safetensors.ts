@@ -29,6 +29,14 @@ export interface Safetensors {
   metadata: Record<string, string>;
 }
 
+/** A tensor's bytes as stored (little-endian), for a caller that converts them itself; convert with tensorOf. */
+export interface RawTensor {
+  readonly dtype: Dtype;
+  readonly shape: readonly number[];
+  /** A view into the input. */
+  readonly bytes: Uint8Array;
+}
+
 export interface DecodeLimits {
   /** Largest accepted JSON header in bytes (default 1 MiB). */
   maxHeaderBytes?: number;
@@ -287,25 +295,33 @@ function checkCoverage(entries: Entry[], dataBytes: number): void {
   if (at !== dataBytes) fail(`data section has ${dataBytes - at} trailing bytes that belong to no tensor`);
 }
 
-function readTensor(buf: ArrayBuffer, at: number, e: Entry): Tensor {
-  const count = (e.end - e.begin) / DTYPE_BYTES[e.dtype];
-  if (e.dtype === "F16") {
+/** A raw tensor's values: F16 converted to a fresh Float32Array, F32 and I32 as views when 4-byte aligned. */
+export function tensorOf(raw: RawTensor): Tensor {
+  const { dtype, shape, bytes } = raw;
+  const count = bytes.byteLength / DTYPE_BYTES[dtype];
+  if (dtype === "F16") {
     const table = halfToFloatTable();
-    const view = new DataView(buf, at, e.end - e.begin);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const data = new Float32Array(count);
     for (let i = 0; i < count; i++) data[i] = table[view.getUint16(2 * i, true)];
-    return { dtype: e.dtype, shape: e.shape, data };
+    return { dtype, shape, data };
   }
-  const Ctor = e.dtype === "I32" ? Int32Array : Float32Array;
-  const data =
-    at % 4 === 0
-      ? new Ctor(buf, at, count)
-      : new Ctor(new Uint8Array(buf, at, e.end - e.begin).slice().buffer);
-  return { dtype: e.dtype, shape: e.shape, data } as Tensor;
+  const Ctor = dtype === "I32" ? Int32Array : Float32Array;
+  const data = bytes.byteOffset % 4 === 0 ? new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, count) : new Ctor(bytes.slice().buffer);
+  return { dtype, shape, data } as Tensor;
 }
 
 /** Parses and validates safetensors bytes; see the module comment for ownership of the arrays. */
 export function decodeSafetensors(input: ArrayBuffer | Uint8Array, limits: DecodeLimits = {}): Safetensors {
+  const { tensors, metadata } = decodeSafetensorsRaw(input, limits);
+  return { tensors: Object.fromEntries(Object.entries(tensors).map(([name, raw]) => [name, tensorOf(raw)])), metadata };
+}
+
+/** decodeSafetensors without converting the tensors: each one's bytes, a view into the input. */
+export function decodeSafetensorsRaw(
+  input: ArrayBuffer | Uint8Array,
+  limits: DecodeLimits = {},
+): { tensors: Record<string, RawTensor>; metadata: Record<string, string> } {
   if (!HOST_IS_LITTLE_ENDIAN) fail("big-endian hosts are not supported");
   const maxHeader = limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
@@ -329,7 +345,8 @@ export function decodeSafetensors(input: ArrayBuffer | Uint8Array, limits: Decod
     .map(([name, raw]) => parseEntry(name, raw, dataBytes));
   checkCoverage(entries, dataBytes);
 
-  const buffer = bytes.buffer as ArrayBuffer;
-  const tensors = Object.fromEntries(entries.map((e) => [e.name, readTensor(buffer, bytes.byteOffset + dataStart + e.begin, e)]));
+  const tensors = Object.fromEntries(
+    entries.map((e) => [e.name, { dtype: e.dtype, shape: e.shape, bytes: bytes.subarray(dataStart + e.begin, dataStart + e.end) }]),
+  );
   return { tensors, metadata };
 }

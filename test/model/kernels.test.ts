@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { capacityOf, kernelMemoryOf, memoryHolding } from "../../src/model/kernel-memory.ts";
+import { capacityOf, kernelMemoryOf, memoryHolding, placeTensors } from "../../src/model/kernel-memory.ts";
 import { addOuterProducts, matVec, transposedMatVec } from "../../src/model/kernels.ts";
 import { initModel } from "../../src/model/init.ts";
 import { rnnLm } from "../../src/model/model.ts";
 import { withLearnedCount, withWordSlots } from "../../src/model/new-words.ts";
 import { fillUniform, seededRng } from "../../src/model/rng.ts";
+import { halfBitsToFloat } from "../../src/store/safetensors.ts";
 
 /**
  * The WebAssembly kernels against the scalar sums they must reproduce bit for bit: each sum in
@@ -132,5 +133,36 @@ describe("kernel memory", () => {
     const out = new Float64Array(12);
     matVec(grown.V, 0, 12, x, out);
     expect(Array.from(out)).toEqual(scalarMatVec(grown.V, 0, 12, x));
+  });
+});
+
+describe("float16 placement", () => {
+  it("widens every half to its exact float32 value in place, odd lengths included", () => {
+    for (const n of [65536, 65533, 7, 1]) {
+      const bits = new Uint16Array(n);
+      for (let i = 0; i < n; i++) bits[i] = (i * 40503) & 0xffff;
+      const [{ view: a, firstNonFinite }] = placeTensors(1, 1, [{ data: { halves: new Uint8Array(bits.buffer) }, capacity: n }]);
+      expect(a.length).toBe(n);
+      expect(firstNonFinite).toBe(Array.from(bits).findIndex((b) => (b & 0x7c00) === 0x7c00));
+      for (let i = 0; i < n; i++) {
+        const want = halfBitsToFloat(bits[i]);
+        if (Number.isNaN(want)) expect(a[i]).toBeNaN();
+        else expect(Object.is(a[i], want), `half ${bits[i].toString(16)}: ${a[i]} != ${want}`).toBe(true);
+      }
+    }
+  });
+
+  it("reports the first value that is not finite, float32 or float16, wherever it is", () => {
+    const place = (data: Float32Array) => placeTensors(1, 1, [{ data, capacity: data.length }])[0].firstNonFinite;
+    const halves = (bits: number[]) => placeTensors(1, 1, [{ data: { halves: new Uint8Array(Uint16Array.from(bits).buffer) }, capacity: bits.length }])[0].firstNonFinite;
+    const values = Float32Array.from({ length: 11 }, (_, i) => i - 5);
+    expect(place(values)).toBe(-1);
+    expect(halves(Array.from({ length: 19 }, (_, i) => i))).toBe(-1);
+    for (const i of [0, 2, 9, 10]) {
+      for (const bad of [Infinity, -Infinity, NaN]) expect(place(values.map((x, j) => (j === i ? bad : x)))).toBe(i);
+      // +Infinity, -Infinity, a NaN as halves; 19 halves: two steps of eight, then three one at a time.
+      for (const bad of [0x7c00, 0xfc00, 0x7e01]) expect(halves(Array.from({ length: 19 }, (_, j) => (j === i || j === 17 ? bad : j)))).toBe(i);
+    }
+    expect(halves(Array.from({ length: 19 }, (_, j) => (j === 17 ? 0x7c00 : j)))).toBe(17);
   });
 });
