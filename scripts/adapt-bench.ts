@@ -8,13 +8,15 @@
  *   npm run adapt-bench -- --stream 500 --brown 2000 --lr 0.05 --steps 2 --truncate 4 --anchor 0
  *   npm run adapt-bench -- --new-word-rate 0 --no-memory     (no new words, no phrase memory)
  *   npm run adapt-bench -- --no-damping                      (no damping of repeated content, src/trust/)
+ *   npm run adapt-bench -- --personal [--layer-bits 14 --layer-rate 0.01 --own-rate 0.05]
+ *                                    (the stream into one user's personal layer, docs/personal.md)
  *
  * --stream / --heldout / --brown / --recall shorten the runs (tuning on a subset); the
  * learning options override the defaults for experiments. Everything is deterministic
  * except learn_ms_per_sentence (Node, wall clock, on this machine).
  */
 import { DEFAULT_SPLIT, splitDomain } from "../src/corpus/email.ts";
-import { LEARN_BOUNDS, LIMITS, UPDATE_GUARDS } from "../src/config.ts";
+import { LEARN_BOUNDS, LIMITS, PERSONAL_LEARN, UPDATE_GUARDS } from "../src/config.ts";
 import { BaseVocabView } from "../src/eval/base-vocab-view.ts";
 import { countsForTopK, evaluate } from "../src/eval/metrics.ts";
 import { phraseRecall, PHRASE_RECALL } from "../src/eval/recall.ts";
@@ -23,6 +25,8 @@ import { cloneModel } from "../src/model/init.ts";
 import type { LearnOptions } from "../src/model/lm.ts";
 import { baseVocab } from "../src/model/model.ts";
 import { withWordSlots } from "../src/model/new-words.ts";
+import { cloneLayer, emptyLayer, type PersonalLearnOptions, personalBase } from "../src/model/personal.ts";
+import { asTextModel, learnPersonalWords, type PersonalText, personalText } from "../src/model/personal-text.ts";
 import { learnWords, type TextModel, textModel } from "../src/model/text-model.ts";
 import { tokenize } from "../src/model/tokenizer.ts";
 import { encode, type Vocab } from "../src/model/vocab.ts";
@@ -45,8 +49,13 @@ const arg = flags(
     steps: String(LEARN_BOUNDS.steps.default),
     anchor: String(UPDATE_GUARDS.anchor),
     "new-word-rate": String(UPDATE_GUARDS.newWordRate),
+    "layer-bits": "14",
+    "layer-rate": String(PERSONAL_LEARN.rate),
+    "own-rate": String(PERSONAL_LEARN.ownRate),
+    "layer-step": String(PERSONAL_LEARN.maxStepNorm),
+    "layer-bias": String(PERSONAL_LEARN.biasScale),
   },
-  ["json", "no-memory", "no-damping"],
+  ["json", "no-memory", "no-damping", "personal"],
 );
 const log = (s: string) => process.stderr.write(s + "\n");
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
@@ -63,6 +72,63 @@ const options: LearnOptions = {
   ...(newWordRate > 0 && { newWordRate }),
   ...(!arg.bool("no-memory") && { remember }),
 };
+
+/** --personal: what a personal learn applies (PERSONAL_LEARN, overridable for experiments). */
+const personalOptions: PersonalLearnOptions = {
+  rate: arg.num("layer-rate"),
+  ownRate: newWordRate > 0 ? arg.num("own-rate") : 0,
+  biasScale: arg.num("layer-bias"),
+  maxStepNorm: arg.num("layer-step"),
+  remember: !arg.bool("no-memory"),
+};
+
+/**
+ * How the stream is learned: into the model itself (as /learn without user), or with --personal
+ * into one user's layer over the read-only model (as /learn with user=). `tm` is what is scored.
+ */
+interface Learner {
+  tm: TextModel;
+  /** Whether the learn was applied, and whether the policy damped it (shared learns only). */
+  learn(tokens: readonly string[]): { applied: boolean; damped: boolean };
+  /** A fresh learner from a copy of this one's state, for phrase recall. */
+  copy(): Learner;
+}
+
+/**
+ * Learns into the model, as the writer does: through its policy, which damps repeated content
+ * (src/trust/); phrase recall's copies learn without it (null).
+ */
+function modelLearner(tm: TextModel, policy: LearnPolicy | null): Learner {
+  const learner: Learner = {
+    tm,
+    learn(tokens) {
+      const { lr, truncate, steps, ...guards } = options;
+      const applied = policy ? policy.options(tokens, { lr, truncate, steps }, guards) : options;
+      const r = learnWords(learner.tm, tokens, applied);
+      learner.tm = r.tm;
+      const ok = r.outcome.applied === options.steps;
+      if (ok) policy?.applied(tokens, applied);
+      return { applied: ok, damped: applied.lr < lr };
+    },
+    copy: () => modelLearner(textModel(cloneModel(learner.tm.model), loaded.vocab, LIMITS.maxSentenceTokens), null),
+  };
+  return learner;
+}
+
+function personalLearner(pt: PersonalText): Learner {
+  const learner: Learner = {
+    get tm() {
+      return asTextModel(pt);
+    },
+    learn(tokens) {
+      // Without own words (--new-word-rate 0), a new word stays <unk> and takes no slot.
+      const learned = newWordRate > 0 ? tokens : tokens.map((w) => (pt.vocab.index.has(w) ? w : "<unk>"));
+      return { applied: learnPersonalWords(pt, learned, personalOptions).outcome.applied, damped: false };
+    },
+    copy: () => personalLearner(personalText(pt.pbase, loaded.vocab, cloneLayer(pt.layer), LIMITS.maxSentenceTokens)),
+  };
+  return learner;
+}
 
 function loadModel(dir: string): { tm: TextModel; vocab: Vocab } {
   const { model, vocab } = readModelDir(dir);
@@ -89,7 +155,9 @@ function score(tm: TextModel, sentences: readonly string[][]) {
 }
 
 const loaded = loadModel(arg.str("model"));
-let tm = loaded.tm;
+const learner = arg.bool("personal")
+  ? personalLearner(personalText(personalBase(loaded.tm.model, WORD_SLOTS), loaded.vocab, emptyLayer(baseVocab(loaded.tm.model), WORD_SLOTS, arg.num("layer-bits")), LIMITS.maxSentenceTokens))
+  : modelLearner(loaded.tm, new LearnPolicy({ damping: !arg.bool("no-damping") }));
 const sizes = { stream: arg.num("stream"), heldOut: arg.num("heldout") };
 const domain = splitDomain(hamEmails(), LIMITS.maxSentenceTokens, { ...DEFAULT_SPLIT, ...sizes });
 const words = (sentence: string) => tokenize(sentence, LIMITS.maxSentenceTokens);
@@ -98,42 +166,37 @@ const heldOut = domain.heldOut.map(words);
 const brownTest = brownSplit().test;
 const brown = arg.num("brown") > 0 ? brownTest.slice(0, arg.num("brown")) : brownTest;
 
-const before = { domain: score(tm, heldOut), brown: score(tm, brown) };
+const before = { domain: score(learner.tm, heldOut), brown: score(learner.tm, brown) };
 log(`before: domain ${JSON.stringify(before.domain)} brown ${JSON.stringify(before.brown)}`);
 
 const started = performance.now();
 let refused = 0;
-// The stream goes through the writer's policy: repeated content is damped (src/trust/).
-const policy = new LearnPolicy({ damping: !arg.bool("no-damping") });
 let damped = 0;
 for (const tokens of stream) {
-  const { lr, truncate, steps, ...guards } = options;
-  const applied = policy.options(tokens, { lr, truncate, steps }, guards);
-  if (applied.lr < lr) damped++;
-  const r = learnWords(tm, tokens, applied);
-  tm = r.tm;
-  if (r.outcome.applied < options.steps) refused++;
-  else policy.applied(tokens, applied);
+  const r = learner.learn(tokens);
+  if (!r.applied) refused++;
+  if (r.damped) damped++;
 }
 const learnMs = (performance.now() - started) / stream.length;
 
-const after = { domain: score(tm, heldOut), brown: score(tm, brown) };
+const after = { domain: score(learner.tm, heldOut), brown: score(learner.tm, brown) };
 log(`after:  domain ${JSON.stringify(after.domain)} brown ${JSON.stringify(after.brown)}`);
-const streamed = tm;
+// Phrase recall learns each sentence into a copy of the streamed state.
+let copy = learner;
 const recall = phraseRecall(
-  () => textModel(cloneModel(streamed.model), loaded.vocab, LIMITS.maxSentenceTokens),
+  () => (copy = learner.copy()).tm,
   heldOut.slice(0, arg.num("recall")),
-  (t, tokens) => learnWords(t, tokens, options).tm,
+  (_tm, tokens) => (copy.learn(tokens), copy.tm),
   PHRASE_RECALL,
 );
-const learnedWords = streamed.model.learned?.words.length ?? 0;
+const learnedWords = learner.tm.model.learned?.words.length ?? 0;
 
 const result = {
   domain: { before: before.domain, after: after.domain },
   brown: { before: before.brown, after: after.brown },
   recall: { ...PHRASE_RECALL, sentences: recall.sentences, positions: recall.positions, before: round(recall.before, 5), after: round(recall.after, 5) },
   learn_ms_per_sentence: round(learnMs, 3),
-  options,
+  options: arg.bool("personal") ? { personal: personalOptions, layer_bits: arg.num("layer-bits") } : options,
   data: {
     stream_sentences: stream.length,
     stream_tokens: stream.reduce((n, s) => n + s.length, 0),

@@ -36,6 +36,13 @@ export const WRITER_RETRY_S = 1;
 /** The learning rule's bounds and guards live with the numerics (src/model/learning-rule.ts). */
 export { LEARN_BOUNDS, UPDATE_GUARDS } from "./model/learning-rule.ts";
 
+/**
+ * A personal learn (src/model/personal.ts): the step on the layer's deltas of the shared outputs
+ * and of the user's own words, its norm cap, and the phrase memory. Chosen with
+ * npm run adapt-bench -- --personal (docs/personal.md).
+ */
+export const PERSONAL_LEARN = { rate: 0.01, ownRate: 0.05, biasScale: 1, maxStepNorm: 2, remember: true } as const;
+
 export interface RuntimeConfig {
   publishIntervalMs: number;
   keepVersions: number;

@@ -30,6 +30,8 @@ export function createApp(): Hono<{ Bindings: Env }> {
     public: [],
     read: [every(rateLimit("READ_LIMITER"), requireReader)],
     write: [every(rateLimit("WRITE_LIMITER"), requireWriter)],
+    // The handler authorizes for the user it addresses (authorizeUser).
+    user: [rateLimit("WRITE_LIMITER")],
   };
   // Exactly the documented routes (routes.ts); methodNotAllowed above answers other methods on their paths.
   for (const op of OPERATIONS) {

@@ -8,7 +8,7 @@
  * content nor the length of a secret leaks through response timing.
  */
 
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Env } from "../env.ts";
 import { ApiError } from "./errors.ts";
 
@@ -75,3 +75,14 @@ export const requireReader: Middleware = async (c, next) => {
   }
   await next();
 };
+
+/**
+ * The one check before a user's personal data is read or written (personal predictions, personal
+ * learns, every /users route; docs/personal.md): for now the admin LEARN_TOKEN. A per-user
+ * token plugs in here: a token whose subject is `user` passes too.
+ */
+export async function authorizeUser(c: Context<{ Bindings: Env }>, user: string): Promise<void> {
+  const secret = c.env.LEARN_TOKEN;
+  if (!secret) throw new ApiError(503, "writes_disabled", `user "${user}"'s data needs a token, and the LEARN_TOKEN secret is not set`);
+  await authenticate(c.req.header("authorization"), [secret], "personal data");
+}

@@ -6,9 +6,16 @@ import { type LoadedModel, loadModel } from "../store/model-cache.ts";
 import { LIMITS, WRITER_RETRY_S } from "../config.ts";
 import { ApiError, noModel } from "./errors.ts";
 import type { ModelWriter } from "../writer/model-writer.ts";
+import type { UserStore } from "../writer/user-store.ts";
 import type { WriterError } from "../writer/protocol.ts";
 
 export type AppContext = Context<{ Bindings: Env }>;
+
+/** A user id from the API (the `user` parameter, /users/:id): the model ids' rule; 400 otherwise. */
+export function checkUserId(raw: unknown): string {
+  if (typeof raw !== "string" || !isValidModelId(raw)) throw new ApiError(400, "invalid_user_id", `user ids are ${MODEL_ID_RULE}`);
+  return raw;
+}
 
 /** The model a request addresses: /models/:id/... or the default model. */
 export function modelIdOf(c: AppContext): string {
@@ -33,12 +40,30 @@ export async function askWriter<P extends PromiseLike<{ ok: true } | WriterError
   id: string,
   call: (writer: DurableObjectStub<ModelWriter>) => P,
 ): Promise<Exclude<Awaited<P>, { ok: false }>> {
+  return ask(writerOf(c, id), `the writer of model "${id}"`, call);
+}
+
+/** User `user`'s store (src/writer/user-store.ts): one Durable Object per user. */
+export function userStoreOf(c: AppContext, user: string): DurableObjectStub<UserStore> {
+  return c.env.USERS.get(c.env.USERS.idFromName(user));
+}
+
+/** As askWriter, for user `user`'s store. */
+export async function askUserStore<P extends PromiseLike<{ ok: true } | WriterError>>(
+  c: AppContext,
+  user: string,
+  call: (store: DurableObjectStub<UserStore>) => P,
+): Promise<Exclude<Awaited<P>, { ok: false }>> {
+  return ask(userStoreOf(c, user), `the store of user "${user}"`, call);
+}
+
+async function ask<S, P extends PromiseLike<{ ok: true } | WriterError>>(stub: S, what: string, call: (stub: S) => P): Promise<Exclude<Awaited<P>, { ok: false }>> {
   let reply: Awaited<P>;
   try {
-    reply = await call(writerOf(c, id));
+    reply = await call(stub);
   } catch (e) {
-    console.error(JSON.stringify({ event: "writer_call_failed", id, error: String(e) }));
-    throw new ApiError(503, "writer_unavailable", `the writer of model "${id}" did not answer (it may be restarting); retry shortly`, retryAfter);
+    console.error(JSON.stringify({ event: "writer_call_failed", what, error: String(e) }));
+    throw new ApiError(503, "writer_unavailable", `${what} did not answer (it may be restarting); retry shortly`, retryAfter);
   }
   if (!reply.ok) throw new ApiError(reply.status, reply.code, reply.message, reply.code === "model_unavailable" ? retryAfter : {});
   return reply as Exclude<Awaited<P>, { ok: false }>;

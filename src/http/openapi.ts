@@ -25,13 +25,14 @@ const DESCRIPTIONS: Record<number, string> = {
 };
 
 /** Statuses the access guard adds: rate limits and tokens (src/http/auth.ts, rate-limit.ts). */
-const GUARD_ERRORS: Record<Operation["access"], number[]> = { public: [], read: [401, 429], write: [401, 429, 503] };
+const GUARD_ERRORS: Record<Operation["access"], number[]> = { public: [], read: [401, 429], write: [401, 429, 503], user: [401, 429, 503] };
 
 const SECURITY: Record<Operation["access"], Json[]> = {
   public: [],
   // A read needs a token only when READ_TOKEN is set.
   read: [{}, { bearer: [] }],
   write: [{ bearer: [] }],
+  user: [{ bearer: [] }],
 };
 
 function parameters(op: Operation, path: string): Json[] {

@@ -4,11 +4,14 @@ import type { Env } from "../env.ts";
 
 export type AppEnv = { Bindings: Env };
 
-/** public: no guard; read: open unless READ_TOKEN is set; write: needs LEARN_TOKEN. */
-export type Access = "public" | "read" | "write";
+/**
+ * public: no guard; read: open unless READ_TOKEN is set; write: needs LEARN_TOKEN; user: a user's
+ * data, which the handler authorizes for that user (authorizeUser in auth.ts) after the rate limit.
+ */
+export type Access = "public" | "read" | "write" | "user";
 
 export interface Operation {
-  method: "get" | "post" | "put";
+  method: "get" | "post" | "put" | "delete";
   /** Hono pattern, e.g. "/predict" or "/models/:id/rollback". */
   path: string;
   /** Also served for a named model, at /models/:id + path. */

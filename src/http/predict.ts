@@ -1,7 +1,8 @@
 import { LIMITS } from "../config.ts";
 import { completeWords, predictWords } from "../model/text-model.ts";
 import { normalise, tokenize } from "../model/tokenizer.ts";
-import { type AppContext, askWriter, modelIdOf, predictorOf, publishedModel } from "./context.ts";
+import { authorizeUser } from "./auth.ts";
+import { type AppContext, askUserStore, askWriter, checkUserId, modelIdOf, predictorOf, publishedModel } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { queryNumber } from "./params.ts";
 import { predictQuerySchema } from "./schemas.ts";
@@ -9,7 +10,9 @@ import { predictQuerySchema } from "./schemas.ts";
 /**
  * GET /predict?prefix=&partial=&k=&fresh= : the k most probable next words, or with `partial` the
  * k most probable words that complete the word being typed. Served from the published model in KV
- * (scales across isolates); fresh=1 asks the writer, which sees every learn at once.
+ * (scales across isolates); fresh=1 asks the writer, which sees every learn at once. user=alice
+ * (with a token, auth.ts) asks alice's store, which predicts with her personal layer over the
+ * published model and sees each of her learns at once (docs/personal.md).
  */
 export async function predictRoute(c: AppContext): Promise<Response> {
   const id = modelIdOf(c);
@@ -22,6 +25,14 @@ export async function predictRoute(c: AppContext): Promise<Response> {
   const fresh = ["1", "true"].includes(c.req.query("fresh") ?? "");
   const tokens = tokenize(prefix, LIMITS.maxPrefixChars);
   const echo = partial === undefined ? {} : { partial: normalise(partial) };
+  const userParam = c.req.query("user");
+  if (userParam !== undefined) {
+    const user = checkUserId(userParam);
+    await authorizeUser(c, user);
+    const recent = tokens.slice(-LIMITS.prefixWindow);
+    const reply = await askUserStore(c, user, (s) => s.predict(user, id, { tokens: recent, k, ...(partial !== undefined && { partial }) }));
+    return c.json({ prefix: reply.prefix, ...echo, predictions: reply.predictions, model: reply.model, user: reply.user });
+  }
   if (fresh) {
     // Only the window is read (predictWords slices it too): no need to ship the rest over RPC.
     const recent = tokens.slice(-LIMITS.prefixWindow);

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { docsPage } from "./docs-page.ts";
 import { healthRoute } from "./health.ts";
 import { learnRoute } from "./learn.ts";
@@ -12,13 +13,20 @@ import {
   healthResponseSchema,
   importResponseSchema,
   learnBodySchema,
+  forgetBodySchema,
+  forgetResponseSchema,
   learnResponseSchema,
+  personalLearnResponseSchema,
+  userDeletedSchema,
+  userImportSchema,
+  userInfoSchema,
   modelMetadataSchema,
   predictQuerySchema,
   predictResponseSchema,
   rollbackBodySchema,
   rollbackResponseSchema,
 } from "./schemas.ts";
+import { deleteUserRoute, exportRoute, forgetRoute, importUserRoute, userRoute } from "./users.ts";
 import { importRoute } from "./weights-import.ts";
 
 /**
@@ -53,7 +61,7 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "The k most probable next words after a prefix, or with partial the k most probable words completing the word being typed",
     handlers: [predictRoute], query: predictQuerySchema, example: { query: { prefix: "the quick brown", partial: "f", k: 3 } },
     success: { status: 200, description: "predictions", schema: predictResponseSchema },
-    errors: [400, 404, 413, 503],
+    errors: [400, 404, 409, 413, 503],
   },
   {
     method: "post", path: "/learn", perModel: true, access: "write",
@@ -61,8 +69,12 @@ export const OPERATIONS: readonly Operation[] = [
     handlers: [learnRoute],
     body: { contentType: "application/json", schema: learnBodySchema },
     example: { body: { sentence: "the quick brown fox jumps over the lazy dog", lr: 0.02, truncate: 4, steps: 1 } },
-    success: { status: 200, description: "losses before and after, and the model version", schema: learnResponseSchema },
-    errors: [400, 404, 413, 415, 422, 503],
+    success: {
+      status: 200,
+      description: "losses before and after, and the model version; with user: the user's learns",
+      schema: z.union([learnResponseSchema, personalLearnResponseSchema]),
+    },
+    errors: [400, 404, 409, 413, 415, 422, 503],
   },
   {
     method: "get", path: "/model", perModel: true, access: "read",
@@ -109,5 +121,41 @@ export const OPERATIONS: readonly Operation[] = [
     example: { body: { version: 1 } },
     success: { status: 200, description: "the restored version and the new one", schema: rollbackResponseSchema },
     errors: [400, 404, 409, 413, 415, 503],
+  },
+  {
+    method: "get", path: "/users/:id", perModel: false, access: "user",
+    summary: "A user's personal data: bytes, learns, tokens, learned words, dates (per layer and in all)",
+    handlers: [userRoute], example: {},
+    success: { status: 200, description: "the user's data summary", schema: userInfoSchema }, errors: [400, 503],
+  },
+  {
+    method: "delete", path: "/users/:id", perModel: false, access: "user",
+    summary: "Erase all of a user's data (every layer, snapshot and log entry)",
+    handlers: [deleteUserRoute], example: {},
+    success: { status: 200, description: "erased", schema: userDeletedSchema }, errors: [400, 503],
+  },
+  {
+    method: "post", path: "/users/:id/forget", perModel: false, access: "user",
+    summary: "Never suggest a word from the user's layers again, and forget its remembered phrases",
+    handlers: [forgetRoute],
+    body: { contentType: "application/json", schema: forgetBodySchema },
+    example: { body: { word: "quick" } },
+    success: { status: 200, description: "how many layers now forget the word", schema: forgetResponseSchema },
+    errors: [400, 409, 413, 415, 503],
+  },
+  {
+    method: "get", path: "/users/:id/export", perModel: false, access: "user",
+    summary: "The user's data as a safetensors file (docs/personal.md)",
+    handlers: [exportRoute], example: {},
+    success: { status: 200, description: "safetensors bytes", contentType: "application/octet-stream" }, errors: [400, 409, 503],
+  },
+  {
+    method: "put", path: "/users/:id/import", perModel: false, access: "user",
+    summary: "Replace the user's data with an exported file (validated; on any error nothing changes)",
+    handlers: [importUserRoute],
+    body: { contentType: "application/octet-stream", description: "a user file, as from GET /users/{id}/export" },
+    example: {},
+    success: { status: 200, description: "the layers imported", schema: userImportSchema },
+    errors: [400, 413, 415, 422, 503],
   },
 ];

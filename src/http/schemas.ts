@@ -27,6 +27,7 @@ export const predictQuerySchema = z.object({
   k: boundedNumber({ min: LIMITS.minK, max: LIMITS.maxK, default: LIMITS.defaultK }, true)
     .describe("how many next words to return"),
   fresh: z.string().optional().describe("1 or true: ask the writer, which sees every learn at once"),
+  user: modelIdSchema.optional().describe("predict with this user's personal layer (needs a token; sees every learn of the user at once)"),
 });
 
 export const learnBodySchema = z.object({
@@ -34,7 +35,39 @@ export const learnBodySchema = z.object({
   lr: boundedNumber(LEARN_BOUNDS.lr, false).describe("learning rate"),
   truncate: boundedNumber(LEARN_BOUNDS.truncate, true).describe("BPTT truncation, in steps"),
   steps: boundedNumber(LEARN_BOUNDS.steps, true).describe("gradient steps on the sentence"),
+  user: modelIdSchema.optional().describe("learn into this user's personal layer only (then lr, truncate and steps do not apply)"),
 });
+
+export const forgetBodySchema = z.object({ word: z.string().min(1).max(64).describe("the word never to suggest again") });
+
+const layerInfoSchema = z.object({
+  model: z.string(),
+  bytes: z.number().int(),
+  learns: z.number().int(),
+  tokens: z.number().int(),
+  learnedWords: z.number().int(),
+  forgottenWords: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const userInfoSchema = z.object({
+  id: z.string(),
+  bytes: z.number().int().describe("stored bytes of the user's data: layer snapshots and log entries"),
+  storageBytes: z.number().int().describe("the user's SQLite database, pages and schema included"),
+  learns: z.number().int(),
+  tokens: z.number().int(),
+  learnedWords: z.number().int(),
+  createdAt: z.string().nullable(),
+  updatedAt: z.string().nullable(),
+  layers: z.array(layerInfoSchema),
+});
+
+export const userDeletedSchema = z.object({ id: z.string(), erased: z.boolean().describe("false when there was nothing to erase") });
+
+export const forgetResponseSchema = z.object({ id: z.string(), word: z.string(), layers: z.number().int() });
+
+export const userImportSchema = z.object({ id: z.string(), layers: z.number().int() });
 
 export const createModelBodySchema = z.object({
   id: modelIdSchema,
@@ -51,6 +84,7 @@ export const predictResponseSchema = z.object({
   partial: z.string().optional(),
   predictions: z.array(z.object({ word: z.string(), p: z.number() })),
   model: z.object({ id: z.string(), version: z.number().int(), fresh: z.boolean().optional() }),
+  user: z.object({ id: z.string(), learns: z.number().int() }).optional().describe("with user=: whose layer, and its learns"),
 });
 
 export const learnResponseSchema = z.object({
@@ -60,6 +94,15 @@ export const learnResponseSchema = z.object({
   lossAfter: z.number(),
   budget: z.object({ estimateMs: z.number(), budgetMs: z.number(), truncated: z.boolean() }),
   model: modelRefSchema,
+});
+
+/** A learn with user=: into the user's layer, visible to their predictions at once. */
+export const personalLearnResponseSchema = z.object({
+  tokens: z.number().int(),
+  /** The personal model's mean loss on the sentence before the learn (nats per token). */
+  lossBefore: z.number(),
+  model: z.object({ id: z.string(), version: z.number().int().describe("the shared version the layer was learned over") }),
+  user: z.object({ id: z.string(), learns: z.number().int() }),
 });
 
 export const modelMetadataSchema = z.object({

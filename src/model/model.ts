@@ -45,6 +45,21 @@ export interface DirectLayer {
   readonly order: number;
   /** The hashed weights; the length is a power of two. */
   readonly D: Float32Array;
+  /** A user's personal layer over these shared weights (src/model/personal.ts); absent: none. */
+  readonly layer?: DirectDelta;
+}
+
+/**
+ * Hashed deltas over a shared model's direct weights (src/model/personal.ts): output o of a
+ * history also gets delta[(base'(h) + o) mod |delta|], base' being base(h)'s hash masked to the
+ * delta's size. Outputs from sharedWords (words) and sharedClasses (classes) on are the user's
+ * own: they read the delta only.
+ */
+export interface DirectDelta {
+  /** Power-of-two length. */
+  readonly delta: Float32Array;
+  readonly sharedWords: number;
+  readonly sharedClasses: number;
 }
 
 /**

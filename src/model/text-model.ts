@@ -72,10 +72,10 @@ function predictionOf(tm: TextModel, ids: Int32Array, top: readonly { id: number
   };
 }
 
-/** The k most probable next words after the last `window` tokens of a prefix. */
-export function predictWords(tm: TextModel, tokens: readonly string[], k: number, window: number): Prediction {
+/** The k most probable next words after the last `window` tokens of a prefix, among the ids `allowed`. */
+export function predictWords(tm: TextModel, tokens: readonly string[], k: number, window: number, allowed: (id: number) => boolean = isSuggestible): Prediction {
   const ids = windowIds(tm, tokens, window);
-  return predictionOf(tm, ids, predictNext(tm.model, ids, k, isSuggestible, tm.ws));
+  return predictionOf(tm, ids, predictNext(tm.model, ids, k, allowed, tm.ws));
 }
 
 /** A model's completion index with the state it was built for (the learn clock and the vocabulary's size). */

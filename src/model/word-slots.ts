@@ -1,5 +1,5 @@
 import { addCount } from "./count.ts";
-import type { RnnLm } from "./model.ts";
+import type { LearnedWords, RnnLm } from "./model.ts";
 import { resetLearnedWord, withLearnedCount } from "./new-words.ts";
 import { UNK } from "./vocab.ts";
 
@@ -35,8 +35,19 @@ export function mayTakeSlot(token: string): boolean {
  */
 export function admitWords(m: RnnLm, tokens: readonly string[], idOf: (word: string) => number | undefined): { model: RnnLm; changed: number[] } {
   const learned = m.learned;
+  if (!learned) return { model: m, changed: [] };
+  const changed = assignSlots(learned, tokens, idOf, (id) => resetLearnedWord(m, id));
+  const model = m.vocab === learned.base + learned.words.length ? m : withLearnedCount(m, learned.words.length);
+  return { model, changed };
+}
+
+/**
+ * admitWords' slot bookkeeping on `learned` alone (a personal layer's words use it too,
+ * src/model/personal.ts): `release(id)` is called for a slot's id before it goes to another word.
+ * Returns the slots whose word changed.
+ */
+export function assignSlots(learned: LearnedWords, tokens: readonly string[], idOf: (word: string) => number | undefined, release: (id: number) => void): number[] {
   const changed: number[] = [];
-  if (!learned) return { model: m, changed };
   const { base, words, uses, lastUse } = learned;
   const clock = (learned.clock = addCount(learned.clock, 1));
   for (const token of tokens) {
@@ -54,15 +65,14 @@ export function admitWords(m: RnnLm, tokens: readonly string[], idOf: (word: str
     if (slot === learned.capacity) {
       slot = leastRecentlyUsed(lastUse, clock);
       if (slot < 0) continue;
-      resetLearnedWord(m, base + slot);
+      release(base + slot);
     }
     words[slot] = token;
     uses[slot] = 1;
     lastUse[slot] = clock;
     changed.push(slot);
   }
-  const model = m.vocab === base + words.length ? m : withLearnedCount(m, words.length);
-  return { model, changed };
+  return changed;
 }
 
 /** Learns a word needs (this one included) before it is learned as itself rather than <unk>. */

@@ -55,7 +55,7 @@ export class ModelFormatError extends Error {
   override name = "ModelFormatError";
 }
 
-function fail(message: string, cause?: unknown): never {
+export function fail(message: string, cause?: unknown): never {
   throw new ModelFormatError(message, cause === undefined ? undefined : { cause });
 }
 
@@ -158,7 +158,7 @@ export function encodeModel(model: RnnLm, meta: ModelMeta, opts: { dtype?: Weigh
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
-function readCount(md: Record<string, string>, key: string, min: number): number {
+export function readCount(md: Record<string, string>, key: string, min: number): number {
   const s = md[key];
   if (s === undefined) fail(`metadata ${key} is missing`);
   if (!/^(0|[1-9][0-9]{0,15})$/.test(s)) fail(`metadata ${key} is not a non-negative integer: ${JSON.stringify(s)}`);
@@ -167,7 +167,7 @@ function readCount(md: Record<string, string>, key: string, min: number): number
   return n;
 }
 
-function readString(md: Record<string, string>, key: string): string {
+export function readString(md: Record<string, string>, key: string): string {
   const s = md[key];
   if (s === undefined || s === "") fail(`metadata ${key} is missing`);
   return s;
@@ -205,7 +205,7 @@ function readMeta(md: Record<string, string>): ModelMeta {
 }
 
 /** The learned-word slots of a file with `vocab` ids, from metadata learned_words (absent: none). */
-function readLearnedWords(md: Record<string, string>, vocab: number): LearnedWords | undefined {
+export function readLearnedWords(md: Record<string, string>, vocab: number): LearnedWords | undefined {
   if (md.learned_words === undefined) return undefined;
   let parsed: unknown;
   try {
@@ -231,7 +231,7 @@ function readLearnedWords(md: Record<string, string>, vocab: number): LearnedWor
 }
 
 /** The phrase memory of a file with `vocab` ids, from tensors memory_ids and memory_lengths (absent: none). */
-function readMemory(tensors: Record<string, Tensor>, vocab: number): PhraseMemory | undefined {
+export function readMemory(tensors: Record<string, Tensor>, vocab: number): PhraseMemory | undefined {
   if (tensors.memory_ids === undefined && tensors.memory_lengths === undefined) return undefined;
   const lengths = takeTensor(tensors, "memory_lengths", [tensors.memory_lengths?.shape[0] ?? 0], "I32").data as Int32Array;
   const ids = takeTensor(tensors, "memory_ids", [tensors.memory_ids?.shape[0] ?? 0], "I32").data as Int32Array;
@@ -267,7 +267,7 @@ function takeTensor<T extends { readonly dtype: string; readonly shape: readonly
   return t;
 }
 
-function takeFloat(tensors: Record<string, Tensor>, name: string, shape: number[]): Float32Array {
+export function takeFloat(tensors: Record<string, Tensor>, name: string, shape: number[]): Float32Array {
   const data = takeTensor(tensors, name, shape, "float").data as Float32Array;
   assertFiniteWeights(name, data, Infinity);
   return data;

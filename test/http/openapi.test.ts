@@ -50,11 +50,14 @@ function exampleRequest(op: Operation, path: string, id: string): { url: string;
   return { url, init: { method: op.method.toUpperCase(), headers, body: JSON.stringify(media.example) } };
 }
 
-/** The one binary upload (PUT /model/weights) has no JSON example: it is sent the model's own file. */
+/**
+ * The binary uploads (PUT /model/weights, PUT /users/{id}/import) have no JSON example: each is
+ * sent what its GET counterpart answers (the model's own file, the user's export).
+ */
 async function weightsUpload(op: Operation, path: string, id: string): Promise<{ url: string; init: RequestInit }> {
   expect(op.body?.contentType).toBe("application/octet-stream");
   const url = path.replace(":id", id);
-  const file = await call(url, { headers: AUTH });
+  const file = await call(url.replace(/\/import$/, "/export"), { headers: AUTH });
   expect(file.status).toBe(200);
   const headers = { ...AUTH, "content-type": "application/octet-stream" };
   return { url, init: { method: "PUT", headers, body: await file.arrayBuffer() } };
@@ -134,8 +137,8 @@ describe("the documented examples", () => {
         }
       }
     }
-    // /predict and /learn (both paths each), POST /models, rollback.
-    expect(checked).toHaveLength(6);
+    // /predict and /learn (both paths each), POST /models, rollback, forget.
+    expect(checked).toHaveLength(7);
   });
 
   it.each(OPERATIONS.flatMap((op) => operationPaths(op).map((path) => [`${op.method} ${path}`, op, path] as const)))(

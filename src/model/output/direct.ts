@@ -17,18 +17,31 @@ import type { DirectLayer } from "../model.ts";
  * RNNLM toolkit; the table size trades memory for fewer of them.
  */
 
-/** Which direct weights add to a run of output scores: D[(bases[n] + o) & (|D| - 1)] for n < count. */
+/**
+ * Which direct weights add to a run of output scores: D[(bases[n] + o) & (|D| - 1)] for n < count
+ * and o < shared, plus, with a personal layer (src/model/personal.ts), its hashed deltas
+ * P[(layerBases[n] + o) & (|P| - 1)] for every o.
+ */
 export class DirectScores {
   /** The model's D (set with the history, so it always belongs to the model being scored). */
   D: Float32Array = new Float32Array(0);
   readonly bases: Int32Array;
   /** Orders whose history is available at this position (0 when the model has no direct layer). */
   count = 0;
+  /** A personal layer's deltas (empty without one) and their bases: the same hashes, masked to |P|. */
+  P: Float32Array = NO_LAYER;
+  readonly layerBases: Int32Array;
+  /** Outputs from here on (a user's own words and their class) read only P, not the shared D. */
+  shared = UNBOUNDED;
 
   constructor(order: number) {
     this.bases = new Int32Array(order);
+    this.layerBases = new Int32Array(order);
   }
 }
+
+const NO_LAYER = new Float32Array(0);
+const UNBOUNDED = 2 ** 31 - 1;
 
 const WORD_SEED = 0x2545f491;
 const CLASS_SEED = 0x6c8e9cf5;
@@ -45,24 +58,38 @@ function mix(h: number, x: number): number {
  */
 export function setHistory(direct: DirectLayer, ids: ArrayLike<number>, t: number, word: DirectScores, cls: DirectScores): void {
   const mask = direct.D.length - 1;
+  const layer = direct.layer;
+  const P = layer?.delta ?? NO_LAYER;
+  const layerMask = P.length - 1;
   const count = Math.min(direct.order, t + 2);
   let h = 0;
   for (let n = 0; n < count; n++) {
     if (n > 0) h = mix(h, ids[t - n + 1] + 1);
-    word.bases[n] = mix(h, WORD_SEED + n) & mask;
-    cls.bases[n] = mix(h, CLASS_SEED + n) & mask;
+    const w = mix(h, WORD_SEED + n);
+    const c = mix(h, CLASS_SEED + n);
+    word.bases[n] = w & mask;
+    cls.bases[n] = c & mask;
+    word.layerBases[n] = w & layerMask;
+    cls.layerBases[n] = c & layerMask;
   }
   word.D = cls.D = direct.D;
+  word.P = cls.P = P;
+  word.shared = layer?.sharedWords ?? UNBOUNDED;
+  cls.shared = layer?.sharedClasses ?? UNBOUNDED;
   word.count = cls.count = count;
 }
 
-/** scores[i] += the direct weights of output from + i, for i < to - from. */
+/** scores[i] += the direct weights of output from + i, for i < to - from: the shared ones, then a layer's. */
 export function addDirectScores(x: DirectScores, from: number, to: number, scores: Float64Array): void {
-  const { D, bases } = x;
-  const mask = D.length - 1;
-  for (let n = 0; n < x.count; n++) {
+  addHashed(x.D, x.bases, x.count, from, Math.min(to, x.shared), scores);
+  if (x.P.length > 0) addHashed(x.P, x.layerBases, x.count, from, to, scores);
+}
+
+function addHashed(table: Float32Array, bases: Int32Array, count: number, from: number, to: number, scores: Float64Array): void {
+  const mask = table.length - 1;
+  for (let n = 0; n < count; n++) {
     const base = bases[n] + from;
-    for (let i = 0; i < to - from; i++) scores[i] += D[(base + i) & mask];
+    for (let i = 0; i < to - from; i++) scores[i] += table[(base + i) & mask];
   }
 }
 
