@@ -25,7 +25,7 @@ import { cloneModel } from "../src/model/init.ts";
 import type { LearnOptions } from "../src/model/lm.ts";
 import { baseVocab } from "../src/model/model.ts";
 import { withWordSlots } from "../src/model/new-words.ts";
-import { cloneLayer, emptyLayer, type PersonalLearnOptions, personalBase } from "../src/model/personal.ts";
+import { cloneLayer, DELTA_BITS, emptyLayer, type PersonalLearnOptions, personalBase } from "../src/model/personal.ts";
 import { asTextModel, learnPersonalWords, type PersonalText, personalText } from "../src/model/personal-text.ts";
 import { learnWords, type TextModel, textModel } from "../src/model/text-model.ts";
 import { tokenize } from "../src/model/tokenizer.ts";
@@ -49,7 +49,7 @@ const arg = flags(
     steps: String(LEARN_BOUNDS.steps.default),
     anchor: String(UPDATE_GUARDS.anchor),
     "new-word-rate": String(UPDATE_GUARDS.newWordRate),
-    "layer-bits": "14",
+    "layer-bits": String(DELTA_BITS),
     "layer-rate": String(PERSONAL_LEARN.rate),
     "own-rate": String(PERSONAL_LEARN.ownRate),
     "layer-step": String(PERSONAL_LEARN.maxStepNorm),

@@ -322,6 +322,15 @@ async function workerd(sentences: string[][], users: number) {
 
 // ---------------------------------------------------------------- run
 
+// workerd's output comes through this process's stdout: the Worker's request log (a JSON line a
+// request, tens of thousands here) is dropped, so that stdout holds the figures.
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+  const text = typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+  const kept = text.split("\n").filter((line) => !line.startsWith('{"event":"request"')).join("\n");
+  return kept.trim() === "" ? true : write(kept, ...rest);
+}) as typeof process.stdout.write;
+
 const result: Record<string, unknown> = { model: arg.str("model"), delta_bits: DELTA_BITS, personal_learn: PERSONAL_LEARN };
 if (!arg.bool("skip-quality")) result.quality = quality();
 const sentences = stream();

@@ -27,7 +27,7 @@ import { UNK } from "./vocab.ts";
  */
 
 /** The layer's delta table: 2^DELTA_BITS floats (chosen with npm run adapt-bench -- --personal, docs/personal.md). */
-export const DELTA_BITS = 14;
+export const DELTA_BITS = 13;
 
 /** Delta sizes a layer file may have. */
 export const MIN_DELTA_BITS = 10;
