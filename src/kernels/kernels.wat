@@ -112,21 +112,22 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rows1))))
 
-  ;; out = Wᵀ d: W [h x h] float32 at $w, d and out [h] float64. Four rows of W per pass, each
-  ;; out[j] += W[i][j] d[i] + W[i+1][j] d[i+1] + W[i+2][j] d[i+2] + W[i+3][j] d[i+3], two j per lane pair.
-  (func (export "transposed_mat_vec") (param $w i32) (param $h i32) (param $d i32) (param $out i32)
+  ;; out += Σ_r rows[r] d[r - from] for r in [from, to): rows [* x h] float32 at $w, d [to - from]
+  ;; and out [h] float64; Wᵀ d when the rows are all of W and out starts at zero, and a softmax's
+  ;; rowsᵀ · error in its backward pass. Four rows per pass from $from, each out[j] +=
+  ;; r0[j] d0 + r1[j] d1 + r2[j] d2 + r3[j] d3 (two j per lane pair), then the rest one at a time.
+  (func (export "add_transposed") (param $w i32) (param $from i32) (param $to i32) (param $h i32) (param $d i32) (param $out i32)
     (local $i i32) (local $j i32) (local $h4 i32) (local $stride i32)
     (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32) (local $q i32)
     (local $d0 v128) (local $d1 v128) (local $d2 v128) (local $d3 v128)
     (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
     (local.set $stride (i32.shl (local.get $h) (i32.const 2)))
     (local.set $h4 (i32.and (local.get $h) (i32.const -4)))
-    (memory.fill (local.get $out) (i32.const 0) (i32.shl (local.get $h) (i32.const 3)))
-    (local.set $i (i32.const 0))
+    (local.set $i (local.get $from))
     (block $rows4_done
       (loop $rows4
-        (br_if $rows4_done (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $h)))
-        (local.set $q (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3))))
+        (br_if $rows4_done (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $to)))
+        (local.set $q (i32.add (local.get $d) (i32.shl (i32.sub (local.get $i) (local.get $from)) (i32.const 3))))
         (local.set $d0 (v128.load64_splat (local.get $q)))
         (local.set $d1 (v128.load64_splat offset=8 (local.get $q)))
         (local.set $d2 (v128.load64_splat offset=16 (local.get $q)))
@@ -183,11 +184,11 @@
             (br $cols)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows4)))
-    ;; the rows left over: out[j] += W[i][j] d[i]
+    ;; the rows left over: out[j] += rows[i][j] d[i - from]
     (block $rows_done
       (loop $rows1
-        (br_if $rows_done (i32.ge_s (local.get $i) (local.get $h)))
-        (local.set $d0 (v128.load64_splat (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3)))))
+        (br_if $rows_done (i32.ge_s (local.get $i) (local.get $to)))
+        (local.set $d0 (v128.load64_splat (i32.add (local.get $d) (i32.shl (i32.sub (local.get $i) (local.get $from)) (i32.const 3)))))
         (local.set $p0 (i32.add (local.get $w) (i32.mul (local.get $i) (local.get $stride))))
         (local.set $q (local.get $out))
         (local.set $j (i32.const 0))

@@ -18,7 +18,7 @@ import kernelModule from "#kernel-module";
 /** The kernels' exports; every address is a byte offset into the model's memory. */
 interface Kernels {
   mat_vec(rows: number, from: number, to: number, h: number, x: number, out: number): void;
-  transposed_mat_vec(w: number, h: number, d: number, out: number): void;
+  add_transposed(rows: number, from: number, to: number, h: number, d: number, out: number): void;
   add_outer_products(m: number, a: number, b: number, count: number, h: number): void;
   f16_to_f32(src: number, dst: number, n: number): number;
   first_non_finite(a: number, n: number): number;

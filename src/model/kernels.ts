@@ -25,12 +25,31 @@ export function matVec(rows: Float32Array, from: number, to: number, x: Float64A
 
 /** out = Wᵀ d for W [h x h], h = d.length. */
 export function transposedMatVec(W: Float32Array, d: Float64Array, out: Float64Array): void {
-  const km = kernelMemoryOf(W);
+  out.fill(0);
+  addTransposed(W, 0, d.length, d, out);
+}
+
+/**
+ * out += Σ_r rows[r] d[r - from] for r in [from, to) (rowsᵀ d), rows [* x h], h = out.length;
+ * with `minusOneAt`, d[minusOneAt - from] - 1 in place of that entry (a softmax's error,
+ * probs - onehot(target), without writing probs).
+ */
+export function addTransposed(rows: Float32Array, from: number, to: number, d: Float64Array, out: Float64Array, minusOneAt = -1): void {
+  const km = kernelMemoryOf(rows);
   const f = km.f64;
-  const outAt = km.out / 8;
-  f.set(d, km.x / 8);
-  km.kernels.transposed_mat_vec(W.byteOffset, d.length, km.x, km.out);
-  out.set(f.subarray(outAt, outAt + d.length));
+  const h = out.length;
+  // out in the scratch's first part, d in the second, in pieces of whole four-row blocks.
+  const outAt = km.x / 8;
+  const dAt = km.out / 8;
+  const piece = km.outLength - (km.outLength % 4);
+  f.set(out, outAt);
+  for (let r = from; r < to; r += piece) {
+    const end = Math.min(to, r + piece);
+    f.set(d.subarray(r - from, end - from), dAt);
+    if (minusOneAt >= r && minusOneAt < end) f[dAt + minusOneAt - r] -= 1;
+    km.kernels.add_transposed(rows.byteOffset, r, end, h, km.out, km.x);
+  }
+  out.set(f.subarray(outAt, outAt + h));
 }
 
 /**

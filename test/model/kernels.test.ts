@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { capacityOf, kernelMemoryOf, memoryHolding, placeTensors } from "../../src/model/kernel-memory.ts";
-import { addOuterProducts, matVec, transposedMatVec } from "../../src/model/kernels.ts";
+import { addOuterProducts, addTransposed, matVec, transposedMatVec } from "../../src/model/kernels.ts";
 import { initModel } from "../../src/model/init.ts";
 import { rnnLm } from "../../src/model/model.ts";
 import { withLearnedCount, withWordSlots } from "../../src/model/new-words.ts";
@@ -47,6 +47,19 @@ function blockedTransposed(W: Float32Array, d: Float64Array): number[] {
   return out;
 }
 
+/** out + Σ rows[r] d[r - from] in blocks of four rows from `from`, as softmaxRowsBackward's ds was. */
+function blockedAddTransposed(rows: Float32Array, from: number, to: number, d: number[], out: Float64Array): number[] {
+  const h = out.length;
+  const o = Array.from(out);
+  let r = from;
+  for (; r + 3 < to; r += 4) {
+    const [e0, e1, e2, e3] = [d[r - from], d[r - from + 1], d[r - from + 2], d[r - from + 3]];
+    for (let j = 0; j < h; j++) o[j] += e0 * rows[r * h + j] + e1 * rows[(r + 1) * h + j] + e2 * rows[(r + 2) * h + j] + e3 * rows[(r + 3) * h + j];
+  }
+  for (; r < to; r++) for (let j = 0; j < h; j++) o[j] += d[r - from] * rows[r * h + j];
+  return o;
+}
+
 function blockedOuter(M: Float64Array, a: Float64Array[], b: Float64Array[], from: number, to: number): number[] {
   const out = Array.from(M);
   const h = a[from].length;
@@ -73,6 +86,14 @@ describe("WebAssembly kernels", () => {
       const t = new Float64Array(h);
       transposedMatVec(m.W, x, t);
       expect(Array.from(t)).toEqual(blockedTransposed(m.W, x));
+      for (const [from, to, target] of [[0, 11, 3], [2, 9, 8], [3, 4, 3], [1, 10, -1]]) {
+        const d = vector(to - from, 7);
+        const ds = vector(h, 8);
+        const err = Array.from(d, (v, i) => (i === target - from ? v - 1 : v));
+        const want = blockedAddTransposed(m.V, from, to, err, ds);
+        addTransposed(m.V, from, to, d, ds, target);
+        expect(Array.from(ds)).toEqual(want);
+      }
       const a = Array.from({ length: 7 }, (_, k) => vector(h, 10 + k));
       const b = Array.from({ length: 7 }, (_, k) => vector(h, 20 + k));
       for (const [from, to] of [[1, 7], [0, 4], [2, 3]]) {
@@ -94,6 +115,11 @@ describe("WebAssembly kernels", () => {
     const out = new Float64Array(1024);
     matVec(D, 0, 1024, x, out);
     expect(Array.from(out)).toEqual(scalarMatVec(D, 0, 1024, x));
+    const d = vector(1024, 6);
+    const ds = vector(4, 9);
+    const want = blockedAddTransposed(D, 0, 1024, Array.from(d, (v, i) => (i === 1000 ? v - 1 : v)), ds);
+    addTransposed(D, 0, 1024, d, ds, 1000);
+    expect(Array.from(ds)).toEqual(want);
   });
 
   it("refuses weights that are not in a kernel memory", () => {

@@ -3,7 +3,7 @@
  * of a run of weight rows, and its backward pass. Rows are [rows x H], row r
  * at weights[r * H .. r * H + H).
  */
-import { matVec } from "../kernels.ts";
+import { addTransposed, matVec } from "../kernels.ts";
 import { addDirectScores, type DirectScores } from "./direct.ts";
 
 /** probs[i] = softmax_i(rows[from + i] · s + direct weights of output from + i) for i < to - from. */
@@ -47,38 +47,11 @@ export function softmaxRowsBackward(
   ds: Float64Array,
 ): void {
   const h = s.length;
-  // Four rows per pass, as in kernels.ts: each ds[j] is loaded and stored once per four rows.
-  const err = (r: number) => (r === target ? probs[r - from] - 1 : probs[r - from]);
-  let r = from;
-  for (; r + 3 < to; r += 4) {
-    const e0 = err(r);
-    const e1 = err(r + 1);
-    const e2 = err(r + 2);
-    const e3 = err(r + 3);
-    const b0 = r * h;
-    const b1 = b0 + h;
-    const b2 = b1 + h;
-    const b3 = b2 + h;
-    const g0 = gradOffset + (r - from) * h;
-    const g1 = g0 + h;
-    const g2 = g1 + h;
-    const g3 = g2 + h;
-    for (let j = 0; j < h; j++) {
-      const x = s[j];
-      grad[g0 + j] += e0 * x;
-      grad[g1 + j] += e1 * x;
-      grad[g2 + j] += e2 * x;
-      grad[g3 + j] += e3 * x;
-      ds[j] += e0 * weights[b0 + j] + e1 * weights[b1 + j] + e2 * weights[b2 + j] + e3 * weights[b3 + j];
-    }
-  }
-  for (; r < to; r++) {
-    const e = err(r);
-    const base = r * h;
+  // ds += rowsᵀ · error in the kernel; the rows' gradient error ⊗ s here (it lives in JS arrays).
+  addTransposed(weights, from, to, probs, ds, target);
+  for (let r = from; r < to; r++) {
+    const e = r === target ? probs[r - from] - 1 : probs[r - from];
     const g = gradOffset + (r - from) * h;
-    for (let j = 0; j < h; j++) {
-      grad[g + j] += e * s[j];
-      ds[j] += e * weights[base + j];
-    }
+    for (let j = 0; j < h; j++) grad[g + j] += e * s[j];
   }
 }
