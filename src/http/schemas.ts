@@ -82,7 +82,11 @@ export const predictResponseSchema = z.object({
   prefix: z.array(z.string()),
   /** The partial as matched (normalised), when one was given. */
   partial: z.string().optional(),
-  predictions: z.array(z.object({ word: z.string(), p: z.number() })),
+  predictions: z.array(z.object({
+    word: z.string().describe("the token, as the model reads it"),
+    text: z.string().describe("the word as people write it: its most frequent written form (\"I\", \"Washington\")"),
+    p: z.number(),
+  })),
   model: z.object({ id: z.string(), version: z.number().int(), fresh: z.boolean().optional() }),
   user: z.object({ id: z.string(), learns: z.number().int() }).optional().describe("with user=: whose layer, and its learns"),
 });

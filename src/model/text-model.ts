@@ -2,7 +2,7 @@ import { completeNext, type CompletionIndex, completionIndex, refreshIndex } fro
 import { type LearnOptions, type LearnOutcome, learnSentence, predictNext, Workspace } from "./lm.ts";
 import { baseVocab, type RnnLm } from "./model.ts";
 import { normalise } from "./tokenizer.ts";
-import { BOS, encode, encodeSentence, type GrowingVocab, growingVocab, isSuggestible, setWord, type Vocab } from "./vocab.ts";
+import { BOS, encode, encodeSentence, type GrowingVocab, growingVocab, isSuggestible, setWord, type Vocab, writtenForm } from "./vocab.ts";
 import { admitWords, unknownUntilRepeated } from "./word-slots.ts";
 
 /**
@@ -53,7 +53,8 @@ export function learnWords(tm: TextModel, tokens: readonly string[], opts: Learn
 export interface Prediction {
   /** The tokens the model read (the last `window` of the prefix), OOV shown as <unk>. */
   prefix: string[];
-  predictions: { word: string; p: number }[];
+  /** word: the token; text: its written form (vocab.ts writtenForm). */
+  predictions: { word: string; text: string; p: number }[];
 }
 
 /** [<s>, the last `window` tokens' ids]. */
@@ -68,7 +69,7 @@ function windowIds(tm: TextModel, tokens: readonly string[], window: number): In
 function predictionOf(tm: TextModel, ids: Int32Array, top: readonly { id: number; p: number }[]): Prediction {
   return {
     prefix: Array.from(ids.subarray(1), (id) => tm.vocab.words[id]),
-    predictions: top.map(({ id, p }) => ({ word: tm.vocab.words[id], p })),
+    predictions: top.map(({ id, p }) => ({ word: tm.vocab.words[id], text: writtenForm(tm.vocab, tm.vocab.words[id]), p })),
   };
 }
 

@@ -93,10 +93,14 @@ function isWordChar(k: Kind): boolean {
 
 /** The normalisation above, alone: what a word being typed is matched in (src/model/completion.ts). */
 export function normalise(text: string): string {
+  return normaliseKeepingCase(text).toLowerCase();
+}
+
+/** The normalisation but for the lower case (lowering last gives the same text: none of the other steps sees case). */
+function normaliseKeepingCase(text: string): string {
   return text
     .replace(LONE_SURROGATE, "")
     .normalize("NFKC")
-    .toLowerCase()
     .replace(FORMAT, "")
     .replace(VARIANTS, (ch) => VARIANT_OF[ch]);
 }
@@ -137,7 +141,19 @@ function punctEnd(s: string, start: number): number {
 
 /** Splits text into at most maxTokens tokens by the rules above. */
 export function tokenize(text: string, maxTokens: number = DEFAULT_MAX_TOKENS): string[] {
-  const s = normalise(text);
+  return tokensOf(normalise(text), maxTokens);
+}
+
+/**
+ * The tokens as written, case kept: tokenize's tokens (in all but rare scripts whose lower case
+ * changes length, where a caller should compare each with its lowered self), for counting the
+ * forms people write words in (src/model/written-forms.ts).
+ */
+export function writtenTokens(text: string, maxTokens: number = DEFAULT_MAX_TOKENS): string[] {
+  return tokensOf(normaliseKeepingCase(text), maxTokens);
+}
+
+function tokensOf(s: string, maxTokens: number): string[] {
   const tokens: string[] = [];
   let i = 0;
   while (i < s.length && tokens.length < maxTokens) {

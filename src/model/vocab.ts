@@ -7,7 +7,12 @@
 export interface Vocab {
   readonly words: readonly string[];
   readonly index: ReadonlyMap<string, number>;
+  /** Written forms of words that people write otherwise than the token ("i" -> "I"; src/model/written-forms.ts). */
+  readonly forms?: ReadonlyMap<string, string>;
 }
+
+/** Longest written form a vocabulary may hold. */
+export const MAX_FORM_CHARS = 64;
 
 export const BOS = 0;
 export const EOS = 1;
@@ -64,7 +69,10 @@ export function buildVocab(counts: ReadonlyMap<string, number>, opts: VocabOptio
   return { vocab, counts: perId };
 }
 
-/** Parses {"words": [...]} as written by vocabToJson, checking every invariant. */
+/**
+ * Parses {"words": [...], "forms"?: {word: form}} as written by vocabToJson, checking every
+ * invariant: a form belongs to a vocabulary word and lowers to it.
+ */
 export function vocabFromJson(json: unknown): Vocab {
   const words = typeof json === "object" && json !== null ? (json as { words?: unknown }).words : undefined;
   if (!Array.isArray(words)) throw new Error('vocabulary JSON must be an object {"words": [...]}');
@@ -77,7 +85,22 @@ export function vocabFromJson(json: unknown): Vocab {
     if (seen.has(w)) throw new Error(`vocabulary word ${JSON.stringify(w)} appears twice`);
     seen.add(w);
   }
-  return makeVocab(words as string[]);
+  const vocab = makeVocab(words as string[]);
+  const forms = (json as { forms?: unknown }).forms;
+  if (forms === undefined) return vocab;
+  if (typeof forms !== "object" || forms === null || Array.isArray(forms)) throw new Error("vocabulary forms must be an object {word: form}");
+  for (const [w, form] of Object.entries(forms)) {
+    if (!vocab.index.has(w) || SPECIALS.includes(w)) throw new Error(`form of ${JSON.stringify(w)}, which is not a vocabulary word`);
+    if (typeof form !== "string" || form.length > MAX_FORM_CHARS || form.toLowerCase() !== w) {
+      throw new Error(`form of ${JSON.stringify(w)} must be a string of at most ${MAX_FORM_CHARS} characters that lowers to the word`);
+    }
+  }
+  return { ...vocab, forms: new Map(Object.entries(forms as Record<string, string>)) };
+}
+
+/** The form to show for a word: its written form, or the word itself. */
+export function writtenForm(v: Vocab, word: string): string {
+  return v.forms?.get(word) ?? word;
 }
 
 /** A vocabulary its owner changes in place as words are learned (a TextModel's own copy). */
@@ -91,7 +114,7 @@ export function growingVocab(v: Vocab, base: number, learned: readonly string[])
   const words = [...v.words.slice(0, base), ...learned];
   const index = new Map(words.map((w, i) => [w, i]));
   if (index.size !== words.length) throw new Error("a learned word is already in the vocabulary");
-  return { words, index };
+  return { words, index, ...(v.forms && { forms: v.forms }) };
 }
 
 /** Puts `word` at `id` (a new id at the end, or a slot given to another word). */
@@ -102,8 +125,8 @@ export function setWord(v: GrowingVocab, id: number, word: string): void {
   v.index.set(word, id);
 }
 
-export function vocabToJson(v: Vocab): { words: readonly string[] } {
-  return { words: v.words };
+export function vocabToJson(v: Vocab): { words: readonly string[]; forms?: Record<string, string> } {
+  return { words: v.words, ...(v.forms && v.forms.size > 0 && { forms: Object.fromEntries(v.forms) }) };
 }
 
 /** Token ids; words outside the vocabulary become <unk>. */

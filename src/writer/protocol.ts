@@ -50,7 +50,7 @@ export type LearnReply =
   | WriterError;
 
 export type PredictReply =
-  | { ok: true; prefix: string[]; predictions: { word: string; p: number }[]; model: { id: string; version: number; learns: number } }
+  | { ok: true; prefix: string[]; predictions: { word: string; text: string; p: number }[]; model: { id: string; version: number; learns: number } }
   | WriterError;
 
 /** A model's metadata, as GET /models/:id shows it (plus `base` for a model created from another). */

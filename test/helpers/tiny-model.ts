@@ -12,9 +12,12 @@ export const WORDS = (
   "i you we they is are to of in for with my your new old big small red green blue , . ?"
 ).split(" ");
 
+/** Written forms of the tiny vocabulary's words that are not written as their token. */
+export const TINY_FORMS = new Map([["i", "I"]]);
+
 export function tinyVocab(): Vocab {
   const words = [...SPECIALS, ...WORDS];
-  return { words, index: new Map(words.map((w, i) => [w, i])) };
+  return { words, index: new Map(words.map((w, i) => [w, i])), forms: TINY_FORMS };
 }
 
 /** Direct n-gram weights like the shipped model's, in a small table. */

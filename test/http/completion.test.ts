@@ -9,7 +9,7 @@ import { seedTinyModel, WORDS } from "../helpers/tiny-model.ts";
 interface PredictBody {
   prefix: string[];
   partial?: string;
-  predictions: { word: string; p: number }[];
+  predictions: { word: string; text: string; p: number }[];
   model: { id: string; version: number; fresh?: boolean };
 }
 
@@ -71,5 +71,19 @@ describe("GET /predict?partial=", () => {
     expect(r.status).toBe(status);
     expect(r.body.error.code).toBe(code);
     expect(await modelState(id)).toEqual(before);
+  });
+});
+
+describe("written forms", () => {
+  it("each suggestion carries its written form beside the token, published and fresh", async () => {
+    await seedTinyModel(env.MODELS, "forms");
+    for (const fresh of ["", "&fresh=1"]) {
+      const { body } = await json<PredictBody>(`/models/forms/predict?prefix=the&k=50${fresh}`);
+      const i = body.predictions.find((p) => p.word === "i");
+      expect(i).toEqual({ word: "i", text: "I", p: expect.any(Number) });
+      expect(body.predictions.filter((p) => p.word !== "i").every((p) => p.text === p.word)).toBe(true);
+      const completed = await json<PredictBody>(`/models/forms/predict?partial=I&k=10${fresh}`);
+      expect(completed.body.predictions.map((p) => p.text).sort()).toEqual(["I", "in", "is", "it"]);
+    }
   });
 });

@@ -11,6 +11,7 @@ import {
   vocabFromJson,
   vocabHash,
   vocabToJson,
+  writtenForm,
 } from "../../src/model/vocab.ts";
 
 const SENTENCES = [
@@ -47,6 +48,17 @@ describe("vocabulary JSON", () => {
     expect(back.index.get("dog")).toBe(vocab.index.get("dog"));
   });
 
+  it("round-trips written forms, which leave the hash alone", () => {
+    const withForms = { ...vocab, forms: new Map([["dog", "Dog"]]) };
+    const json = JSON.parse(JSON.stringify(vocabToJson(withForms)));
+    expect(json.forms).toEqual({ dog: "Dog" });
+    const back = vocabFromJson(json);
+    expect(writtenForm(back, "dog")).toBe("Dog");
+    expect(writtenForm(back, "cat")).toBe("cat");
+    expect(vocabHash(back)).toBe(vocabHash(vocab));
+    expect(vocabToJson(vocab)).not.toHaveProperty("forms");
+  });
+
   it.each([
     ["a non-object", 42, /object/],
     ["a bare array", ["<s>", "</s>", "<unk>"], /object/],
@@ -56,6 +68,11 @@ describe("vocabulary JSON", () => {
     ["an empty word", { words: ["<s>", "</s>", "<unk>", ""] }, /word 3/],
     ["a non-string word", { words: ["<s>", "</s>", "<unk>", 7] }, /word 3/],
     ["a duplicate", { words: ["<s>", "</s>", "<unk>", "a", "a"] }, /twice/],
+    ["forms that are not an object", { words: ["<s>", "</s>", "<unk>", "i"], forms: ["I"] }, /forms/],
+    ["a form of an unknown word", { words: ["<s>", "</s>", "<unk>", "i"], forms: { you: "You" } }, /not a vocabulary word/],
+    ["a form of a special", { words: ["<s>", "</s>", "<unk>", "i"], forms: { "<s>": "<S>" } }, /not a vocabulary word/],
+    ["a form of another word", { words: ["<s>", "</s>", "<unk>", "i"], forms: { i: "Me" } }, /lowers to the word/],
+    ["a form that is not a string", { words: ["<s>", "</s>", "<unk>", "i"], forms: { i: 1 } }, /lowers to the word/],
   ])("rejects %s", (_, json, message) => {
     expect(() => vocabFromJson(json)).toThrow(message);
   });
