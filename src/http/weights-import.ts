@@ -1,21 +1,18 @@
 import { IMPORT_HEADER_SLACK_BYTES } from "../config.ts";
-import { baseClasses, baseVocab, type RnnLm } from "../model/model.ts";
-import { MEMORY_MAX_SENTENCE_IDS, MEMORY_SENTENCES } from "../model/phrase-memory.ts";
+import type { RnnLm } from "../model/model.ts";
 import { LEARNED_WORD_METADATA_BYTES, WORD_SLOTS } from "../model/word-slots.ts";
+import { largestTensorBytes } from "../store/model-format.ts";
 import { mediaType, readLimited } from "./body.ts";
 import { type AppContext, askWriter, modelIdOf, publishedModel } from "./context.ts";
 import { ApiError } from "./errors.ts";
 
-/** Largest file that can hold `model`'s architecture: every tensor as F32 (4 bytes), plus a header. */
+/**
+ * Largest file that can hold `model`'s architecture: the tensors of the largest file the format
+ * allows (store/model-format.ts: every part, every learned-word slot, a full phrase memory, all
+ * F32), plus a header with every slot's metadata.
+ */
 export function importLimitBytes(model: RnnLm): number {
-  const h = model.hidden;
-  // As many learned words as the slots hold, each with its class's row and its metadata.
-  const v = baseVocab(model) + WORD_SLOTS;
-  const k = model.output.kind === "class" ? baseClasses(model) + 1 : 0;
-  // U and V; W and C, each twice (a file may carry their anchor); class_start; D; a full phrase memory.
-  const memory = MEMORY_SENTENCES * (MEMORY_MAX_SENTENCE_IDS + 1);
-  const values = 2 * h * v + 2 * (h * h + k * h) + (k > 0 ? k + 1 : 0) + (model.direct?.D.length ?? 0) + memory;
-  return 4 * values + 8 + IMPORT_HEADER_SLACK_BYTES + WORD_SLOTS * LEARNED_WORD_METADATA_BYTES;
+  return largestTensorBytes(model, WORD_SLOTS) + 8 + IMPORT_HEADER_SLACK_BYTES + WORD_SLOTS * LEARNED_WORD_METADATA_BYTES;
 }
 
 /**

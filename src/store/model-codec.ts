@@ -1,5 +1,6 @@
 /**
- * An RnnLm and its metadata as one safetensors file ("edge-rnnlm/1").
+ * An RnnLm and its metadata as one safetensors file (MODEL_FORMAT, "edge-rnnlm/2"; format 1 is
+ * still read: model-format.ts, which holds the table of tensors below).
  *
  * Tensors (row-major, shapes as in src/model/model.ts):
  *   U [H, V], W [H, H], V [V, H]                 F32 or F16
@@ -13,7 +14,7 @@
  *                                                markers included, oldest first, concatenated
  *
  * __metadata__ (all strings, as the format requires):
- *   format "edge-rnnlm/1", output "full" | "class", hidden, vocab, classes (class output only),
+ *   format "edge-rnnlm/2", output "full" | "class", hidden, vocab, classes (class output only),
  *   vocab_hash, version, created_at, updated_at, tokens_learned, learns,
  *   train (JSON object of numeric hyperparameters; omitted when empty),
  *   learned_words (JSON {capacity, clock, words, uses, last_use}: the learned-word slots, whose
@@ -26,12 +27,13 @@
 
 import { isCount, MAX_COUNT } from "../model/count.ts";
 import type { Placement } from "../model/kernel-memory.ts";
-import { assertModelShape, baseClasses, classOutput, inputStride, type LearnedWords, type OutputLayer, placeWeights, type RnnLm, rnnLm } from "../model/model.ts";
+import { assertModelShape, classOutput, type LearnedWords, type OutputLayer, placeWeights, type RnnLm, rnnLm } from "../model/model.ts";
 import { MEMORY_MAX_SENTENCE_IDS, MEMORY_SENTENCES, PhraseMemory } from "../model/phrase-memory.ts";
 import { MAX_SLOT_WORD_CHARS, mayTakeSlot, WORD_SLOTS } from "../model/word-slots.ts";
+import { type Dims, dimsOf, MODEL_FORMAT, type Part, READABLE_FORMATS, type TensorSpec, tensorsFor } from "./model-format.ts";
 import { decodeSafetensorsRaw, encodeSafetensors, type RawTensor, SafetensorsError, type Tensor, tensorOf } from "./safetensors.ts";
 
-export const MODEL_FORMAT = "edge-rnnlm/1";
+export { MODEL_FORMAT };
 
 /** What a model file says about itself besides its weights. */
 export interface ModelMeta {
@@ -68,30 +70,6 @@ function assertFiniteWeights(name: string, a: Float32Array, limit: number): void
   }
 }
 
-/** U's first `vocab` columns: U itself, or a compact copy when it has room for learned words. */
-function inputColumns(m: RnnLm): Float32Array {
-  const { hidden: h, vocab: v } = m;
-  const stride = inputStride(m);
-  if (stride === v) return m.U;
-  const out = new Float32Array(h * v);
-  for (let i = 0; i < h; i++) out.set(m.U.subarray(i * stride, i * stride + v), i * v);
-  return out;
-}
-
-function weightTensors(m: RnnLm): Array<[string, Float32Array, number[]]> {
-  const { hidden: h, vocab: v } = m;
-  const out: Array<[string, Float32Array, number[]]> = [
-    ["U", inputColumns(m), [h, v]],
-    ["W", m.W, [h, h]],
-    ["V", m.V, [v, h]],
-  ];
-  if (m.output.kind === "class") out.push(["C", m.output.C, [m.output.classes, h]]);
-  if (m.direct) out.push(["D", m.direct.D, [m.direct.D.length]]);
-  if (m.anchor) out.push(["anchor_W", m.anchor.W, [h, h]]);
-  if (m.anchor && m.output.kind === "class") out.push(["anchor_C", m.anchor.C, [baseClasses(m), h]]);
-  return out;
-}
-
 function checkMeta(meta: ModelMeta): void {
   if (!isCount(meta.version)) fail(`bad version ${meta.version}`);
   if (!isCount(meta.tokensLearned)) fail(`bad tokensLearned ${meta.tokensLearned}`);
@@ -115,9 +93,16 @@ export function encodeModel(model: RnnLm, meta: ModelMeta, opts: { dtype?: Weigh
   checkMeta(meta);
 
   const tensors: Record<string, Tensor> = {};
-  for (const [name, data, shape] of weightTensors(model)) {
-    assertFiniteWeights(name, data, dtype === "F16" ? HALF_LIMIT : Infinity);
-    tensors[name] = { dtype, shape, data };
+  const dims = dimsOf(model);
+  for (const spec of tensorsFor(model.output.kind)) {
+    const data = spec.read(model);
+    if (data === undefined) continue;
+    if (data instanceof Float32Array) {
+      assertFiniteWeights(spec.name, data, dtype === "F16" ? HALF_LIMIT : Infinity);
+      tensors[spec.name] = { dtype, shape: spec.shape(dims), data };
+    } else {
+      tensors[spec.name] = { dtype: "I32", shape: spec.shape(dims), data };
+    }
   }
   const metadata: Record<string, string> = {
     format: MODEL_FORMAT,
@@ -131,22 +116,8 @@ export function encodeModel(model: RnnLm, meta: ModelMeta, opts: { dtype?: Weigh
     tokens_learned: String(meta.tokensLearned),
     learns: String(meta.learns),
   };
-  if (model.output.kind === "class") {
-    tensors.class_start = { dtype: "I32", shape: [model.output.classes + 1], data: model.output.classStart };
-    metadata.classes = String(model.output.classes);
-  }
+  if (model.output.kind === "class") metadata.classes = String(model.output.classes);
   if (model.direct) metadata.direct_order = String(model.direct.order);
-  const remembered = model.memory?.sentences() ?? [];
-  if (remembered.length > 0) {
-    const ids = new Int32Array(remembered.reduce((n, x) => n + x.length, 0));
-    let at = 0;
-    for (const x of remembered) {
-      ids.set(x, at);
-      at += x.length;
-    }
-    tensors.memory_ids = { dtype: "I32", shape: [ids.length], data: ids };
-    tensors.memory_lengths = { dtype: "I32", shape: [remembered.length], data: Int32Array.from(remembered, (x) => x.length) };
-  }
   if (model.learned) {
     const { capacity, clock, words, uses, lastUse } = model.learned;
     metadata.learned_words = JSON.stringify({ capacity, clock, words, uses, last_use: lastUse });
@@ -230,11 +201,8 @@ export function readLearnedWords(md: Record<string, string>, vocab: number): Lea
   return { base: vocab - n, capacity: capacity as number, clock: clock as number, words: words as string[], uses, lastUse };
 }
 
-/** The phrase memory of a file with `vocab` ids, from tensors memory_ids and memory_lengths (absent: none). */
-export function readMemory(tensors: Record<string, Tensor>, vocab: number): PhraseMemory | undefined {
-  if (tensors.memory_ids === undefined && tensors.memory_lengths === undefined) return undefined;
-  const lengths = takeTensor(tensors, "memory_lengths", [tensors.memory_lengths?.shape[0] ?? 0], "I32").data as Int32Array;
-  const ids = takeTensor(tensors, "memory_ids", [tensors.memory_ids?.shape[0] ?? 0], "I32").data as Int32Array;
+/** A phrase memory from a file's ids (markers included, concatenated) and sentence lengths, ids below `vocab`. */
+function memoryOf(ids: Int32Array, lengths: Int32Array, vocab: number): PhraseMemory {
   if (lengths.length > MEMORY_SENTENCES) fail(`tensor memory_lengths holds ${lengths.length} sentences, at most ${MEMORY_SENTENCES}`);
   let total = 0;
   for (const n of lengths) {
@@ -247,6 +215,14 @@ export function readMemory(tensors: Record<string, Tensor>, vocab: number): Phra
   let at = 0;
   for (const n of lengths) memory.add(ids.subarray(at, (at += n)));
   return memory;
+}
+
+/** The phrase memory of a file with `vocab` ids, from tensors memory_ids and memory_lengths (absent: none). */
+export function readMemory(tensors: Record<string, Tensor>, vocab: number): PhraseMemory | undefined {
+  if (tensors.memory_ids === undefined && tensors.memory_lengths === undefined) return undefined;
+  const lengths = takeTensor(tensors, "memory_lengths", [tensors.memory_lengths?.shape[0] ?? 0], "I32").data as Int32Array;
+  const ids = takeTensor(tensors, "memory_ids", [tensors.memory_ids?.shape[0] ?? 0], "I32").data as Int32Array;
+  return memoryOf(ids, lengths, vocab);
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -273,17 +249,51 @@ export function takeFloat(tensors: Record<string, Tensor>, name: string, shape: 
   return data;
 }
 
-/**
- * A weight the kernels read, as the file stores it: float16 stays bits until the kernel memory
- * widens it in place (placeWeights); float32 is copied there.
- */
-function takeWeight(tensors: Record<string, RawTensor>, name: string, shape: number[]): Placement {
-  const raw = takeTensor(tensors, name, shape, "float");
-  return { data: raw.dtype === "F16" ? { halves: raw.bytes } : (tensorOf(raw).data as Float32Array), capacity: shape.reduce((n, d) => n * d, 1) };
-}
+/** A model file's tensors (as stored), each checked against the format's table (TENSORS) as it is taken. */
+class FileTensors {
+  private readonly specs: Map<string, TensorSpec>;
+  private readonly tensors: Record<string, RawTensor>;
+  private readonly dims: Dims;
 
-/** The weights the kernels read: placed in one kernel memory (model.ts) straight from the file's bytes. */
-const KERNEL_WEIGHTS = new Set(["U", "W", "V", "C", "D"]);
+  constructor(tensors: Record<string, RawTensor>, output: "full" | "class", dims: Dims) {
+    this.tensors = tensors;
+    this.dims = dims;
+    this.specs = new Map(tensorsFor(output).map((spec) => [spec.name, spec]));
+    for (const name of Object.keys(tensors)) if (!this.specs.has(name)) fail(`unexpected tensor ${name} for ${output} output`);
+  }
+
+  /** Whether the file holds any tensor of `part` (then it must hold all of them). */
+  has(part: Part): boolean {
+    return [...this.specs.values()].some((spec) => spec.part === part && this.tensors[spec.name] !== undefined);
+  }
+
+  /**
+   * A weight the kernels read, as the file stores it: float16 stays bits until the kernel memory
+   * widens it in place (placeWeights, which also finds non-finite values); float32 is copied there.
+   */
+  weight(name: string): Placement {
+    const raw = this.take(name, "float");
+    const capacity = raw.shape.reduce((n, d) => n * d, 1);
+    return { data: raw.dtype === "F16" ? { halves: raw.bytes } : (tensorOf(raw).data as Float32Array), capacity };
+  }
+
+  /** A float tensor outside the kernel memory (F16 read as F32), all finite. */
+  float(name: string): Float32Array {
+    const data = tensorOf(this.take(name, "float")).data as Float32Array;
+    assertFiniteWeights(name, data, Infinity);
+    return data;
+  }
+
+  ints(name: string): Int32Array {
+    return tensorOf(this.take(name, "I32")).data as Int32Array;
+  }
+
+  private take(name: string, dtype: TensorSpec["dtype"]): RawTensor {
+    const spec = this.specs.get(name);
+    if (spec === undefined || spec.dtype !== dtype) fail(`tensor ${name} is missing`);
+    return takeTensor(this.tensors, name, spec.shape(this.dims), dtype);
+  }
+}
 
 /**
  * Parses and validates a model file. The weights are copied (F32) or widened (F16) straight from
@@ -301,8 +311,11 @@ export function decodeModel(
     if (e instanceof SafetensorsError) fail(`not a valid safetensors file: ${e.message}`, e);
     throw e;
   }
-  const md = file.metadata;
-  if (md.format !== MODEL_FORMAT) fail(`format is ${JSON.stringify(md.format)}, want ${JSON.stringify(MODEL_FORMAT)}`);
+  const format = file.metadata.format;
+  if (format === undefined || !Object.hasOwn(READABLE_FORMATS, format)) {
+    fail(`format is ${JSON.stringify(format)}, want one of ${Object.keys(READABLE_FORMATS).map((f) => JSON.stringify(f)).join(", ")}`);
+  }
+  const md = READABLE_FORMATS[format](file.metadata);
   const kind = md.output;
   if (kind !== "full" && kind !== "class") fail(`unknown output layer ${JSON.stringify(kind)}`);
   const h = readCount(md, "hidden", 1);
@@ -316,21 +329,26 @@ export function decodeModel(
     fail(`model vocab_hash ${meta.vocabHash} does not match the vocabulary ${expect.vocabHash}`);
   }
 
-  const optional = ["anchor_W", "D", "memory_ids", "memory_lengths"];
-  const expected = new Set(kind === "class" ? ["U", "W", "V", "C", "class_start", "anchor_C", ...optional] : ["U", "W", "V", ...optional]);
-  for (const name of Object.keys(file.tensors)) {
-    if (!expected.has(name)) fail(`unexpected tensor ${name} for ${kind} output`);
-  }
   const raw = file.tensors;
-  const t = Object.fromEntries(Object.entries(raw).filter(([name]) => !KERNEL_WEIGHTS.has(name)).map(([name, r]) => [name, tensorOf(r)]));
+  const dims: Dims = {
+    hidden: h,
+    vocab: v,
+    classes: k,
+    // The anchor covers the base classes: not the learned words' class, when there is one.
+    anchorClasses: k - (v > base ? 1 : 0),
+    // These sizes are the tensors' own: assertModelShape and readMemory check them below.
+    directSize: raw.D?.shape[0] ?? 0,
+    memoryIds: raw.memory_ids?.shape[0] ?? 0,
+    memorySentences: raw.memory_lengths?.shape[0] ?? 0,
+  };
+  const f = new FileTensors(raw, kind, dims);
   // A copy: as a view it would keep the whole file buffer alive.
-  const classStart = kind === "class" ? (takeTensor(t, "class_start", [k + 1], "I32").data as Int32Array).slice() : undefined;
-  const C = kind === "class" ? takeWeight(raw, "C", [k, h]) : undefined;
-  // The size is D's own; assertModelShape below checks it is a power of two.
-  const hasDirect = raw.D !== undefined || md.direct_order !== undefined;
+  const classStart = kind === "class" ? f.ints("class_start").slice() : undefined;
+  const C = kind === "class" ? f.weight("C") : undefined;
+  const hasDirect = f.has("direct") || md.direct_order !== undefined;
   const order = hasDirect ? readCount(md, "direct_order", 1) : 0;
-  const D = hasDirect ? takeWeight(raw, "D", [raw.D?.shape[0] ?? 0]) : undefined;
-  const weights = placeWeights(h, { U: takeWeight(raw, "U", [h, v]), W: takeWeight(raw, "W", [h, h]), V: takeWeight(raw, "V", [v, h]), C, D });
+  const D = hasDirect ? f.weight("D") : undefined;
+  const weights = placeWeights(h, { U: f.weight("U"), W: f.weight("W"), V: f.weight("V"), C, D });
   for (const [name, { view, firstNonFinite: i }] of Object.entries(weights)) if (i >= 0) fail(`${name}[${i}] = ${view[i]} is not finite`);
   // Safe before validation: wordClassOf only fills a [V] array, whatever classStart holds.
   const output: OutputLayer = classStart ? classOutput(classStart, weights.C!.view, v) : { kind: "full" };
@@ -343,13 +361,9 @@ export function decodeModel(
     output,
     direct: D && { order, D: weights.D!.view },
     learned,
-    memory: readMemory(t, v),
+    memory: f.has("memory") ? memoryOf(f.ints("memory_ids"), f.ints("memory_lengths"), v) : undefined,
   });
-  if (t.anchor_W !== undefined || t.anchor_C !== undefined) {
-    // The anchor covers the base classes: not the learned words' class, when there is one.
-    const anchorClasses = k - (v > base ? 1 : 0);
-    model.anchor = { W: takeFloat(t, "anchor_W", [h, h]), C: kind === "class" ? takeFloat(t, "anchor_C", [anchorClasses, h]) : new Float32Array(0) };
-  }
+  if (f.has("anchor")) model.anchor = { W: f.float("anchor_W"), C: kind === "class" ? f.float("anchor_C") : new Float32Array(0) };
   try {
     assertModelShape(model);
   } catch (e) {

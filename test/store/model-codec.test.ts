@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { RnnLm } from "../../src/model/model.ts";
 import { decodeModel, encodeModel, ModelFormatError, MODEL_FORMAT } from "../../src/store/model-codec.ts";
 import { decodeSafetensors, encodeSafetensors, halfBitsToFloat, floatToHalfBits, type Tensor } from "../../src/store/safetensors.ts";
+import { MAX_COUNT } from "../../src/model/count.ts";
+import { repoFile } from "../helpers/repo-files.ts";
 import { randomModel, sampleMeta } from "./fixtures.ts";
 
 const bits = (a: Float32Array | Int32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
@@ -137,6 +139,33 @@ describe("encoder refuses", () => {
     expect(() => encodeModel(m, sampleMeta({ version: -1 }))).toThrow(/bad version/);
     expect(() => encodeModel(m, sampleMeta({ createdAt: "yesterday" }))).toThrow(/bad createdAt/);
     expect(() => encodeModel(m, sampleMeta({ hyperparameters: { lr: Infinity } }))).toThrow(/lr must be a finite number/);
+  });
+});
+
+describe("format versions", () => {
+  it("writes the current format and reads the previous one: the shipped base model is an edge-rnnlm/1 file", async () => {
+    const bytes = new Uint8Array(await repoFile("models/base/weights.safetensors"));
+    expect(decodeSafetensors(bytes.slice()).metadata.format).toBe("edge-rnnlm/1");
+    const { model, meta } = decodeModel(bytes.slice());
+    const again = encodeModel(model, meta);
+    expect(decodeSafetensors(again.slice()).metadata.format).toBe(MODEL_FORMAT);
+    expect(MODEL_FORMAT).toBe("edge-rnnlm/2");
+    expect(decodeModel(again).model.U).toEqual(model.U);
+  });
+
+  it("reads a format-1 file's counts beyond 2^48 as 2^48; format 2 refuses them", () => {
+    const file = encodeModel(randomModel({ vocab: 7, hidden: 3, seed: 5 }), sampleMeta());
+    const big = (format: string) =>
+      tamper(file, (_, m) => {
+        m.format = format;
+        m.learns = "9007199254740991";
+        m.tokens_learned = "281474976710657";
+        m.learned_words = '{"capacity":4,"clock":9007199254740991,"words":["zz"],"uses":[281474976710657],"last_use":[9007199254740991]}';
+      });
+    const { meta, model } = decodeModel(big("edge-rnnlm/1"));
+    expect(meta).toMatchObject({ learns: MAX_COUNT, tokensLearned: MAX_COUNT });
+    expect(model.learned).toMatchObject({ clock: MAX_COUNT, uses: [MAX_COUNT], lastUse: [MAX_COUNT] });
+    expect(() => decodeModel(big("edge-rnnlm/2"))).toThrow(/out of range/);
   });
 });
 

@@ -9,12 +9,13 @@ import { modelState } from "../helpers/model-state.ts";
 import { seedTinyModel } from "../helpers/tiny-model.ts";
 import { learnOk, publishedWeights, publishNow, sentence } from "./support.ts";
 
-type Counts = { learns?: number; tokensLearned?: number; clock?: number };
+type Counts = { learns?: number; tokensLearned?: number; clock?: number; format?: string };
 
 /** The model's published file (it has learned-word slots once it learned) with its counters set to `counts`. */
 async function exportedWith(id: string, counts: Counts): Promise<Uint8Array> {
   const bytes = new Uint8Array(await (await call(`/models/${id}/model/weights`)).arrayBuffer());
   const { tensors, metadata } = decodeSafetensors(bytes);
+  if (counts.format !== undefined) metadata.format = counts.format;
   if (counts.learns !== undefined) metadata.learns = String(counts.learns);
   if (counts.tokensLearned !== undefined) metadata.tokens_learned = String(counts.tokensLearned);
   if (counts.clock !== undefined) metadata.learned_words = JSON.stringify({ ...JSON.parse(metadata.learned_words), clock: counts.clock });
@@ -49,6 +50,22 @@ describe("a file's counters are bounded where they are decoded", () => {
     expect(body.error.code).toBe("invalid_weights");
     expect(body.error.message).toMatch(/out of range|integers from 0 to/);
     expect(await modelState(id)).toEqual(before);
+  });
+
+  it.each(variants)("a format-1 file with %s = 2^53 - 1 (format 1 allowed it) imports with it read as 2^48, and stays publishable", async (name, counts) => {
+    const id = `count-v1-${name.replace(/[^a-z]/g, "")}`;
+    await learnedModel(id);
+    const r = await put(id, await exportedWith(id, { ...counts, format: "edge-rnnlm/1" }));
+    expect(r.status).toBe(200);
+    await learnOk(id, sentence(3));
+    expect(await publishNow(id)).toBe(true);
+    await abortAllDurableObjects();
+    await learnOk(id, sentence(4));
+    expect(await publishNow(id)).toBe(true);
+    const { meta, model } = decodeModel((await publishedWeights(id)).bytes);
+    const read = { learns: meta.learns, tokensLearned: meta.tokensLearned, clock: model.learned?.clock };
+    const key = name === "learned_words.clock" ? "clock" : name === "learns" ? "learns" : "tokensLearned";
+    expect(read[key]).toBe(MAX_COUNT);
   });
 
   it("counters at the bound are carried through learns, publish and restart, saturating there", async () => {
