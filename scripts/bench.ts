@@ -135,18 +135,19 @@ const [cold, warmed] = [await bundle(false), await bundle(true)];
 const kernelsWasm = readFileSync("src/kernels/kernels.wasm");
 
 /**
- * --compare REF: REF's src/ and package.json (its kernels, if it has any) under .bench-ref/, with
- * this bench/ beside them, so the same worker times both; npm packages resolve to this checkout's.
+ * --compare REF: REF's src/, bench/ and package.json (its kernels, if it has any) under
+ * .bench-ref/, with this bench/worker.ts (which also times the cold phases) in place of REF's;
+ * npm packages resolve to this checkout's.
  */
 function refTree(ref: string): { sha: string; root: string } {
   const sha = execFileSync("git", ["rev-parse", "--short", ref]).toString().trim();
   const root = join(".bench-ref", sha);
   if (!existsSync(join(root, "src"))) {
     mkdirSync(root, { recursive: true });
-    const tar = execFileSync("git", ["archive", sha, "src", "package.json"]);
+    const tar = execFileSync("git", ["archive", sha, "src", "bench", "package.json"]);
     execFileSync("tar", ["-x", "-C", root], { input: tar });
   }
-  cpSync("bench", join(root, "bench"), { recursive: true });
+  cpSync("bench/worker.ts", join(root, "bench/worker.ts"));
   return { sha, root };
 }
 const ref = arg.str("compare") ? refTree(arg.str("compare")) : undefined;
