@@ -30,6 +30,13 @@ export const IMPORT_HEADER_SLACK_BYTES = 64 * 1024;
 /** Seconds a client refused with 429 is told to wait: the period of the [[ratelimits]] in wrangler.toml. */
 export const RATE_LIMIT_RETRY_S = 10;
 
+/**
+ * A publish that fails is retried with exponential back-off: after max(PUBLISH_INTERVAL_MS, 1 s)
+ * times 2^(attempt - 1), at most maxDelayMs; after `attempts` failures the writer stops retrying
+ * until it restarts, or a rollback or import replaces the weights (docs/write-path.md).
+ */
+export const PUBLISH_RETRY = { attempts: 8, maxDelayMs: 3_600_000 } as const;
+
 /** Seconds to wait when a model's writer did not answer (a restarting Durable Object is back sooner). */
 export const WRITER_RETRY_S = 1;
 

@@ -65,7 +65,10 @@ async function ask<S, P extends PromiseLike<{ ok: true } | WriterError>>(stub: S
     console.error(JSON.stringify({ event: "writer_call_failed", what, error: String(e) }));
     throw new ApiError(503, "writer_unavailable", `${what} did not answer (it may be restarting); retry shortly`, retryAfter);
   }
-  if (!reply.ok) throw new ApiError(reply.status, reply.code, reply.message, reply.code === "model_unavailable" ? retryAfter : {});
+  if (!reply.ok) {
+    const retry = reply.retryAfterS !== undefined ? { "retry-after": String(reply.retryAfterS) } : reply.code === "model_unavailable" ? retryAfter : {};
+    throw new ApiError(reply.status, reply.code, reply.message, retry);
+  }
   return reply as Exclude<Awaited<P>, { ok: false }>;
 }
 

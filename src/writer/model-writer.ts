@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { budgetSentence } from "../budget/learn-budget.ts";
-import { LIMITS, runtimeConfig } from "../config.ts";
+import { LIMITS, PUBLISH_RETRY, runtimeConfig } from "../config.ts";
 import type { Env } from "../env.ts";
 import { architectureOf, baseVocab, type RnnLm } from "../model/model.ts";
 import { completeWords, learnWords, predictWords, type TextModel } from "../model/text-model.ts";
@@ -43,6 +43,19 @@ interface Live {
   tm: TextModel;
   /** From the weights file; carried into every version published from these weights. */
   hyperparameters: Record<string, number>;
+}
+
+/** Why the learns could not be published, after how many attempts, and when the next one is due (null: none). */
+interface PublishFailure {
+  reason: string;
+  attempts: number;
+  retryAt: number | null;
+}
+
+/** Delay before publish attempt `attempts + 1` after `attempts` failures, or null to stop retrying. */
+function publishBackoffMs(intervalMs: number, attempts: number): number | null {
+  if (attempts >= PUBLISH_RETRY.attempts) return null;
+  return Math.min(PUBLISH_RETRY.maxDelayMs, Math.max(intervalMs, 1000) * 2 ** (attempts - 1));
 }
 
 /** What a new version holds (commitVersion). */
@@ -109,6 +122,12 @@ export class ModelWriter extends DurableObject<Env> {
   /** When the latest of those jobs started (ms): the publish interval counts from it too. */
   private jobStartedAt = 0;
   private creating = false;
+  /**
+   * Set while the learns cannot be published: learns and fresh predictions are then refused
+   * (saying why) and readers keep the last published version, until a publish succeeds or a
+   * rollback or import replaces the weights. Kept in memory: a restarted writer tries again.
+   */
+  private failure: PublishFailure | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -117,7 +136,7 @@ export class ModelWriter extends DurableObject<Env> {
   }
 
   async learn(id: string, req: LearnRequest): Promise<LearnReply> {
-    const failed = await this.load(id);
+    const failed = (await this.load(id)) ?? this.publishing(id);
     if (failed) return failed;
     // From here to the log append nothing awaits: weights and log change together.
     const live = this.liveModel();
@@ -148,7 +167,7 @@ export class ModelWriter extends DurableObject<Env> {
 
   /** Read-your-writes prediction from the in-memory weights. */
   async predict(id: string, req: PredictRequest): Promise<PredictReply> {
-    const failed = await this.load(id);
+    const failed = (await this.load(id)) ?? this.publishing(id);
     if (failed) return failed;
     const { tm } = this.liveModel();
     const p = req.partial === undefined ? predictWords(tm, req.tokens, req.k, LIMITS.prefixWindow) : completeWords(tm, req.tokens, req.partial, req.k, LIMITS.prefixWindow);
@@ -216,8 +235,7 @@ export class ModelWriter extends DurableObject<Env> {
       // No learn may interleave: one arriving during the awaits below would be superseded unpublished.
       return this.ctx.blockConcurrencyWhile(async (): Promise<RollbackReply> => {
         try {
-          // Learns already acknowledged first go out in the version their answers named.
-          await this.publishNow(id);
+          await this.publishPending(id);
           const bytes = await readWeights(this.env.MODELS, target);
           const { vocab, model: live } = this.liveModel().tm;
           const { model, meta } = decodeModel(bytes, { vocab: baseVocab(live), vocabHash: this.identity().vocabHash });
@@ -261,8 +279,7 @@ export class ModelWriter extends DurableObject<Env> {
       // No learn may interleave: the log, the counters and the weights switch together.
       return this.ctx.blockConcurrencyWhile(async (): Promise<ImportReply> => {
         try {
-          // Learns already acknowledged first go out in the version their answers named.
-          await this.publishNow(id);
+          await this.publishPending(id);
           const { learns, tokensLearned, hyperparameters } = file.meta;
           const imported = { tm: learningModel(file.model, vocab), hyperparameters };
           const row = await this.commitVersion(id, { kind: "replace", live: imported, counters: { learns, tokensLearned } });
@@ -306,13 +323,9 @@ export class ModelWriter extends DurableObject<Env> {
   private async afterLearn(id: string, seq: number): Promise<ModelRef> {
     const { publishIntervalMs } = runtimeConfig(this.env);
     if (publishIntervalMs === 0) {
-      try {
-        await this.publish(id);
-        const cur = this.current();
-        if (cur.seq >= seq) return { id, version: cur.version, published: true };
-      } catch (e) {
-        console.error(JSON.stringify({ event: "publish_failed", id, error: String(e) })); // the alarm below retries
-      }
+      await this.publish(id);
+      const cur = this.current();
+      if (cur.seq >= seq) return { id, version: cur.version, published: true };
     }
     await this.schedulePublish(publishIntervalMs);
     return { id, version: this.versions.nextVersion(), published: false };
@@ -324,13 +337,70 @@ export class ModelWriter extends DurableObject<Env> {
    * learn would schedule a second publish right behind it.
    */
   private async schedulePublish(intervalMs: number): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) !== null) return;
+    // A failing publish keeps its own back-off.
+    if (this.failure || (await this.ctx.storage.getAlarm()) !== null) return;
     const last = Math.max(Date.parse(this.current().updatedAt), this.jobStartedAt);
     await this.ctx.storage.setAlarm(Math.max(Date.now(), last + intervalMs));
   }
 
+  /** Publishes (publishNow); a failure is recorded and retried with back-off, never thrown. */
   private publish(id: string): Promise<void> {
-    return this.exclusive(() => this.publishNow(id));
+    return this.exclusive(async () => {
+      try {
+        await this.publishNow(id);
+      } catch (e) {
+        await this.publishFailed(id, e);
+        return;
+      }
+      if (this.failure) console.log(JSON.stringify({ event: "publish_recovered", id, attempts: this.failure.attempts }));
+      this.failure = null;
+    });
+  }
+
+  /**
+   * Records a failed publish: logs its cause once (again only if the cause changes) and sets the
+   * next attempt's alarm with exponential back-off, or none after PUBLISH_RETRY.attempts failures.
+   */
+  private async publishFailed(id: string, e: unknown): Promise<void> {
+    const reason = e instanceof Error ? e.message : String(e);
+    const attempts = (this.failure?.attempts ?? 0) + 1;
+    const delay = publishBackoffMs(runtimeConfig(this.env).publishIntervalMs, attempts);
+    if (this.failure?.reason !== reason) console.error(JSON.stringify({ event: "publish_failed", id, error: reason }));
+    if (delay === null) console.error(JSON.stringify({ event: "publish_abandoned", id, attempts, error: reason }));
+    const retryAt = delay === null ? null : Date.now() + delay;
+    this.failure = { reason, attempts, retryAt };
+    if (retryAt !== null) await this.ctx.storage.setAlarm(retryAt);
+  }
+
+  /** While the learns cannot be published: why, as the answer to a learn or a fresh prediction. */
+  private publishing(id: string): WriterError | null {
+    const f = this.failure;
+    if (!f) return null;
+    const wait = f.retryAt === null ? null : Math.max(1, Math.ceil((f.retryAt - Date.now()) / 1000));
+    const next = wait === null ? `it stopped retrying after ${f.attempts} attempts` : `next attempt in ${wait} s`;
+    return {
+      ...error(
+        503,
+        "publish_failed",
+        `model "${id}" cannot publish its learns (${f.reason}; ${next}); readers get version ${this.current().version}. ` +
+          `Roll back (POST /models/${id}/rollback) or import weights (PUT /models/${id}/model/weights) to recover`,
+      ),
+      ...(wait !== null && { retryAfterS: wait }),
+    };
+  }
+
+  /**
+   * Before a rollback or import: the learns acknowledged so far go out in the version their
+   * answers named. If they cannot be published, the replacement supersedes them (they stay in
+   * the log, never replayed): a model that cannot publish is recovered this way.
+   */
+  private async publishPending(id: string): Promise<void> {
+    if (this.failure) return;
+    try {
+      await this.publishNow(id);
+    } catch (e) {
+      await this.publishFailed(id, e);
+    }
   }
 
   /** Publishes the in-memory weights if the log has learns the current version lacks. */
@@ -351,29 +421,27 @@ export class ModelWriter extends DurableObject<Env> {
     const live = next.kind === "publish" ? this.liveModel() : next.live;
     const counters = next.kind === "publish" ? this.log.counters() : next.counters;
     const seq = this.log.lastSeq();
-    const version = this.versions.reserve(floor);
+    const version = Math.max(this.versions.nextVersion(), floor);
     const updatedAt = new Date().toISOString();
-    let blob: Pick<VersionRow, "weightsKey" | "bytes" | "upstream">;
-    if (next.kind === "replace" && next.blob) {
-      blob = next.blob;
-    } else {
-      const meta = { version, vocabHash: ident.vocabHash, createdAt: ident.createdAt, updatedAt, ...counters, hyperparameters: live.hyperparameters };
-      const bytes = encodeModel(live.tm.model, meta, { dtype: "F32" });
-      blob = { weightsKey: weightsKey(id, version), bytes: bytes.byteLength, upstream: null };
-      // Blob, then manifest, then our record: a crash in between replays to the same weights and
-      // burns the reserved number (the orphaned blob is never named, so never served).
-      await this.env.MODELS.put(blob.weightsKey, bytes);
-    }
-    const { weightsKey: key, bytes, upstream } = blob;
+    const reused = next.kind === "replace" ? next.blob : undefined;
+    const meta = { version, vocabHash: ident.vocabHash, createdAt: ident.createdAt, updatedAt, ...counters, hyperparameters: live.hyperparameters };
+    const file = reused ? null : encodeModel(live.tm.model, meta, { dtype: "F32" });
+    // Taken once the file is encoded (nothing awaited since): a model that cannot be encoded burns no number.
+    this.versions.reserve(floor);
+    const { weightsKey: key, bytes, upstream } = reused ?? { weightsKey: weightsKey(id, version), bytes: file?.byteLength ?? 0, upstream: null };
+    // Blob, then manifest, then our record: a crash in between replays to the same weights and
+    // burns the reserved number (the orphaned blob is never named, so never served).
+    if (file) await this.env.MODELS.put(key, file);
     const row: VersionRow = { version, weightsKey: key, bytes, upstream, seq, ...counters, updatedAt };
     // A replacement's weights are not those the learn-loss average was measured on.
     await writeManifest(this.env.MODELS, id, manifestOf(ident, row, next.kind === "publish" ? this.log.lossAvg() : null));
     if (next.kind === "replace") {
       // The switch: weights, replay point and counters change together, nothing awaited in between.
       // Learns logged so far (published first by the caller) are superseded: a restart replays only
-      // entries after this seq, on top of these weights.
+      // entries after this seq, on top of these weights. Weights that could not be published are gone.
       this.live = next.live;
       this.log.setCounters(counters);
+      this.failure = null;
     }
     this.versions.add(row);
     await this.prune(id);

@@ -27,6 +27,8 @@ export interface WriterError {
   status: 400 | 404 | 409 | 422 | 503;
   code: string;
   message: string;
+  /** Seconds after which a retry may succeed (sent as Retry-After). */
+  retryAfterS?: number;
 }
 
 export interface ModelRef {
