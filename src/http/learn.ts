@@ -1,5 +1,6 @@
 import { LIMITS } from "../config.ts";
 import { tokenize } from "../model/tokenizer.ts";
+import { blocklistOf } from "./blocklist.ts";
 import { readLearnBody } from "./body.ts";
 import { authorizeUser } from "./auth.ts";
 import { type AppContext, askUserStore, askWriter, checkUserId, modelIdOf } from "./context.ts";
@@ -37,7 +38,8 @@ export async function learnRoute(c: AppContext): Promise<Response> {
     const { ok: _ok, ...reply } = await askUserStore(c, user, (s) => s.learn(user, id, tokens));
     return c.json(reply);
   }
-  const reply = await askWriter(c, id, (w) => w.learn(id, { tokens, lr, truncate, steps }));
+  const blocked = [...(await blocklistOf(c))];
+  const reply = await askWriter(c, id, (w) => w.learn(id, { tokens, lr, truncate, steps, ...(blocked.length > 0 && { blocked }) }));
   const { tokens: n, lossBefore, lossAfter, budget, model } = reply;
   return c.json({ tokens: n, lossBefore, lossAfter, budget, model });
 }

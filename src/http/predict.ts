@@ -1,5 +1,6 @@
 import { LIMITS } from "../config.ts";
-import { completeWords, predictWords } from "../model/text-model.ts";
+import { notBlocked, suggestWords } from "../model/text-model.ts";
+import { blocklistOf } from "./blocklist.ts";
 import { normalise, tokenize } from "../model/tokenizer.ts";
 import { authorizeUser } from "./auth.ts";
 import { type AppContext, askUserStore, askWriter, checkUserId, modelIdOf, predictorOf, publishedModel } from "./context.ts";
@@ -25,23 +26,26 @@ export async function predictRoute(c: AppContext): Promise<Response> {
   const fresh = ["1", "true"].includes(c.req.query("fresh") ?? "");
   const tokens = tokenize(prefix, LIMITS.maxPrefixChars);
   const echo = partial === undefined ? {} : { partial: normalise(partial) };
+  const blockedWords = await blocklistOf(c);
+  const blocked = blockedWords.size === 0 ? {} : { blocked: [...blockedWords] };
   const userParam = c.req.query("user");
   if (userParam !== undefined) {
     const user = checkUserId(userParam);
     await authorizeUser(c, user);
     const recent = tokens.slice(-LIMITS.prefixWindow);
-    const reply = await askUserStore(c, user, (s) => s.predict(user, id, { tokens: recent, k, ...(partial !== undefined && { partial }) }));
+    const reply = await askUserStore(c, user, (s) => s.predict(user, id, { tokens: recent, k, ...(partial !== undefined && { partial }), ...blocked }));
     return c.json({ prefix: reply.prefix, ...echo, predictions: reply.predictions, model: reply.model, user: reply.user });
   }
   if (fresh) {
     // Only the window is read (predictWords slices it too): no need to ship the rest over RPC.
     const recent = tokens.slice(-LIMITS.prefixWindow);
-    const reply = await askWriter(c, id, (w) => w.predict(id, { tokens: recent, k, ...(partial !== undefined && { partial }) }));
+    const reply = await askWriter(c, id, (w) => w.predict(id, { tokens: recent, k, ...(partial !== undefined && { partial }), ...blocked }));
     return c.json({ prefix: reply.prefix, ...echo, predictions: reply.predictions, model: { ...reply.model, fresh: true } });
   }
   const m = await publishedModel(c, id);
   const tm = predictorOf(m);
-  const p = partial === undefined ? predictWords(tm, tokens, k, LIMITS.prefixWindow) : completeWords(tm, tokens, partial, k, LIMITS.prefixWindow);
+  const allowed = notBlocked(tm.vocab, blockedWords);
+  const p = suggestWords(tm, tokens, partial, k, LIMITS.prefixWindow, allowed);
   return c.json({ prefix: p.prefix, ...echo, predictions: p.predictions, model: { id, version: m.manifest.version } });
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { deleteBlocklistRoute, getBlocklistRoute, putBlocklistRoute } from "./blocklist.ts";
 import { docsPage } from "./docs-page.ts";
 import { healthRoute } from "./health.ts";
 import { learnRoute } from "./learn.ts";
@@ -8,6 +9,8 @@ import { openApiDocument } from "./openapi.ts";
 import type { Operation } from "./operation.ts";
 import { predictRoute } from "./predict.ts";
 import {
+  blocklistResponseSchema,
+  blocklistSchema,
   createdModelSchema,
   createModelBodySchema,
   healthResponseSchema,
@@ -106,6 +109,27 @@ export const OPERATIONS: readonly Operation[] = [
     example: { body: { id: "my-model", from: "default" } },
     success: { status: 201, description: "the new model's metadata", schema: createdModelSchema },
     errors: [400, 404, 409, 413, 415, 503],
+  },
+  {
+    method: "get", path: "/blocklist", perModel: false, access: "write",
+    summary: "The deployment-wide blocklist: words never suggested (admin token)",
+    handlers: [getBlocklistRoute], example: {},
+    success: { status: 200, description: "the blocked words (tokens), sorted", schema: blocklistResponseSchema }, errors: [503],
+  },
+  {
+    method: "put", path: "/blocklist", perModel: false, access: "write",
+    summary: "Replace the blocklist: its words are never suggested, still read as context, and never take a learned-word slot",
+    handlers: [putBlocklistRoute],
+    body: { contentType: "application/json", schema: blocklistSchema },
+    example: { body: { words: ["zorblax"] } },
+    success: { status: 200, description: "the blocklist as stored (tokens, sorted)", schema: blocklistResponseSchema },
+    errors: [400, 413, 415],
+  },
+  {
+    method: "delete", path: "/blocklist", perModel: false, access: "write",
+    summary: "Clear the blocklist",
+    handlers: [deleteBlocklistRoute], example: {},
+    success: { status: 200, description: "the (empty) blocklist", schema: blocklistResponseSchema }, errors: [],
   },
   {
     method: "get", path: "/models/:id", perModel: false, access: "read",

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_BLOCKED_CHARS, MAX_BLOCKED_WORDS } from "../store/blocklist.ts";
 import { LEARN_BOUNDS, LIMITS } from "../config.ts";
 import { MODEL_ID, MODEL_ID_RULE } from "../store/kv-layout.ts";
 
@@ -145,3 +146,9 @@ export const importResponseSchema = z.object({
 export const healthResponseSchema = z.object({ ok: z.literal(true), service: z.string(), time: z.string() });
 
 export const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+export const blocklistSchema = z.object({
+  words: z.array(z.string().max(MAX_BLOCKED_CHARS)).min(1).max(MAX_BLOCKED_WORDS).describe("words never suggested, each one word (stored as its token)"),
+});
+
+export const blocklistResponseSchema = z.object({ words: z.array(z.string()).describe("the blocked words as tokens, sorted") });

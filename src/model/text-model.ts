@@ -2,7 +2,7 @@ import { completeNext, type CompletionIndex, completionIndex, refreshIndex } fro
 import { type LearnOptions, type LearnOutcome, learnSentence, predictNext, Workspace } from "./lm.ts";
 import { baseVocab, type RnnLm } from "./model.ts";
 import { normalise } from "./tokenizer.ts";
-import { BOS, encode, encodeSentence, type GrowingVocab, growingVocab, isSuggestible, setWord, type Vocab, writtenForm } from "./vocab.ts";
+import { BOS, encode, encodeSentence, type GrowingVocab, growingVocab, isSuggestible, setWord, SPECIALS, UNK, type Vocab, writtenForm } from "./vocab.ts";
 import { admitWords, unknownUntilRepeated } from "./word-slots.ts";
 
 /**
@@ -79,6 +79,20 @@ export function predictWords(tm: TextModel, tokens: readonly string[], k: number
   return predictionOf(tm, ids, predictNext(tm.model, ids, k, allowed, tm.ws));
 }
 
+/** Ids whose word is not in `blocked` (a blocklist: such words are never suggested, still read as context). */
+export function notBlocked(v: Vocab, blocked: ReadonlySet<string>): (id: number) => boolean {
+  return blocked.size === 0 ? () => true : (id) => !blocked.has(v.words[id]);
+}
+
+/**
+ * tokens with each word of `blocked` that has no id in v as <unk>: a blocked word never takes a
+ * learned-word slot (the learn, and its replay from the log, see <unk> there), while one the
+ * vocabulary holds is still learned as context.
+ */
+export function withoutNewBlocked(v: Vocab, tokens: readonly string[], blocked: ReadonlySet<string>): string[] {
+  return tokens.map((t) => (blocked.has(t) && !v.index.has(t) ? SPECIALS[UNK] : t));
+}
+
 /** A model's completion index with the state it was built for (the learn clock and the vocabulary's size). */
 interface Stamped {
   index: CompletionIndex;
@@ -118,4 +132,21 @@ export function completeWords(
 ): Prediction {
   const ids = windowIds(tm, tokens, window);
   return predictionOf(tm, ids, completeNext(tm.model, ids, k, completionIndexOf(tm), normalise(partial), allowed, tm.ws));
+}
+
+/**
+ * What /predict answers: the next words (predictWords), or with a partial the words completing it
+ * (completeWords), among the ids `allowed` beyond the specials (and punctuation, for completion).
+ */
+export function suggestWords(
+  tm: TextModel,
+  tokens: readonly string[],
+  partial: string | undefined,
+  k: number,
+  window: number,
+  allowed: (id: number) => boolean = () => true,
+): Prediction {
+  return partial === undefined
+    ? predictWords(tm, tokens, k, window, (id) => isSuggestible(id) && allowed(id))
+    : completeWords(tm, tokens, partial, k, window, allowed);
 }

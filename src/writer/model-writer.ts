@@ -3,7 +3,7 @@ import { budgetSentence } from "../budget/learn-budget.ts";
 import { LIMITS, PUBLISH_RETRY, runtimeConfig } from "../config.ts";
 import type { Env } from "../env.ts";
 import { architectureOf, baseVocab, type RnnLm } from "../model/model.ts";
-import { completeWords, learnWords, predictWords, type TextModel } from "../model/text-model.ts";
+import { learnWords, notBlocked, suggestWords, type TextModel, withoutNewBlocked } from "../model/text-model.ts";
 import {
   KvLayoutError,
   type Manifest,
@@ -141,7 +141,8 @@ export class ModelWriter extends DurableObject<Env> {
     // From here to the log append nothing awaits: weights and log change together.
     const live = this.liveModel();
     const budgetMs = runtimeConfig(this.env).learnCpuMs;
-    const fit = budgetSentence(live.tm.model, live.tm.vocab, req.tokens, req, budgetMs);
+    const tokens = withoutNewBlocked(live.tm.vocab, req.tokens, new Set(req.blocked));
+    const fit = budgetSentence(live.tm.model, live.tm.vocab, tokens, req, budgetMs);
     if (!fit) {
       return error(422, "over_budget", `not even one word fits the ${budgetMs} ms CPU budget with these options: lower steps or truncate`);
     }
@@ -170,7 +171,8 @@ export class ModelWriter extends DurableObject<Env> {
     const failed = (await this.load(id)) ?? this.publishing(id);
     if (failed) return failed;
     const { tm } = this.liveModel();
-    const p = req.partial === undefined ? predictWords(tm, req.tokens, req.k, LIMITS.prefixWindow) : completeWords(tm, req.tokens, req.partial, req.k, LIMITS.prefixWindow);
+    const allowed = notBlocked(tm.vocab, new Set(req.blocked));
+    const p = suggestWords(tm, req.tokens, req.partial, req.k, LIMITS.prefixWindow, allowed);
     return { ok: true, ...p, model: { id, version: this.current().version, learns: this.log.counters().learns } };
   }
 

@@ -10,6 +10,8 @@ export function noModelMessage(id: string): string {
 
 export interface LearnRequest {
   tokens: string[];
+  /** The deployment's blocklist: its words never take a learned-word slot. */
+  blocked?: string[];
   lr: number;
   truncate: number;
   steps: number;
@@ -20,6 +22,8 @@ export interface PredictRequest {
   k: number;
   /** The characters typed of the current word: complete it (src/model/completion.ts). */
   partial?: string;
+  /** Words never suggested: the deployment's blocklist (src/store/blocklist.ts). */
+  blocked?: string[];
 }
 
 export interface WriterError {

@@ -4,7 +4,7 @@ import type { Env } from "../env.ts";
 import type { RnnLm } from "../model/model.ts";
 import { DELTA_BITS, emptyLayer, personalBase } from "../model/personal.ts";
 import { asTextModel, learnPersonalWords, type PersonalText, personalText } from "../model/personal-text.ts";
-import { completeWords, predictWords, type TextModel, textModel } from "../model/text-model.ts";
+import { completeWords, notBlocked, predictWords, suggestWords, type TextModel, textModel } from "../model/text-model.ts";
 import { isSuggestible } from "../model/vocab.ts";
 import { WORD_SLOTS } from "../model/word-slots.ts";
 import { decodeUserData, encodeUserData, type LayerRecord, type SharedShape, userFileModels } from "../store/layer-codec.ts";
@@ -231,6 +231,7 @@ export class UserStore extends DurableObject<Env> {
 
   async predict(user: string, model: string, req: PredictRequest): Promise<UserReply<PersonalPrediction>> {
     const { tokens, k, partial } = req;
+    const blockedWords = new Set(req.blocked);
     const live = await this.layer(model);
     if (live !== null && "ok" in live) return live;
     const shared = live?.shared ?? (await this.shared(model));
@@ -239,11 +240,13 @@ export class UserStore extends DurableObject<Env> {
     if (live === null) {
       // No layer: exactly the shared model's predictions.
       const tm = sharedText(shared);
-      const p = partial === undefined ? predictWords(tm, tokens, k, LIMITS.prefixWindow) : completeWords(tm, tokens, partial, k, LIMITS.prefixWindow);
+      const allowed = notBlocked(tm.vocab, blockedWords);
+      const p = suggestWords(tm, tokens, partial, k, LIMITS.prefixWindow, allowed);
       return { ok: true, ...p, model: { id: model, version }, user: { id: user, learns: 0 } };
     }
     const { pt, record } = live;
     const blocked = new Set(record.forgotten.map((w) => pt.vocab.index.get(w)).filter((id) => id !== undefined));
+    for (const w of blockedWords) if (pt.vocab.index.has(w)) blocked.add(pt.vocab.index.get(w)!);
     const tm = asTextModel(pt);
     const p =
       partial === undefined

@@ -137,8 +137,8 @@ describe("the documented examples", () => {
         }
       }
     }
-    // /predict and /learn (both paths each), POST /models, rollback, forget.
-    expect(checked).toHaveLength(7);
+    // /predict and /learn (both paths each), POST /models, rollback, forget, PUT /blocklist.
+    expect(checked).toHaveLength(8);
   });
 
   it.each(OPERATIONS.flatMap((op) => operationPaths(op).map((path) => [`${op.method} ${path}`, op, path] as const)))(
@@ -163,6 +163,7 @@ describe("the documented examples", () => {
     ["post", "/learn", { body: { sentence: 7 } }, "invalid_sentence"],
     ["post", "/models", { body: { id: "not a model id!" } }, "invalid_model_id"],
     ["post", "/models/:id/rollback", { body: { version: -1 } }, "invalid_version"],
+    ["put", "/blocklist", { body: { words: [] } }, "invalid_blocklist"],
   ] as const)("%s %s refuses the invalid example %o with the documented error %s", async (method, path, example, code) => {
     const op = OPERATIONS.find((o) => o.method === method && o.path === path) as Operation;
     const schema = "query" in example ? op.query : op.body?.schema;
