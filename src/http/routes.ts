@@ -38,7 +38,7 @@ import { importRoute } from "./weights-import.ts";
  */
 // The document and the page never change while the isolate lives: made on first request, then reused.
 let openApi: ReturnType<typeof openApiDocument> | undefined;
-let page: string | undefined;
+let page: ReturnType<typeof docsPage> | undefined;
 
 export const OPERATIONS: readonly Operation[] = [
   {
@@ -56,7 +56,10 @@ export const OPERATIONS: readonly Operation[] = [
   {
     method: "get", path: "/docs", perModel: false, access: "public",
     summary: "A browsable page of this document (works offline)",
-    handlers: [(c) => c.html((page ??= docsPage()))], example: {},
+    handlers: [async (c) => {
+      const { html, headers } = await (page ??= docsPage());
+      return c.html(html, 200, headers);
+    }], example: {},
     success: { status: 200, description: "HTML page", contentType: "text/html" }, errors: [],
   },
   {

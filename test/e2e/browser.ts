@@ -41,6 +41,9 @@ export function browserTests(server: () => DevServer, token: string, screenshot:
   let context: BrowserContext | undefined;
   let page: Page;
   const errors: Error[] = [];
+  /** What the browser refused under the pages' Content-Security-Policy (it reports each on the console). */
+  const refused: string[] = [];
+  let pageHeaders: Record<string, string> = {};
 
   before(async () => {
     profile = await mkdtemp(join(tmpdir(), "edge-rnnlm-chromium-"));
@@ -55,12 +58,22 @@ export function browserTests(server: () => DevServer, token: string, screenshot:
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(20_000);
     page.on("pageerror", (e) => errors.push(e));
-    await page.goto(`${server().url}/`);
+    page.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text());
+    });
+    const response = await page.goto(`${server().url}/`);
+    pageHeaders = response ? await response.allHeaders() : {};
   });
 
   after(async () => {
     await context?.close();
     await rm(profile, { recursive: true, force: true });
+  });
+
+  it("is served with its security headers", () => {
+    assert.match(pageHeaders["content-security-policy"] ?? "", /default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'.*frame-ancestors 'none'/);
+    assert.equal(pageHeaders["x-frame-options"], "DENY");
+    assert.equal(pageHeaders["x-content-type-options"], "nosniff");
   });
 
   it("shows the model's name, published version and size", async () => {
@@ -122,7 +135,21 @@ export function browserTests(server: () => DevServer, token: string, screenshot:
     await page.screenshot({ path: screenshot, fullPage: true, animations: "disabled" });
   });
 
-  it("raised no error in the page", () => {
+  it("/docs renders the API under its own policy", async () => {
+    if (!context) throw new Error("no browser");
+    const docs = await context.newPage();
+    docs.on("pageerror", (e) => errors.push(e));
+    docs.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text());
+    });
+    const response = await docs.goto(`${server().url}/docs`);
+    assert.match((await response?.allHeaders())?.["content-security-policy"] ?? "", /script-src 'sha256-/);
+    await docs.locator("h2", { hasText: "/predict" }).first().waitFor();
+    await docs.close();
+  });
+
+  it("raised no error in the page, and the browser refused nothing under the policies", () => {
     assert.deepEqual(errors.map(String), []);
+    assert.deepEqual(refused, []);
   });
 }
