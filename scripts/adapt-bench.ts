@@ -18,7 +18,7 @@
 import { DEFAULT_SPLIT, splitDomain } from "../src/corpus/email.ts";
 import { LEARN_BOUNDS, LIMITS, PERSONAL_LEARN, UPDATE_GUARDS } from "../src/config.ts";
 import { BaseVocabView } from "../src/eval/base-vocab-view.ts";
-import { countsForTopK, evaluate } from "../src/eval/metrics.ts";
+import { evaluate, topKOverAllWords, wordTokens } from "../src/eval/metrics.ts";
 import { phraseRecall, PHRASE_RECALL } from "../src/eval/recall.ts";
 import { RnnScorer } from "../src/eval/rnn-scorer.ts";
 import { cloneModel } from "../src/model/init.ts";
@@ -145,12 +145,11 @@ function loadModel(dir: string): { tm: TextModel; vocab: Vocab } {
 function score(tm: TextModel, sentences: readonly string[][]) {
   const scorer = new BaseVocabView(new RnnScorer(tm.model), baseVocab(tm.model));
   const r = evaluate(scorer, sentences.map((s) => encode(s, tm.vocab)), tm.vocab);
-  const words = sentences.reduce((n, s) => n + s.filter(countsForTopK).length, 0);
   return {
     perplexity: round(r.perplexity, 3),
     top1: round(r.top1, 5),
     top3: round(r.top3, 5),
-    top3_all_words: round((r.top3 * r.wordPositions) / words, 5),
+    top3_all_words: round(topKOverAllWords(r, wordTokens(sentences)).top3, 5),
   };
 }
 

@@ -98,3 +98,18 @@ export function evaluate(model: NextWordModel, sentences: readonly Int32Array[],
     top5: share(hits[2]),
   };
 }
+
+/** Word tokens (as countsForTopK) of tokenized sentences, in the vocabulary or not. */
+export function wordTokens(sentences: readonly (readonly string[])[]): number {
+  return sentences.reduce((n, s) => n + s.filter(countsForTopK).length, 0);
+}
+
+/**
+ * r's top-k over every word token of its sentences (`words` of them, from wordTokens): what a
+ * client of /predict counts, for whom a word outside the vocabulary, which no model suggests, is
+ * a miss. r's own top-k leaves those positions out.
+ */
+export function topKOverAllWords(r: EvalResult, words: number): { top1: number; top3: number; top5: number } {
+  const share = (topK: number) => (words > 0 ? Math.round(topK * r.wordPositions) / words : 0);
+  return { top1: share(r.top1), top3: share(r.top3), top5: share(r.top5) };
+}

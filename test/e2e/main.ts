@@ -12,6 +12,7 @@ import { after, before, describe } from "node:test";
 import { type DevServer, startDevServer } from "../../scripts/lib/dev-server.ts";
 import { browserTests } from "./browser.ts";
 import { cliTests } from "./cli.ts";
+import { ownCorpusTests } from "./own-corpus.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const TOKEN = "e2e-token";
@@ -39,3 +40,5 @@ describe("end to end against wrangler dev", () => {
   describe("CLI", { timeout: 180_000 }, () => cliTests(running, TOKEN));
   describe("demo page in Chromium", { timeout: 180_000 }, () => browserTests(running, TOKEN, resolve(root, "docs/demo.png"), statSync(resolve(root, "models/base/weights.safetensors")).size));
 });
+
+describe("a model trained on your own text", { timeout: 300_000 }, () => ownCorpusTests());

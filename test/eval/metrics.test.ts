@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countsForTopK, evaluate, type NextWordModel } from "../../src/eval/metrics.ts";
+import { countsForTopK, evaluate, type NextWordModel, topKOverAllWords, wordTokens } from "../../src/eval/metrics.ts";
 import { rivalsIn } from "../helpers/rivals.ts";
 import { BOS, encode, EOS, UNK, vocabFromJson } from "../../src/model/vocab.ts";
 
@@ -67,6 +67,17 @@ describe("evaluate", () => {
     expect(r.top1).toBeCloseTo(2 / 6, 12);
     expect(r.top3).toBeCloseTo(5 / 6, 12);
     expect(r.top5).toBe(1);
+  });
+
+  it("counts a word outside the vocabulary as a miss over all words, as a client of /predict does", () => {
+    const text = [["a", "b"], ["b", ",", "a"], ["zebra"], ["a", "c"]];
+    const r = evaluate(model, text.map((s) => encode(s, vocab)), vocab);
+    // 7 word tokens, "zebra" among them; the hits of the toy corpus above: top-1 2, top-3 5, top-5 6.
+    expect(wordTokens(text)).toBe(7);
+    const all = topKOverAllWords(r, wordTokens(text));
+    expect(all.top1).toBe(2 / 7);
+    expect(all.top3).toBe(5 / 7);
+    expect(all.top5).toBe(6 / 7);
   });
 
   it("refuses a model over a different vocabulary", () => {

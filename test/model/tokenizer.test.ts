@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { seededRng } from "../../src/model/rng.ts";
 import { DEFAULT_MAX_TOKENS, tokenize } from "../../src/model/tokenizer.ts";
+import { repoFile } from "../helpers/repo-files.ts";
 
 describe("tokenize", () => {
   it("lowercases and splits words from punctuation", () => {
@@ -96,5 +97,29 @@ describe("tokenize", () => {
       // Re-tokenizing tokens joined by spaces gives them back: the Brown parser relies on it.
       expect(tokenize(tokens.join(" "), Infinity)).toEqual(tokens);
     }
+  });
+});
+
+describe("tokenize on Korean (test/fixtures/corpus-ko.txt, the own-corpus fixture)", () => {
+  /** The fixture's own spelling: words between spaces, each of . , ? after a word a token of its own. */
+  const spaced = (line: string) => line.replace(/([.,?])/g, " $1").split(" ").filter((t) => t !== "");
+
+  it("reads every line as its space-separated words, Hangul syllables kept whole", async () => {
+    const lines = new TextDecoder().decode(await repoFile("test/fixtures/corpus-ko.txt")).split("\n").filter((l) => l !== "");
+    expect(lines.length).toBeGreaterThanOrEqual(400);
+    for (const line of lines) expect(tokenize(line, Infinity)).toEqual(spaced(line));
+    // Particles stay on their word, as Korean spacing writes them.
+    expect(tokenize("나는 카페에서 커피를 마셨다.")).toEqual(["나는", "카페에서", "커피를", "마셨다", "."]);
+  });
+
+  it("composes Hangul typed as separate jamo (NFD) into the same tokens, and folds full-width forms", async () => {
+    const lines = new TextDecoder().decode(await repoFile("test/fixtures/corpus-ko.txt")).split("\n").filter((l) => l !== "");
+    for (const line of lines.slice(0, 50)) {
+      const decomposed = line.normalize("NFD");
+      expect(decomposed).not.toBe(line);
+      expect(tokenize(decomposed, Infinity)).toEqual(tokenize(line, Infinity));
+    }
+    // Full-width punctuation and digits (common in CJK input) become their ASCII tokens.
+    expect(tokenize("선생님은 ３시에 회의를 했다．")).toEqual(["선생님은", "3시에", "회의를", "했다", "."]);
   });
 });
