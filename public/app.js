@@ -1,10 +1,14 @@
 // edge-rnnlm demo: next-word suggestions as you type (GET /predict, fresh so a lesson shows at
-// once), teaching (POST /learn) and the model's facts (GET /model). No framework, no build step.
+// once), teaching (POST /learn) and the model's facts (GET /model). With a user chosen, both go
+// through that user's personal layer (user=, which sees every lesson at once; GET and DELETE
+// /users/{id}). No framework, no build step.
 
 const SHOWN = 8; // chips shown
 const DEBOUNCE_MS = 150;
 const CONTEXT_CHARS = 1000; // the server reads a prefix through its last 32 tokens anyway
 const TOKEN_KEY = "edge-rnnlm-token";
+const USERS_KEY = "edge-rnnlm-users";
+const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 const model = new URLSearchParams(location.search).get("model");
 const base = model ? `/models/${encodeURIComponent(model)}` : "";
@@ -17,6 +21,9 @@ const teachResult = $("teach-result");
 const status = $("status");
 const tokenInput = $("token");
 const modelLine = $("model");
+const userInput = $("user");
+const userInfo = $("user-info");
+const forgetUser = $("forget-user");
 
 const numbers = new Intl.NumberFormat("en");
 
@@ -27,12 +34,67 @@ tokenInput.addEventListener("input", () => {
   else localStorage.removeItem(TOKEN_KEY);
 });
 
-/** Calls the API of this model; an error answer becomes an Error with the server's message. */
-async function api(path, init = {}) {
+/** The user chosen (null: the shared model). */
+function currentUser() {
+  const user = userInput.value.trim();
+  return USER_ID.test(user) ? user : null;
+}
+
+/** The users this browser has used, offered in the switcher. */
+function rememberUser(user) {
+  const users = new Set(JSON.parse(localStorage.getItem(USERS_KEY) ?? "[]"));
+  users.add(user);
+  localStorage.setItem(USERS_KEY, JSON.stringify([...users].slice(-20)));
+  listUsers();
+}
+
+function listUsers() {
+  const users = JSON.parse(localStorage.getItem(USERS_KEY) ?? "[]");
+  $("users").replaceChildren(...users.map((u) => Object.assign(document.createElement("option"), { value: u })));
+}
+
+/** Shows the chosen user's learns and words (GET /users/{id}). */
+async function describeUser() {
+  const user = currentUser();
+  forgetUser.hidden = user === null;
+  if (user === null) {
+    userInfo.textContent = userInput.value.trim() ? "user ids are 1-64 of A-Z a-z 0-9 _ -" : "";
+    return;
+  }
+  try {
+    const u = await api(`/users/${user}`, {}, "");
+    userInfo.textContent = `${numbers.format(u.learns)} sentences learned, ${u.learnedWords} own words, ${(u.bytes / 1e3).toFixed(1)} kB stored`;
+  } catch (e) {
+    userInfo.textContent = e.message;
+  }
+}
+
+userInput.addEventListener("change", () => {
+  const user = currentUser();
+  if (user) rememberUser(user);
+  describeUser();
+  suggest();
+});
+
+forgetUser.addEventListener("click", async () => {
+  const user = currentUser();
+  if (!user) return;
+  try {
+    await api(`/users/${user}`, { method: "DELETE" }, "");
+    showStatus(`Deleted everything user ${user} taught.`);
+  } catch (e) {
+    showStatus(e.message);
+  }
+  describeUser();
+  suggest();
+});
+
+/** Calls the API of this model (or, with `prefix` "", a path of its own); an error answer becomes an Error with the server's message. */
+async function api(path, init = {}, prefix = base) {
   const headers = new Headers(init.headers);
   const token = tokenInput.value.trim();
   if (token) headers.set("authorization", `Bearer ${token}`);
-  const res = await fetch(base + path, { ...init, headers });
+  const res = await fetch(prefix + path, { ...init, headers });
   const body = await res.json().catch(() => null);
   if (res.ok) return body;
   if (res.status === 401) $("token-box").open = true;
@@ -63,7 +125,9 @@ async function suggest() {
   const request = (inFlight = new AbortController());
   const typed = text.value;
   const { context, partial } = split(typed);
-  const query = new URLSearchParams({ prefix: context.slice(-CONTEXT_CHARS), k: partial ? "50" : String(SHOWN), fresh: "1" });
+  const user = currentUser();
+  // A user's layer sees every lesson at once by itself; the shared model needs fresh=1 for that.
+  const query = new URLSearchParams({ prefix: context.slice(-CONTEXT_CHARS), k: partial ? "50" : String(SHOWN), ...(user ? { user } : { fresh: "1" }) });
   try {
     const body = await api(`/predict?${query}`, { signal: request.signal });
     if (request !== inFlight) return; // a newer keystroke's answer will render
@@ -125,12 +189,20 @@ async function teach() {
     return;
   }
   teachButton.disabled = true;
+  const user = currentUser();
   try {
     const r = await api("/learn", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ sentence }),
+      body: JSON.stringify({ sentence, ...(user && { user }) }),
     });
+    if (user) {
+      teachResult.textContent = `Learned ${r.tokens} tokens into ${user}'s layer (${numbers.format(r.user.learns)} sentences so far)`;
+      showStatus("");
+      await suggest();
+      describeUser();
+      return;
+    }
     const learned =
       `Learned ${r.tokens} tokens: loss ${r.lossBefore.toFixed(2)} → ${r.lossAfter.toFixed(2)} per token, ` +
       `in version ${r.model.version}`;
@@ -176,5 +248,6 @@ async function followPublish(version) {
   }
 }
 
+listUsers();
 describeModel();
 suggest();

@@ -56,6 +56,11 @@ export class Client {
     return url;
   }
 
+  /** URL of a route that belongs to no model (/users/{id}). */
+  root(route: string): URL {
+    return new URL(this.base.pathname.replace(/\/$/, "") + route, this.base);
+  }
+
   /** Sends a request; answers only a 2xx response, anything else is a CliError. */
   async send(method: string, url: URL, body?: { type: string; data: string | Uint8Array }): Promise<Response> {
     const headers: Record<string, string> = { accept: "application/json" };

@@ -1,17 +1,16 @@
 import type { Client } from "./client.ts";
 import { ApiRefusal } from "./errors.ts";
 
+/** /learn's answer; a personal learn (user) has no lossAfter and no published flag. */
 export interface LearnAnswer {
   tokens: number;
   lossBefore: number;
-  lossAfter: number;
-  model: { id: string; version: number; published: boolean };
+  lossAfter?: number;
+  model: { id: string; version: number; published?: boolean };
 }
 
-export interface LearnOptions {
-  lr?: number;
-  steps?: number;
-}
+/** The shared model's options, or a user whose layer learns (docs/personal.md). */
+export type LearnOptions = { lr?: number; steps?: number } | { user: string };
 
 export interface Failure {
   line: number;
@@ -64,7 +63,7 @@ export async function learnAll(
       // Each loss is a mean over the sentence's tokens plus its end marker.
       const n = a.tokens + 1;
       before += a.lossBefore * n;
-      after += a.lossAfter * n;
+      after += (a.lossAfter ?? NaN) * n;
       predictions += n;
       summary.learned++;
       summary.tokens += a.tokens;
@@ -77,7 +76,7 @@ export async function learnAll(
   }
   if (predictions > 0) {
     summary.lossBefore = before / predictions;
-    summary.lossAfter = after / predictions;
+    summary.lossAfter = Number.isNaN(after) ? null : after / predictions;
   }
   return summary;
 }
@@ -90,11 +89,13 @@ function stopsTheRun(e: ApiRefusal): boolean {
 export function formatSummary(s: LearnSummary): string {
   const lines = [`learned ${s.learned} of ${s.sentences} sentences (${s.tokens} tokens)`];
   if (s.model) {
-    const state = s.model.published ? "published" : "pending publish";
+    const state = s.model.published === undefined ? "a personal layer over it" : s.model.published ? "published" : "pending publish";
     lines[0] += ` into model ${s.model.id}, version ${s.model.version} (${state})`;
   }
   if (s.lossBefore !== null && s.lossAfter !== null) {
     lines.push(`mean loss per token: ${s.lossBefore.toFixed(3)} before -> ${s.lossAfter.toFixed(3)} after (nats)`);
+  } else if (s.lossBefore !== null) {
+    lines.push(`mean loss per token before each learn: ${s.lossBefore.toFixed(3)} (nats)`);
   }
   if (s.failures.length > 0) {
     lines.push(`${s.failures.length} failed:`);

@@ -1,8 +1,9 @@
 /**
  * edge-rnnlm: the command line client (docs/api.md "CLI"; launched by bin/edge-rnnlm.js).
  *
- *   edge-rnnlm predict "<prefix>" [-k 5] [--fresh]
- *   edge-rnnlm learn <file|-> [--lr x] [--steps n]
+ *   edge-rnnlm predict "<prefix>" [-k 5] [--fresh] [--user <id>]
+ *   edge-rnnlm learn <file|-> [--lr x] [--steps n] [--user <id>]
+ *   edge-rnnlm user <id> [--delete]
  *   edge-rnnlm export <file.safetensors>
  *   edge-rnnlm import <file.safetensors>
  *
@@ -23,6 +24,7 @@ const USAGE = `usage: edge-rnnlm <command> [options]
 commands:
   predict "<prefix>" [-k 5] [--fresh]   the k most probable next words (--fresh: include learns not yet published)
   learn <file|->  [--lr x] [--steps n]  teach each non-blank line of a file (- for stdin) as a sentence
+  user <id> [--delete]                  a user's personal data (needs a token); --delete erases all of it
   export <file.safetensors>             download the published weights
   import <file.safetensors>             upload weights to replace the model's (needs a token)
 
@@ -30,6 +32,7 @@ options:
   --url <url>        server (env EDGE_RNNLM_URL; default http://localhost:8787)
   --token <token>    sent as Authorization: Bearer (env EDGE_RNNLM_TOKEN)
   --model <id>       a model other than the default one
+  --user <id>        predict and learn with this user's personal layer (needs a token)
   --timeout <s>      per request (default 30)
   --json             print the server's answer (predict) or the summary (learn) as JSON
   -h, --help         this help
@@ -45,6 +48,8 @@ const OPTIONS = {
   json: { type: "boolean" },
   k: { type: "string", short: "k" },
   fresh: { type: "boolean" },
+  user: { type: "string" },
+  delete: { type: "boolean" },
   lr: { type: "string" },
   steps: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -106,7 +111,7 @@ async function run(argv: string[]): Promise<number> {
   switch (command) {
     case "predict": {
       const k = numberOption("k", o.k) ?? 5;
-      const answer = await predict(client, needArg('a prefix (quote it: "the president of")'), k, o.fresh === true);
+      const answer = await predict(client, needArg('a prefix (quote it: "the president of")'), k, o.fresh === true, o.user);
       if (o.json) console.log(JSON.stringify(answer));
       else {
         console.log(formatPredictions(answer));
@@ -119,11 +124,18 @@ async function run(argv: string[]): Promise<number> {
       const sentences = sentencesOf(await readText(file));
       const started = Date.now();
       const bar = process.stderr.isTTY && !o.json;
-      const summary = await learnAll(client, sentences, { lr: numberOption("lr", o.lr), steps: numberOption("steps", o.steps) }, (done) => {
+      const options = o.user === undefined ? { lr: numberOption("lr", o.lr), steps: numberOption("steps", o.steps) } : { user: o.user };
+      const summary = await learnAll(client, sentences, options, (done) => {
         if (bar) progressBar("learn", done, sentences.length, started);
       });
       console.log(o.json ? JSON.stringify(summary) : formatSummary(summary));
       return summary.failures.length > 0 ? EXIT.refused : EXIT.ok;
+    }
+    case "user": {
+      const id = needArg("a user id");
+      const answer = await client.json<unknown>(o.delete ? "DELETE" : "GET", client.root(`/users/${encodeURIComponent(id)}`));
+      console.log(JSON.stringify(answer, null, o.json ? undefined : 2));
+      return EXIT.ok;
     }
     case "export":
       console.log(await exportWeights(client, needArg("a file to write (model.safetensors)")));

@@ -7,9 +7,10 @@ export interface PredictAnswer {
 }
 
 /** `predict "<prefix>"`: the k most probable next words, one a line with its probability. */
-export async function predict(client: Client, prefix: string, k: number, fresh: boolean): Promise<PredictAnswer> {
+export async function predict(client: Client, prefix: string, k: number, fresh: boolean, user?: string): Promise<PredictAnswer> {
   const query: Record<string, string> = { prefix, k: String(k) };
   if (fresh) query.fresh = "1";
+  if (user !== undefined) query.user = user;
   return client.json<PredictAnswer>("GET", client.url("/predict", query));
 }
 

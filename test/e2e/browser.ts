@@ -35,6 +35,16 @@ async function type(page: Page, text: string): Promise<void> {
   await page.locator("#text").pressSequentially(text, { delay: 15 });
 }
 
+/** The suggestions after typing `text` anew: another text's first, so no earlier answer for `text` is taken for this one. */
+async function freshSuggestions(page: Page, text: string): Promise<Chip[]> {
+  await page.fill("#text", "");
+  await type(page, "the ");
+  await suggestionsFor(page, "the ");
+  await page.fill("#text", "");
+  await type(page, text);
+  return suggestionsFor(page, text);
+}
+
 /** Registers the browser tests; the last one saves the page as `screenshot`. `weightsBytes` is the seeded model file's size. */
 export function browserTests(server: () => DevServer, token: string, screenshot: string, weightsBytes: number): void {
   let profile = "";
@@ -146,6 +156,34 @@ export function browserTests(server: () => DevServer, token: string, screenshot:
     assert.match((await response?.allHeaders())?.["content-security-policy"] ?? "", /script-src 'sha256-/);
     await docs.locator("h2", { hasText: "/predict" }).first().waitFor();
     await docs.close();
+  });
+
+  it("with a user chosen, teaches that user's layer only: their suggestions change at once, everyone else's do not", async () => {
+    const shared = async () => {
+      await page.fill("#user", "");
+      await page.dispatchEvent("#user", "change");
+      return freshSuggestions(page, "my cat is called ");
+    };
+    const before = await shared();
+    await page.fill("#user", "e2e-ann");
+    await page.dispatchEvent("#user", "change");
+    for (let i = 0; i < 3; i++) {
+      await page.fill("#text", "my cat is called zorblax");
+      await page.click("#teach");
+      await page.locator("#teach-result", { hasText: new RegExp(`into e2e-ann's layer \\(${i + 1} sentences? so far\\)`) }).waitFor();
+    }
+    const mine = await freshSuggestions(page, "my cat is called ");
+    assert.ok(mine.some((c) => c.word === "zorblax"), JSON.stringify(mine));
+    await page.locator("#user-info", { hasText: /^3 sentences learned, 1 own words/ }).waitFor();
+    assert.deepEqual(await shared(), before);
+    // Delete the user: her suggestions are the shared model's again.
+    await page.fill("#user", "e2e-ann");
+    await page.dispatchEvent("#user", "change");
+    await page.click("#forget-user");
+    await page.locator("#status", { hasText: /^Deleted everything user e2e-ann taught/ }).waitFor();
+    assert.deepEqual(await freshSuggestions(page, "my cat is called "), before);
+    await page.fill("#user", "");
+    await page.dispatchEvent("#user", "change");
   });
 
   it("raised no error in the page, and the browser refused nothing under the policies", () => {

@@ -132,6 +132,22 @@ export function cliTests(server: () => DevServer, token: string): void {
       assert.deepEqual(learns.filter((l) => l.status !== 200).map((l) => l.status), [413, 401]);
       assert.ok(learns.every((l) => l.status !== 200 || l.version >= 2));
     });
+
+    it("--user teaches a user's layer and predict --user sees it at once; user <id> shows and --delete erases it", async () => {
+      const taught = await run(["learn", "-", "--user", "cli-bob"], "we feed the quokka every day\nwe feed the quokka every day\nwe feed the quokka every day\n");
+      assert.equal(taught.code, 0, taught.stderr);
+      assert.match(taught.stdout, /^learned 3 of 3 sentences \(18 tokens\) into model cli, version \d+ \(a personal layer over it\)/);
+      const p = await run(["predict", "we feed the", "--user", "cli-bob", "--json"]);
+      assert.equal(p.code, 0, p.stderr);
+      assert.equal(JSON.parse(p.stdout).predictions[0].word, "quokka");
+      const shown = await run(["user", "cli-bob", "--json"]);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.deepEqual({ ...JSON.parse(shown.stdout), bytes: 0, storageBytes: 0, createdAt: null, updatedAt: null, layers: [] }, {
+        id: "cli-bob", bytes: 0, storageBytes: 0, learns: 3, tokens: 18, learnedWords: 1, createdAt: null, updatedAt: null, layers: [],
+      });
+      const erased = await run(["user", "cli-bob", "--delete", "--json"]);
+      assert.deepEqual(JSON.parse(erased.stdout), { id: "cli-bob", erased: true });
+    });
   });
 
   describe("export and import", () => {
