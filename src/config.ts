@@ -48,7 +48,7 @@ export { LEARN_BOUNDS, UPDATE_GUARDS } from "./model/learning-rule.ts";
  * and of the user's own words, its norm cap, and the phrase memory. Chosen with
  * npm run adapt-bench -- --personal (docs/personal.md).
  */
-export const PERSONAL_LEARN = { rate: 0.01, ownRate: 0.05, biasScale: 1, maxStepNorm: 2, remember: true } as const;
+export const PERSONAL_LEARN = { rate: 0.02, ownRate: 0.05, biasScale: 1, maxStepNorm: 2, remember: true } as const;
 
 export interface RuntimeConfig {
   publishIntervalMs: number;
