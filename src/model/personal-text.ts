@@ -59,14 +59,14 @@ class OwnWordsIndex extends Map<string, number> {
   }
 }
 
-/** The base vocabulary's first `base` words, then the user's own words (ids base + j). */
+/** The base vocabulary's first `base` words (and their written forms), then the user's own words (ids base + j). */
 function personalVocab(v: Vocab, base: number, own: readonly string[]): GrowingVocab {
   const index = new OwnWordsIndex(v.index, base);
   for (const [j, w] of own.entries()) {
     if (index.has(w)) throw new Error("an own word is already in the vocabulary");
     index.set(w, base + j);
   }
-  return { words: [...v.words.slice(0, base), ...own], index };
+  return { words: [...v.words.slice(0, base), ...own], index, ...(v.forms && { forms: v.forms }) };
 }
 
 /** The view as a TextModel, for predictWords and the scorers. */

@@ -62,7 +62,7 @@ export type UserReply<T> = ({ ok: true } & T) | WriterError;
 
 export interface PersonalPrediction {
   prefix: string[];
-  predictions: { word: string; p: number }[];
+  predictions: { word: string; text: string; p: number }[];
   model: { id: string; version: number };
   user: { id: string; learns: number };
 }

@@ -6,6 +6,7 @@ import { personalBase } from "../../src/model/personal.ts";
 import { asTextModel, personalText } from "../../src/model/personal-text.ts";
 import { predictWords } from "../../src/model/text-model.ts";
 import { tokenize } from "../../src/model/tokenizer.ts";
+import { writtenForm } from "../../src/model/vocab.ts";
 import { WORD_SLOTS } from "../../src/model/word-slots.ts";
 import { decodeUserData } from "../../src/store/layer-codec.ts";
 import { readManifest } from "../../src/store/kv-layout.ts";
@@ -67,6 +68,12 @@ describe("personal layers", () => {
     const ask = async () => (await json<{ predictions: { word: string }[] }>(`/models/${model}/predict?k=3&user=carol&prefix=the+red+zork`, { headers: AUTH })).body.predictions.map((p) => p.word);
     for (let i = 0; i < 3; i++) await userLearn(model, "carol", "the red zork frobnicate blue");
     expect(await ask()).toContain("frobnicate");
+    // Suggestions carry their written forms, as the shared model's do ("i" is written "I").
+    await userLearn(model, "carol", "zork and i sat");
+    const r = await json<{ predictions: { word: string; text: string }[] }>(`/models/${model}/predict?k=50&user=carol&prefix=zork+and`, { headers: AUTH });
+    const i = r.body.predictions.find((p) => p.word === "i");
+    expect(i?.text).toBe("I");
+    for (const p of r.body.predictions) expect(p.text).toBe(writtenForm(tinyVocab(), p.word));
   });
 
   it("lose no acknowledged learn across a restart of the user's store", async () => {
