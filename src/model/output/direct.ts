@@ -33,6 +33,8 @@ export class DirectScores {
   readonly layerBases: Int32Array;
   /** Outputs from here on (a user's own words and their class) read only P, not the shared D. */
   shared = UNBOUNDED;
+  /** Rows from here on are zero (a user's own words' output rows), so their products are 0. */
+  zeroRowsFrom = UNBOUNDED;
 
   constructor(order: number) {
     this.bases = new Int32Array(order);
@@ -74,7 +76,7 @@ export function setHistory(direct: DirectLayer, ids: ArrayLike<number>, t: numbe
   }
   word.D = cls.D = direct.D;
   word.P = cls.P = P;
-  word.shared = layer?.sharedWords ?? UNBOUNDED;
+  word.shared = word.zeroRowsFrom = layer?.sharedWords ?? UNBOUNDED;
   cls.shared = layer?.sharedClasses ?? UNBOUNDED;
   word.count = cls.count = count;
 }

@@ -15,7 +15,10 @@ export function softmaxRows(
   probs: Float64Array,
   direct: DirectScores,
 ): void {
-  matVec(weights, from, to, s, probs);
+  // A user's own words' rows are zero (src/model/personal.ts): no product to take.
+  const rows = Math.max(from, Math.min(to, direct.zeroRowsFrom));
+  if (rows > from) matVec(weights, from, rows, s, probs);
+  probs.fill(0, rows - from, to - from);
   addDirectScores(direct, from, to, probs);
   const n = to - from;
   let max = -Infinity;
