@@ -4,8 +4,7 @@ import type { Env } from "../env.ts";
 import type { RnnLm } from "../model/model.ts";
 import { DELTA_BITS, emptyLayer, personalBase } from "../model/personal.ts";
 import { asTextModel, learnPersonalWords, type PersonalText, personalText } from "../model/personal-text.ts";
-import { completeWords, notBlocked, predictWords, suggestWords, type TextModel, textModel } from "../model/text-model.ts";
-import { isSuggestible } from "../model/vocab.ts";
+import { notBlocked, suggestWords, type TextModel, textModel } from "../model/text-model.ts";
 import { WORD_SLOTS } from "../model/word-slots.ts";
 import { decodeUserData, encodeUserData, type LayerRecord, type SharedShape, userFileModels } from "../store/layer-codec.ts";
 import { type LoadedModel, loadModel } from "../store/model-cache.ts";
@@ -245,13 +244,9 @@ export class UserStore extends DurableObject<Env> {
       return { ok: true, ...p, model: { id: model, version }, user: { id: user, learns: 0 } };
     }
     const { pt, record } = live;
-    const blocked = new Set(record.forgotten.map((w) => pt.vocab.index.get(w)).filter((id) => id !== undefined));
-    for (const w of blockedWords) if (pt.vocab.index.has(w)) blocked.add(pt.vocab.index.get(w)!);
+    // Never suggested: the deployment's blocklist and the words this user asked to forget.
     const tm = asTextModel(pt);
-    const p =
-      partial === undefined
-        ? predictWords(tm, tokens, k, LIMITS.prefixWindow, (id) => isSuggestible(id) && !blocked.has(id))
-        : completeWords(tm, tokens, partial, k, LIMITS.prefixWindow, (id) => !blocked.has(id));
+    const p = suggestWords(tm, tokens, partial, k, LIMITS.prefixWindow, notBlocked(tm.vocab, new Set([...blockedWords, ...record.forgotten])));
     return { ok: true, ...p, model: { id: model, version }, user: { id: user, learns: record.learns } };
   }
 

@@ -65,6 +65,15 @@ describe("the personal API", () => {
     const f = await json("/users/bea/forget", post({ word: "zork" }));
     expect(f).toEqual({ status: 200, body: { id: "bea", word: "zork", layers: 1 } });
     expect(await predictWords("bea", "my red", "fg")).not.toContain("zork");
+    // The deployment's blocklist holds for personal predictions too.
+    expect(await predictWords("bea", "my red zork sat on the", "fg")).toContain("mat");
+    const put = await call("/blocklist", authed({ method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ words: ["mat"] }) }));
+    expect(put.status).toBe(200);
+    try {
+      expect(await predictWords("bea", "my red zork sat on the", "fg")).not.toContain("mat");
+    } finally {
+      expect((await call("/blocklist", authed({ method: "DELETE" }))).status).toBe(200);
+    }
     const info = await json<{ layers: { forgottenWords: number }[] }>("/users/bea", { headers: AUTH });
     expect(info.body.layers[0].forgottenWords).toBe(1);
     // One layer a user: a learn into another model is refused, and changes nothing.
