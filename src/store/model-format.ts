@@ -10,13 +10,16 @@ import { MEMORY_MAX_SENTENCE_IDS, MEMORY_SENTENCES } from "../model/phrase-memor
 
 /**
  * The format written. 2: every count (version, learns, tokens_learned, the learned words' clock
- * and uses) is at most MAX_COUNT. 1: counts up to 2^53 - 1, read with each clamped to MAX_COUNT.
+ * and uses) is at most MAX_COUNT. 1: counts up to 2^53 - 1 (or 2^53, see below), read with each
+ * clamped to MAX_COUNT.
  */
 export const MODEL_FORMAT = "edge-rnnlm/2";
 
 /** Counts a format-1 file may hold beyond MAX_COUNT, as the current format reads them. */
 function clampV1Counts(md: Record<string, string>): Record<string, string> {
-  const clamp = (x: unknown) => (typeof x === "number" && Number.isSafeInteger(x) && x > MAX_COUNT ? MAX_COUNT : x);
+  // Integers past 2^53 - 1 included: a format-1 publish could write 2^53 (a clock of 2^53 - 1, one
+  // learn later), which made the model unloadable; read clamped, such a model loads again.
+  const clamp = (x: unknown) => (typeof x === "number" && Number.isInteger(x) && x > MAX_COUNT ? MAX_COUNT : x);
   const out = { ...md };
   for (const key of ["version", "learns", "tokens_learned"]) {
     if (/^[0-9]{1,16}$/.test(out[key] ?? "")) out[key] = String(clamp(Number(out[key])));

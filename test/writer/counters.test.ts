@@ -2,11 +2,13 @@ import { env } from "cloudflare:workers";
 import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { MAX_COUNT } from "../../src/model/count.ts";
+import { vocabHash } from "../../src/model/vocab.ts";
+import { publishVersion } from "../../src/store/kv-layout.ts";
 import { decodeModel } from "../../src/store/model-codec.ts";
 import { decodeSafetensors, encodeSafetensors } from "../../src/store/safetensors.ts";
 import { type ApiErrorBody, authed, call } from "../helpers/api.ts";
 import { modelState } from "../helpers/model-state.ts";
-import { seedTinyModel } from "../helpers/tiny-model.ts";
+import { seedTinyModel, tinyVocab } from "../helpers/tiny-model.ts";
 import { learnOk, publishedWeights, publishNow, sentence } from "./support.ts";
 
 type Counts = { learns?: number; tokensLearned?: number; clock?: number; format?: string };
@@ -66,6 +68,21 @@ describe("a file's counters are bounded where they are decoded", () => {
     const read = { learns: meta.learns, tokensLearned: meta.tokensLearned, clock: model.learned?.clock };
     const key = name === "learned_words.clock" ? "clock" : name === "learns" ? "learns" : "tokensLearned";
     expect(read[key]).toBe(MAX_COUNT);
+  });
+
+  it("a model bricked before the fix (its format-1 file has learned_words.clock = 2^53) loads and learns again", async () => {
+    await learnedModel("count-bricked-source");
+    const { tensors, metadata } = decodeSafetensors(await exportedWith("count-bricked-source", {}));
+    metadata.format = "edge-rnnlm/1";
+    metadata.learned_words = metadata.learned_words.replace(/"clock":\d+/, '"clock":9007199254740992');
+    const bytes = encodeSafetensors(tensors, metadata);
+    const now = new Date().toISOString();
+    const id = "count-bricked";
+    await publishVersion(env.MODELS, id, bytes, { version: 1, vocabHash: vocabHash(tinyVocab()), createdAt: now, updatedAt: now, learns: 1, tokensLearned: 4 });
+    expect((await call(`/models/${id}/predict?prefix=the&fresh=1`)).status).toBe(200);
+    await learnOk(id, sentence(6));
+    expect(await publishNow(id)).toBe(true);
+    expect(decodeModel((await publishedWeights(id)).bytes).model.learned?.clock).toBe(MAX_COUNT);
   });
 
   it("counters at the bound are carried through learns, publish and restart, saturating there", async () => {
