@@ -14,6 +14,7 @@ import { basename, extname, join } from "node:path";
 import { tokenCount } from "../src/corpus/brown.ts";
 import { type TrainConfig, trainModel } from "../src/model/train.ts";
 import { buildVocab, countWords, encodeSentence, SPECIALS, vocabHash, vocabToJson } from "../src/model/vocab.ts";
+import { FormCounts } from "../src/model/written-forms.ts";
 import { encodeModel, type WeightDtype } from "../src/store/model-codec.ts";
 import { CliError, EXIT } from "./cli/errors.ts";
 import { VOCAB_FILE, WEIGHTS_FILE } from "./lib/model-dir.ts";
@@ -28,6 +29,8 @@ interface TrainingText {
   train: string[][];
   valid: string[][];
   corpus: typeof BROWN | CorpusSource;
+  /** The training sentences as written, for the vocabulary's written forms (Brown's come from npm run forms). */
+  trainWritten?: string[][];
   /** Brown's test split, counted in the report (eval scores it). */
   test?: string[][];
   defaultOut: string;
@@ -42,6 +45,13 @@ function trainingText(corpus: string, valid: string): TrainingText {
   const split = corpusSplit(readTextFile(corpus), valid === "" ? null : readTextFile(valid));
   checkTrainable(split);
   return { ...split, corpus: split.source, defaultOut: join("models", basename(corpus, extname(corpus))) };
+}
+
+/** Each vocabulary word's most frequent written form in the training text (src/model/written-forms.ts). */
+function writtenForms(tokens: readonly string[][], written: readonly string[][], words: readonly string[]): Map<string, string> {
+  const forms = new FormCounts();
+  tokens.forEach((s, i) => forms.addSentence(s, written[i]));
+  return forms.forms(words);
 }
 
 await runScript("train", () => {
@@ -87,7 +97,9 @@ await runScript("train", () => {
 
   const startedAt = Date.now();
   const text = trainingText(arg.str("corpus"), arg.str("valid"));
-  const { vocab, counts } = buildVocab(countWords(text.train), { maxSize: arg.int("vocab", SPECIALS.length + 1), minCount: arg.int("min-count", 1) });
+  const built = buildVocab(countWords(text.train), { maxSize: arg.int("vocab", SPECIALS.length + 1), minCount: arg.int("min-count", 1) });
+  const { counts } = built;
+  const vocab = text.trainWritten ? { ...built.vocab, forms: writtenForms(text.train, text.trainWritten, built.vocab.words) } : built.vocab;
   if (vocab.words.length === SPECIALS.length) {
     throw new CliError(EXIT.refused, `no word occurs ${arg.num("min-count")} times in the training text; give more text or a lower --min-count`);
   }

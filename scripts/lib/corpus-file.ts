@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { tokenCount } from "../../src/corpus/brown.ts";
-import { tokenize } from "../../src/model/tokenizer.ts";
+import { tokenize, writtenTokens } from "../../src/model/tokenizer.ts";
 import { CliError, EXIT } from "../cli/errors.ts";
 
 /** Without --valid, every HELD_OUT_EVERY-th non-blank line (the 10th, 20th, ...) validates. */
@@ -18,6 +18,8 @@ export interface TextFile {
   path: string;
   /** Tokenized non-blank lines, in file order. */
   sentences: string[][];
+  /** The same lines' tokens as written, case kept (for the vocabulary's written forms). */
+  written: string[][];
   sha256: string;
 }
 
@@ -72,13 +74,20 @@ export function readTextFile(path: string): TextFile {
   }
   if (bytes.length === 0) throw fileError(path, "the file is empty");
   const text = decodeText(path, bytes);
-  const sentences = text.split(/\r?\n/).map((line) => tokenize(line, Infinity)).filter((tokens) => tokens.length > 0);
-  if (sentences.length === 0) throw fileError(path, "no text: every line is blank");
-  return { path, sentences, sha256: createHash("sha256").update(bytes).digest("hex") };
+  const lines = text.split(/\r?\n/).filter((line) => tokenize(line, 1).length > 0);
+  if (lines.length === 0) throw fileError(path, "no text: every line is blank");
+  return {
+    path,
+    sentences: lines.map((line) => tokenize(line, Infinity)),
+    written: lines.map((line) => writtenTokens(line, Infinity)),
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+  };
 }
 
 export interface CorpusSplit {
   train: string[][];
+  /** The training lines as written (TextFile.written). */
+  trainWritten: string[][];
   valid: string[][];
   /** How the split was made, for train-report.json; eval re-reads the corpus from it. */
   source: CorpusSource;
@@ -102,7 +111,12 @@ export function corpusSplit(corpus: TextFile, valid: TextFile | null): CorpusSpl
     valid: valid && { file: valid.path, sha256: valid.sha256 },
     heldOutEvery: valid ? null : HELD_OUT_EVERY,
   };
-  return { train, valid: valid ? valid.sentences : corpus.sentences.filter((_, i) => heldOut(i)), source };
+  return {
+    train,
+    trainWritten: corpus.written.filter((_, i) => !heldOut(i)),
+    valid: valid ? valid.sentences : corpus.sentences.filter((_, i) => heldOut(i)),
+    source,
+  };
 }
 
 /** Refuses a split too small to train on (exit 1), saying how much more text it needs. */

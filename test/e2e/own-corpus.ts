@@ -95,13 +95,15 @@ export function ownCorpusTests(): void {
         sentences: { train: number; valid: number };
         bestValidPerplexity: number;
       };
-      // 416 lines, every 10th held out.
-      assert.deepEqual(report.sentences, { train: 375, valid: 41 });
+      // 420 lines, every 10th held out.
+      assert.deepEqual(report.sentences, { train: 378, valid: 42 });
       assert.equal(report.corpus.heldOutEvery, 10);
       // The report's best is the lowest of the printed ones (printed to 1 decimal).
       assert.ok(Math.abs(report.bestValidPerplexity - Math.min(...epochs.map((e) => Number(e[2])))) <= 0.05, r.stderr);
-      const vocab = JSON.parse(await readFile(join(model, "vocab.json"), "utf8")) as { words: string[] };
+      const vocab = JSON.parse(await readFile(join(model, "vocab.json"), "utf8")) as { words: string[]; forms: Record<string, string> };
       assert.ok(vocab.words.includes("마셨다") && vocab.words.includes("카페에서"), "the vocabulary is the corpus's words");
+      // Tokens are lower case; the corpus's own spelling is kept as the words' written forms.
+      assert.deepEqual(vocab.forms, { "seoul에서": "Seoul에서", "ktx를": "KTX를" });
       words = vocab.words.length;
     });
 
@@ -132,6 +134,11 @@ export function ownCorpusTests(): void {
       assert.deepEqual(a.prefix, ["나는", "주말에", "도서관에서", "책을"]);
       // In the corpus "책을" is always followed by "읽었다".
       assert.equal(a.predictions[0].word, "읽었다");
+      // The written forms travel with the vocabulary into KV: every suggestion of the word shows its spelling.
+      const all = (await (await fetch(`${server.url}/predict?k=50&prefix=${encodeURIComponent("친구는 어제 Seoul에서")}`)).json()) as {
+        predictions: { word: string; text: string }[];
+      };
+      assert.equal(all.predictions.find((x) => x.word === "ktx를")?.text, "KTX를");
       const m = (await (await fetch(`${server.url}/model`)).json()) as { vocab: number; hidden: number };
       assert.deepEqual([m.hidden, m.vocab], [8, words]);
     });

@@ -101,15 +101,16 @@ describe("tokenize", () => {
 });
 
 describe("tokenize on Korean (test/fixtures/corpus-ko.txt, the own-corpus fixture)", () => {
-  /** The fixture's own spelling: words between spaces, each of . , ? after a word a token of its own. */
-  const spaced = (line: string) => line.replace(/([.,?])/g, " $1").split(" ").filter((t) => t !== "");
+  /** The fixture's own spelling: words between spaces, each of . , ? after a word a token of its own; Latin letters lower case. */
+  const spaced = (line: string) => line.toLowerCase().replace(/([.,?])/g, " $1").split(" ").filter((t) => t !== "");
 
   it("reads every line as its space-separated words, Hangul syllables kept whole", async () => {
     const lines = new TextDecoder().decode(await repoFile("test/fixtures/corpus-ko.txt")).split("\n").filter((l) => l !== "");
     expect(lines.length).toBeGreaterThanOrEqual(400);
     for (const line of lines) expect(tokenize(line, Infinity)).toEqual(spaced(line));
-    // Particles stay on their word, as Korean spacing writes them.
+    // Particles stay on their word, as Korean spacing writes them, also after Latin letters.
     expect(tokenize("나는 카페에서 커피를 마셨다.")).toEqual(["나는", "카페에서", "커피를", "마셨다", "."]);
+    expect(tokenize("친구는 Seoul에서 KTX를 탔다.")).toEqual(["친구는", "seoul에서", "ktx를", "탔다", "."]);
   });
 
   it("composes Hangul typed as separate jamo (NFD) into the same tokens, and folds full-width forms", async () => {
