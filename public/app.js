@@ -119,7 +119,10 @@ function scheduleSuggest() {
   timer = setTimeout(suggest, DEBOUNCE_MS);
 }
 
-/** Next words after the text; while a word is being typed, the likely ones that complete it. */
+/**
+ * Next words after the text; while a word is being typed, the server completes it (partial=: the
+ * most probable words that start with it, searched over the whole vocabulary).
+ */
 async function suggest() {
   inFlight?.abort();
   const request = (inFlight = new AbortController());
@@ -127,30 +130,43 @@ async function suggest() {
   const { context, partial } = split(typed);
   const user = currentUser();
   // A user's layer sees every lesson at once by itself; the shared model needs fresh=1 for that.
-  const query = new URLSearchParams({ prefix: context.slice(-CONTEXT_CHARS), k: partial ? "50" : String(SHOWN), ...(user ? { user } : { fresh: "1" }) });
+  const query = new URLSearchParams({
+    prefix: context.slice(-CONTEXT_CHARS),
+    k: String(SHOWN),
+    ...(user ? { user } : { fresh: "1" }),
+    ...(partial && { partial }),
+  });
   try {
     const body = await api(`/predict?${query}`, { signal: request.signal });
     if (request !== inFlight) return; // a newer keystroke's answer will render
-    render(body.predictions.filter((p) => p.word.startsWith(partial)).slice(0, SHOWN), typed);
+    render(body.predictions, typed, sentenceStart(context));
     showStatus("");
   } catch (e) {
     if (request === inFlight) showStatus(e.message);
   }
 }
 
-function render(predictions, forText) {
+/** Whether a word typed after `context` starts a sentence: after nothing, or after . ? or !. */
+function sentenceStart(context) {
+  return /(^|[.?!]["')\]]*)\s*$/u.test(context);
+}
+
+/** Each suggestion in its written form (p.text: "I", "Washington"), capitalised at a sentence's start. */
+function render(predictions, forText, capitalise = false) {
   chips.dataset.text = forText; // which text these suggestions are for
   chips.replaceChildren(
     ...predictions.map((p) => {
+      const shown = capitalise && /^\p{Ll}/u.test(p.text) ? p.text[0].toUpperCase() + p.text.slice(1) : p.text;
       const chip = document.createElement("button");
       chip.type = "button";
       chip.className = "chip";
       chip.dataset.word = p.word;
+      chip.dataset.text = shown;
       chip.dataset.p = String(p.p);
       const pct = document.createElement("small");
       pct.textContent = `${(p.p * 100).toFixed(p.p < 0.01 ? 2 : 1)}%`;
-      chip.append(p.word, pct);
-      chip.addEventListener("click", () => insert(p.word));
+      chip.append(shown, pct);
+      chip.addEventListener("click", () => insert(shown));
       return chip;
     }),
   );
@@ -173,7 +189,7 @@ text.addEventListener("keydown", (e) => {
   const first = chips.querySelector(".chip");
   if (e.key === "Tab" && plain && first) {
     e.preventDefault();
-    insert(first.dataset.word);
+    insert(first.dataset.text);
   } else if (e.key === "Escape") {
     render([], text.value);
   } else if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {

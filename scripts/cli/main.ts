@@ -1,7 +1,7 @@
 /**
  * edge-rnnlm: the command line client (docs/api.md "CLI"; launched by bin/edge-rnnlm.js).
  *
- *   edge-rnnlm predict "<prefix>" [-k 5] [--fresh] [--user <id>]
+ *   edge-rnnlm predict "<prefix>" [-k 5] [--fresh] [--user <id>] [--partial <chars>]
  *   edge-rnnlm learn <file|-> [--lr x] [--steps n] [--user <id>]
  *   edge-rnnlm user <id> [--delete]
  *   edge-rnnlm export <file.safetensors>
@@ -22,7 +22,9 @@ import { exportWeights, importWeights } from "./weights.ts";
 const USAGE = `usage: edge-rnnlm <command> [options]
 
 commands:
-  predict "<prefix>" [-k 5] [--fresh]   the k most probable next words (--fresh: include learns not yet published)
+  predict "<prefix>" [-k 5] [--fresh] [--partial <chars>]
+                                      the k most probable next words, as written (--fresh: include learns not yet
+                                      published; --partial: the words that complete the word being typed)
   learn <file|->  [--lr x] [--steps n]  teach each non-blank line of a file (- for stdin) as a sentence
   user <id> [--delete]                  a user's personal data (needs a token); --delete erases all of it
   export <file.safetensors>             download the published weights
@@ -41,6 +43,7 @@ exit codes: 0 ok, 1 refused by the server (or some sentences failed), 2 usage,
             3 no edge-rnnlm server answered, 4 local file error`;
 
 const OPTIONS = {
+  partial: { type: "string" },
   url: { type: "string" },
   token: { type: "string" },
   model: { type: "string" },
@@ -111,7 +114,7 @@ async function run(argv: string[]): Promise<number> {
   switch (command) {
     case "predict": {
       const k = numberOption("k", o.k) ?? 5;
-      const answer = await predict(client, needArg('a prefix (quote it: "the president of")'), k, o.fresh === true, o.user);
+      const answer = await predict(client, needArg('a prefix (quote it: "the president of")'), k, o.fresh === true, o.user, o.partial);
       if (o.json) console.log(JSON.stringify(answer));
       else {
         console.log(formatPredictions(answer));

@@ -21,6 +21,8 @@ const ARGS = [
 
 interface Chip {
   word: string;
+  /** As shown: the written form, capitalised at a sentence's start. */
+  text: string;
   p: number;
 }
 
@@ -28,7 +30,9 @@ interface Chip {
 async function suggestionsFor(page: Page, text: string): Promise<Chip[]> {
   await page.waitForSelector(`#suggestions[data-text=${JSON.stringify(text)}] .chip`);
   const chips = await page.locator(".chip").all();
-  return Promise.all(chips.map(async (c) => ({ word: (await c.getAttribute("data-word")) ?? "", p: Number(await c.getAttribute("data-p")) })));
+  return Promise.all(
+    chips.map(async (c) => ({ word: (await c.getAttribute("data-word")) ?? "", text: (await c.getAttribute("data-text")) ?? "", p: Number(await c.getAttribute("data-p")) })),
+  );
 }
 
 async function type(page: Page, text: string): Promise<void> {
@@ -110,7 +114,26 @@ export function browserTests(server: () => DevServer, token: string, screenshot:
     assert.ok(chips.length >= 3, JSON.stringify(chips));
     assert.ok(chips.every((c, i) => i === 0 || c.p <= chips[i - 1].p), "best first");
     await page.keyboard.press("Tab");
-    assert.equal(await page.inputValue("#text"), `we went to ${chips[0].word} `);
+    assert.equal(await page.inputValue("#text"), `we went to ${chips[0].text} `);
+  });
+
+  it("completes the word being typed (the server's partial=), in written form, capitalised at a sentence's start", async () => {
+    await page.fill("#text", "");
+    await type(page, "we went to the pl");
+    const chips = await suggestionsFor(page, "we went to the pl");
+    assert.ok(chips.length >= 3, JSON.stringify(chips));
+    assert.ok(chips.every((c) => c.word.startsWith("pl")), JSON.stringify(chips));
+    assert.ok(chips.every((c, i) => i === 0 || c.p <= chips[i - 1].p), "best first");
+    await page.keyboard.press("Tab");
+    assert.equal(await page.inputValue("#text"), `we went to the ${chips[0].text} `);
+    await page.fill("#text", "");
+    await type(page, "It was late. Wash");
+    const names = await suggestionsFor(page, "It was late. Wash");
+    assert.ok(names.some((c) => c.word === "washington" && c.text === "Washington"), JSON.stringify(names));
+    await page.fill("#text", "");
+    await type(page, "th");
+    const first = await suggestionsFor(page, "th");
+    assert.ok(first.length > 0 && first.every((c) => /^Th/.test(c.text)), JSON.stringify(first));
   });
 
   it("teaching a sentence shows loss before -> after and its version, and its continuation rises", async () => {
@@ -120,7 +143,7 @@ export function browserTests(server: () => DevServer, token: string, screenshot:
     // A continuation the model finds likely but not the likeliest: teaching should lift it.
     const target = before[2];
     await page.click(`.chip[data-word="${target.word}"]`);
-    assert.equal(await page.inputValue("#text"), `we went to the ${target.word} `);
+    assert.equal(await page.inputValue("#text"), `we went to the ${target.text} `);
     await type(page, "place");
     await page.click("#teach");
     await page.locator("#teach-result", { hasText: /^Learned/ }).waitFor();

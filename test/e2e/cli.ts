@@ -71,6 +71,15 @@ export function cliTests(server: () => DevServer, token: string): void {
       assert.match(r.stderr, /^model cli version 1$/m);
     });
 
+    it("--partial completes the word being typed, each word as written", async () => {
+      const r = await run(["predict", "the president of the", "--partial", "Un", "-k", "3"]);
+      assert.equal(r.code, 0, r.stderr);
+      const words = r.stdout.trim().split("\n").map((l) => l.split(/\s+/)[0]);
+      assert.equal(words.length, 3);
+      assert.ok(words.every((w) => /^un/i.test(w)), r.stdout);
+      assert.ok(words.includes("United"), r.stdout);
+    });
+
     it("--json prints the server's answer", async () => {
       const r = await run(["predict", "I would like to", "-k", "4", "--json", "--fresh"]);
       assert.equal(r.code, 0, r.stderr);
