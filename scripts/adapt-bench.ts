@@ -32,6 +32,7 @@ import { tokenize } from "../src/model/tokenizer.ts";
 import { encode, type Vocab } from "../src/model/vocab.ts";
 import { WORD_SLOTS } from "../src/model/word-slots.ts";
 import { LearnPolicy } from "../src/trust/shared-learn.ts";
+import { subjectHash } from "../src/trust/subject.ts";
 import { readModelDir } from "./lib/model-dir.ts";
 import { flags } from "./lib/args.ts";
 import { brownSplit } from "./lib/brown-data.ts";
@@ -88,8 +89,11 @@ const personalOptions: PersonalLearnOptions = {
  */
 interface Learner {
   tm: TextModel;
-  /** Whether the learn was applied, and whether the policy damped it (shared learns only). */
-  learn(tokens: readonly string[]): { applied: boolean; damped: boolean };
+  /**
+   * A learn taught by `sub` (undefined: anonymous, each learn its own teacher, as before subjects);
+   * whether it was applied, and whether the policy damped it (shared learns only).
+   */
+  learn(tokens: readonly string[], sub?: string): { applied: boolean; damped: boolean };
   /** A fresh learner from a copy of this one's state, for phrase recall. */
   copy(): Learner;
 }
@@ -101,9 +105,9 @@ interface Learner {
 function modelLearner(tm: TextModel, policy: LearnPolicy | null): Learner {
   const learner: Learner = {
     tm,
-    learn(tokens) {
+    learn(tokens, sub) {
       const { lr, truncate, steps, ...guards } = options;
-      const applied = policy ? policy.options(tokens, { lr, truncate, steps }, guards) : options;
+      const applied = policy ? policy.options(tokens, { lr, truncate, steps }, sub, guards) : { ...options, subject: sub === undefined ? undefined : subjectHash(sub) };
       const r = learnWords(learner.tm, tokens, applied);
       learner.tm = r.tm;
       const ok = r.outcome.applied === options.steps;
@@ -171,8 +175,9 @@ log(`before: domain ${JSON.stringify(before.domain)} brown ${JSON.stringify(befo
 const started = performance.now();
 let refused = 0;
 let damped = 0;
-for (const tokens of stream) {
-  const r = learner.learn(tokens);
+// Each sentence is taught by its message's sender: new words and the phrase memory need two of them.
+for (const [i, tokens] of stream.entries()) {
+  const r = learner.learn(tokens, domain.streamSenders[i]);
   if (!r.applied) refused++;
   if (r.damped) damped++;
 }
@@ -180,20 +185,26 @@ const learnMs = (performance.now() - started) / stream.length;
 
 const after = { domain: score(learner.tm, heldOut), brown: score(learner.tm, brown) };
 log(`after:  domain ${JSON.stringify(after.domain)} brown ${JSON.stringify(after.brown)}`);
-// Phrase recall learns each sentence into a copy of the streamed state.
-let copy = learner;
-const recall = phraseRecall(
-  () => (copy = learner.copy()).tm,
-  heldOut.slice(0, arg.num("recall")),
-  (_tm, tokens) => (copy.learn(tokens), copy.tm),
-  PHRASE_RECALL,
-);
+// Phrase recall learns each sentence into a copy of the streamed state, 3 times: anonymously (as
+// a personal model counts its one user's learns), and by one subject of the shared model.
+const recallBy = (sub: string | undefined) => {
+  let copy = learner;
+  return phraseRecall(
+    () => (copy = learner.copy()).tm,
+    heldOut.slice(0, arg.num("recall")),
+    (_tm, tokens) => (copy.learn(tokens, sub), copy.tm),
+    PHRASE_RECALL,
+  );
+};
+const recall = recallBy(undefined);
+const recallOneSubject = recallBy("one-subject");
 const learnedWords = learner.tm.model.learned?.words.length ?? 0;
 
 const result = {
   domain: { before: before.domain, after: after.domain },
   brown: { before: before.brown, after: after.brown },
   recall: { ...PHRASE_RECALL, sentences: recall.sentences, positions: recall.positions, before: round(recall.before, 5), after: round(recall.after, 5) },
+  recall_one_subject: { before: round(recallOneSubject.before, 5), after: round(recallOneSubject.after, 5) },
   learn_ms_per_sentence: round(learnMs, 3),
   options: arg.bool("personal") ? { personal: personalOptions, layer_bits: arg.num("layer-bits") } : options,
   data: {
@@ -219,7 +230,7 @@ else {
       row("domain after", after.domain),
       row("brown before", before.brown),
       row("brown after", after.brown),
-      `recall (${recall.sentences} sentences, ${recall.positions} positions): ${pct(recall.before)} -> ${pct(recall.after)}`,
+      `recall (${recall.sentences} sentences, ${recall.positions} positions): ${pct(recall.before)} -> ${pct(recall.after)}; taught by one subject ${pct(recallOneSubject.after)}`,
       `learn: ${learnMs.toFixed(2)} ms per sentence (${refused} refused, ${learnedWords} words in slots); options ${JSON.stringify(options)}`,
     ].join("\n"),
   );

@@ -17,6 +17,7 @@ import { isWord } from "../src/model/completion.ts";
 import { completeWords, learnWords, type TextModel, textModel } from "../src/model/text-model.ts";
 import { encode, isSuggestible, type Vocab } from "../src/model/vocab.ts";
 import { LearnPolicy } from "../src/trust/shared-learn.ts";
+import { ADMIN } from "../src/trust/subject.ts";
 import { learningModel } from "../src/writer/replay.ts";
 import { flags } from "./lib/args.ts";
 import { brownSplit } from "./lib/brown-data.ts";
@@ -59,7 +60,8 @@ function rnnSuggester(learn: boolean, cpu: CpuMeter): Suggester {
           // As POST /learn with its defaults, through the writer's policy: at most 64 tokens (the
           // CPU budget's truncation of a long learn is not simulated; --url goes through it).
           if (sentence.length > LIMITS.maxSentenceTokens) return;
-          const options = policy.options(sentence, defaults);
+          // Taught with the admin token, as --url's learns are (one subject: src/trust/subject.ts).
+          const options = policy.options(sentence, defaults, ADMIN);
           tm = learnWords(tm, sentence, options).tm;
           policy.applied(sentence, options);
         }

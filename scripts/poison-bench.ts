@@ -75,7 +75,7 @@ const attacks = ATTACKS.map((attack) => {
   let tm = fresh();
   for (const l of attack.learns) {
     const tokens = tokenize(l.sentence, LIMITS.maxSentenceTokens);
-    const options = policy.options(tokens, l);
+    const options = policy.options(tokens, l, "attacker");
     const r = learnWords(tm, tokens, options);
     tm = r.tm;
     if (r.outcome.applied === options.steps) policy.applied(tokens, options);

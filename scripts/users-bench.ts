@@ -127,7 +127,8 @@ function quality() {
         tm: () => tm,
         learn: (tokens) => {
           const { lr, truncate, steps, ...rest } = sharedOptions;
-          const applied = policy.options(tokens, { lr, truncate, steps }, rest);
+          // The user's own copy: anonymous learns, each its own teacher (word-slots.ts), as before subjects.
+          const applied = policy.options(tokens, { lr, truncate, steps }, undefined, rest);
           const r = learnWords(tm, tokens, applied);
           tm = r.tm;
           if (r.outcome.applied === steps) policy.applied(tokens, applied);

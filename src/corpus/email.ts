@@ -22,6 +22,8 @@ export interface RawEmail {
 
 export interface DomainSplit {
   readonly stream: string[];
+  /** Who wrote each stream sentence (senderOf its message): the subjects a shared model learns from. */
+  readonly streamSenders: string[];
   readonly heldOut: string[];
 }
 
@@ -160,6 +162,13 @@ export function emailSentences(raw: string, maxTokens: number): string[] {
   return sentencesOf(ownLines(body)).filter((s) => isProse(s, maxTokens));
 }
 
+/** A message's sender: the address of its From header, lower-cased (the message's id without one). */
+export function senderOf(e: RawEmail): string {
+  const from = parsePart(e.text).headers.get("from");
+  if (from === undefined) return e.id;
+  return (/<([^>]+)>/.exec(from)?.[1] ?? /[^\s"<>()]+@[^\s"<>()]+/.exec(from)?.[0] ?? from).trim().toLowerCase();
+}
+
 /** FNV-1a 32-bit of a string's UTF-16 code units: a fixed, platform-independent shuffle key. */
 export function fnv1a(s: string): number {
   let h = 0x811c9dc5;
@@ -176,19 +185,25 @@ export function fnv1a(s: string): number {
  * side takes sentences in that order until it is full.
  */
 export function splitDomain(emails: readonly RawEmail[], maxTokens: number, opts: SplitOptions = DEFAULT_SPLIT): DomainSplit {
-  const perEmail = emails.map((e) => ({ id: e.id, key: fnv1a(e.id), sentences: [...new Set(emailSentences(e.text, maxTokens))] }));
+  const perEmail = emails.map((e) => ({ id: e.id, key: fnv1a(e.id), sender: senderOf(e), sentences: [...new Set(emailSentences(e.text, maxTokens))] }));
   const seenIn = new Map<string, number>();
   for (const e of perEmail) for (const s of e.sentences) seenIn.set(s, (seenIn.get(s) ?? 0) + 1);
   perEmail.sort((a, b) => a.key - b.key || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const stream: string[] = [];
+  const streamSenders: string[] = [];
   const heldOut: string[] = [];
   for (const e of perEmail) {
-    const [side, size] = e.key % opts.heldOutEvery === 0 ? [heldOut, opts.heldOut] : [stream, opts.stream];
+    const held = e.key % opts.heldOutEvery === 0;
+    const [side, size] = held ? [heldOut, opts.heldOut] : [stream, opts.stream];
     const unique = e.sentences.filter((s) => seenIn.get(s) === 1).slice(0, opts.perEmail);
-    for (const s of unique) if (side.length < size) side.push(s);
+    for (const s of unique) {
+      if (side.length >= size) break;
+      side.push(s);
+      if (!held) streamSenders.push(e.sender);
+    }
   }
   if (stream.length < opts.stream || heldOut.length < opts.heldOut) {
     throw new Error(`only ${stream.length} stream and ${heldOut.length} held-out sentences available`);
   }
-  return { stream, heldOut };
+  return { stream, streamSenders, heldOut };
 }

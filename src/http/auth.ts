@@ -52,6 +52,14 @@ async function authenticate(header: string | undefined, secrets: readonly string
   if (!(await matchesAny(token, secrets))) throw unauthorized("the bearer token is not valid for this endpoint", "invalid_token");
 }
 
+/** Whether the request carries the admin token (LEARN_TOKEN); a malformed header is simply not. */
+export async function isAdmin(c: Context<{ Bindings: Env }>): Promise<boolean> {
+  const secret = c.env.LEARN_TOKEN;
+  const header = c.req.header("authorization");
+  const token = secret && header ? BEARER.exec(header)?.[1] : undefined;
+  return token !== undefined && (await matchesAny(token, [secret as string]));
+}
+
 /** Guards a write endpoint: 503 when LEARN_TOKEN is not configured, 401 without the right token. */
 export const requireWriter: Middleware = async (c, next) => {
   const secret = c.env.LEARN_TOKEN;

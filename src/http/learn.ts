@@ -1,4 +1,5 @@
 import { LIMITS } from "../config.ts";
+import { ADMIN } from "../trust/subject.ts";
 import { tokenize } from "../model/tokenizer.ts";
 import { blocklistOf } from "./blocklist.ts";
 import { readLearnBody } from "./body.ts";
@@ -39,7 +40,7 @@ export async function learnRoute(c: AppContext): Promise<Response> {
     return c.json(reply);
   }
   const blocked = [...(await blocklistOf(c))];
-  const reply = await askWriter(c, id, (w) => w.learn(id, { tokens, lr, truncate, steps, ...(blocked.length > 0 && { blocked }) }));
+  const reply = await askWriter(c, id, (w) => w.learn(id, { tokens, lr, truncate, steps, sub: ADMIN, ...(blocked.length > 0 && { blocked }) }));
   const { tokens: n, lossBefore, lossAfter, budget, model } = reply;
   return c.json({ tokens: n, lossBefore, lossAfter, budget, model });
 }

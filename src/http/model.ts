@@ -1,5 +1,8 @@
 import { architectureOf } from "../model/model.ts";
 import { readWeights } from "../store/kv-layout.ts";
+import { encodeModel } from "../store/model-codec.ts";
+import { publicCopy } from "../trust/public-copy.ts";
+import { isAdmin } from "./auth.ts";
 import { type AppContext, modelIdOf, publishedModel } from "./context.ts";
 
 /** GET /model: the published model's metadata. */
@@ -22,11 +25,14 @@ export async function modelRoute(c: AppContext): Promise<Response> {
   });
 }
 
-/** GET /model/weights: the published safetensors bytes. */
+/**
+ * GET /model/weights: the published safetensors bytes with the admin token; without it, the same
+ * weights with no raw learned text (src/trust/public-copy.ts), re-encoded.
+ */
 export async function weightsRoute(c: AppContext): Promise<Response> {
   const id = modelIdOf(c);
-  const { manifest } = await publishedModel(c, id);
-  const bytes = await readWeights(c.env.MODELS, manifest);
+  const { manifest, model, meta } = await publishedModel(c, id);
+  const bytes = (await isAdmin(c)) ? await readWeights(c.env.MODELS, manifest) : encodeModel(publicCopy(model), meta, { dtype: "F32" });
   return new Response(bytes, {
     headers: {
       "content-type": "application/octet-stream",

@@ -7,6 +7,7 @@ import { softmaxRows } from "./output/rows.ts";
 import { LEARN_BOUNDS, UPDATE_GUARDS } from "./learning-rule.ts";
 import { PhraseMemory } from "./phrase-memory.ts";
 import { seededRng } from "./rng.ts";
+import { ANONYMOUS } from "./word-slots.ts";
 import { backpropThroughTime, stepHidden } from "./rnn.ts";
 import { type SgdOptions, type SgdResult, sgdStep } from "./sgd.ts";
 import { BOS, EOS, SPECIALS } from "./vocab.ts";
@@ -153,6 +154,11 @@ export interface LearnOptions extends SgdOptions {
   newWordRate?: number;
   /** Add the sentence to the model's phrase memory (src/model/phrase-memory.ts) once learned. */
   remember?: boolean;
+  /**
+   * Who taught it (a subject's hash, src/trust/subject.ts), for the quorums of the phrase memory and
+   * of new words; absent: anonymous, a teacher of its own (word-slots.ts ANONYMOUS).
+   */
+  subject?: number;
 }
 
 export interface LearnOutcome {
@@ -182,7 +188,7 @@ export function learnSentence(m: RnnLm, ids: ArrayLike<number>, opts: LearnOptio
   const base = baseVocab(m);
   // A finite rate keeps the boost finite: it moves each weight by at most `rate` per position.
   if (applied === opts.steps && rate > 0 && Number.isFinite(rate) && m.vocab > base) learnedWordsStep(m, ids, base, rate, ws);
-  if (applied === opts.steps && opts.remember) (m.memory ??= new PhraseMemory()).add(ids);
+  if (applied === opts.steps && opts.remember) (m.memory ??= new PhraseMemory()).add(ids, opts.subject ?? ANONYMOUS);
   return { lossBefore, lossAfter: sentenceLoss(m, ids, ws), applied, last };
 }
 

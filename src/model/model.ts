@@ -76,6 +76,13 @@ export interface LearnedWords {
   /** Per used slot: how many learns contained the word, and the learn clock at the latest. */
   readonly uses: number[];
   readonly lastUse: number[];
+  /**
+   * Per used slot: how many distinct subjects taught the word, up to KNOWN_AFTER, and the first of
+   * them (a subject's hash, src/trust/subject.ts): a word one person taught is never learned as
+   * itself, so a shared model cannot suggest it (word-slots.ts).
+   */
+  readonly teachers: number[];
+  readonly firstBy: number[];
   /** Learns that went through the slots (the LRU clock). */
   clock: number;
 }
@@ -279,9 +286,10 @@ export function assertModelShape(m: RnnLm): void {
     if (m.anchor.W.length !== h * h || m.anchor.C.length !== baseClasses(m) * h) throw new Error("the anchor's shapes do not match W and C");
   }
   if (m.learned) {
-    const { base, capacity, words, uses, lastUse } = m.learned;
+    const { base, capacity, words, uses, lastUse, teachers, firstBy } = m.learned;
     if (base + words.length !== n) throw new Error(`vocab ${n} is not the base ${base} plus ${words.length} learned words`);
-    if (words.length > capacity || uses.length !== words.length || lastUse.length !== words.length) throw new Error("bad learned-word slots");
+    const perSlot = [uses, lastUse, teachers, firstBy];
+    if (words.length > capacity || perSlot.some((a) => a.length !== words.length)) throw new Error("bad learned-word slots");
     if (n > base && m.output.kind === "class" && m.output.classStart[m.output.classes - 1] !== base) {
       throw new Error("the learned words must be the last class");
     }

@@ -3,7 +3,7 @@ import type { RnnLm } from "./model.ts";
 import { LayerGradient, learnPersonal, type PersonalLayer, type PersonalLearnOptions, type PersonalLearnOutcome, personalView, widestView } from "./personal.ts";
 import type { TextModel } from "./text-model.ts";
 import { encodeSentence, type GrowingVocab, setWord, type Vocab } from "./vocab.ts";
-import { assignSlots, unknownUntilRepeated } from "./word-slots.ts";
+import { assignSlots, unknownUntilShared } from "./word-slots.ts";
 
 /**
  * Words in, words out for one user's layer (personal.ts): the shared base, the layer, the view
@@ -85,6 +85,6 @@ export function learnPersonalWords(pt: PersonalText, tokens: readonly string[], 
   const changed = assignSlots(layer.learned, tokens, (w) => vocab.index.get(w), (id) => layer.memory.forget(id));
   for (const slot of changed) setWord(vocab, base + slot, words[slot]);
   if (words.length !== before) pt.view = personalView(pt.pbase, layer);
-  const ids = unknownUntilRepeated(pt.view, encodeSentence(tokens, vocab));
+  const ids = unknownUntilShared(pt.view, encodeSentence(tokens, vocab));
   return { ids, outcome: learnPersonal(pt.view, layer, ids, opts, pt.ws, pt.grad) };
 }

@@ -44,7 +44,7 @@ export interface PersonalLayer {
 
 /** An empty layer over a shared model whose base vocabulary has `base` ids. */
 export function emptyLayer(base: number, capacity: number, bits = DELTA_BITS): PersonalLayer {
-  return { delta: new Float32Array(2 ** bits), learned: { base, capacity, words: [], uses: [], lastUse: [], clock: 0 }, memory: new PhraseMemory() };
+  return { delta: new Float32Array(2 ** bits), learned: { base, capacity, words: [], uses: [], lastUse: [], teachers: [], firstBy: [], clock: 0 }, memory: new PhraseMemory() };
 }
 
 /**
@@ -264,10 +264,10 @@ export function learnPersonal(view: RnnLm, layer: PersonalLayer, ids: ArrayLike<
 
 /** A copy of the layer that shares nothing with it. */
 export function cloneLayer(layer: PersonalLayer): PersonalLayer {
-  const { base, capacity, words, uses, lastUse, clock } = layer.learned;
+  const { base, capacity, words, uses, lastUse, teachers, firstBy, clock } = layer.learned;
   return {
     delta: layer.delta.slice(),
-    learned: { base, capacity, words: [...words], uses: [...uses], lastUse: [...lastUse], clock },
+    learned: { base, capacity, words: [...words], uses: [...uses], lastUse: [...lastUse], teachers: [...teachers], firstBy: [...firstBy], clock },
     memory: layer.memory.clone(),
   };
 }

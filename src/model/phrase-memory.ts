@@ -1,4 +1,5 @@
 import { UNK } from "./vocab.ts";
+import { ANONYMOUS } from "./word-slots.ts";
 
 /**
  * Phrase memory (docs/model.md, docs/adaptation.md): for the last MEMORY_SENTENCES learned
@@ -31,6 +32,15 @@ export const MEMORY_MAX_SENTENCE_IDS = 66;
 /** d above, chosen with npm run adapt-bench (docs/adaptation.md). */
 export const MEMORY_DISCOUNT = 0.9;
 
+/**
+ * A continuation is recalled only once this many distinct subjects (the people who taught it,
+ * src/trust/subject.ts) have taught it after its context: a shared model never suggests what
+ * only one person taught it, however often (docs/limits.md, "Nothing private leaks"). The
+ * learns of the others still count toward no-one's: a continuation below the quorum is left out
+ * of c(h) and n(h) too, so it shifts no probability either.
+ */
+export const MEMORY_QUORUM = 2;
+
 /** What the memory adds at one position: P(w) = backoff · P_rnn(w) + (boosts.get(w) ?? 0). */
 export interface Recollection {
   readonly backoff: number;
@@ -59,46 +69,66 @@ const MAX_POSITION = 2 ** 30;
  * of a map entry per context (docs/model.md).
  */
 export class PhraseMemory {
+  /** Distinct subjects a continuation needs before it is recalled (MEMORY_QUORUM; 1 for one person's own memory). */
+  readonly quorum: number;
   /** Remembered sentences, oldest first: ids as learned, markers included. */
   private readonly held: Int32Array[] = [];
+  /** Who taught each held sentence (a subject's hash, src/trust/subject.ts; ANONYMOUS: untracked). */
+  private readonly taughtBy: number[] = [];
   /** Position of each held sentence's first id. Positions count ids learned since the last renumbering. */
   private readonly starts: number[] = [];
   /** The position after the newest sentence. */
   private end = 0;
   /** ring[p % ring.length]: the id at position p, for the held positions. */
   private ring = new Int32Array(0);
+  /** owners[p % ring.length]: who taught the sentence that holds position p. */
+  private owners = new Int32Array(0);
   /** links[p % ring.length]: the previous position after the same context hash, or -1. */
   private links = new Int32Array(0);
   /** heads[hash]: the newest position after a context of that hash, or -1. */
   private heads = new Int32Array(0);
+
+  constructor(quorum = MEMORY_QUORUM) {
+    this.quorum = quorum;
+  }
 
   /** The remembered sentences, oldest first, for the model file (the memory's own arrays: do not change them). */
   sentences(): readonly Int32Array[] {
     return this.held;
   }
 
+  /** Who taught each of sentences(), in the same order. */
+  subjects(): readonly number[] {
+    return this.taughtBy;
+  }
+
   /** Bytes the memory holds: its index and its sentences. */
   footprintBytes(): number {
     let ids = 0;
     for (const s of this.held) ids += s.length;
-    return this.ring.byteLength + this.links.byteLength + this.heads.byteLength + ids * 4 + this.held.length * 100;
+    return this.ring.byteLength + this.owners.byteLength + this.links.byteLength + this.heads.byteLength + ids * 4 + this.held.length * 100;
   }
 
-  /** Remembers a learned sentence ([<s>, ..., </s>]), forgetting the oldest one past MEMORY_SENTENCES. */
-  add(ids: ArrayLike<number>): void {
+  /**
+   * Remembers a learned sentence ([<s>, ..., </s>]) that `subject` taught, forgetting the oldest
+   * one past MEMORY_SENTENCES.
+   */
+  add(ids: ArrayLike<number>, subject = ANONYMOUS): void {
     if (ids.length > MEMORY_MAX_SENTENCE_IDS) throw new Error(`a remembered sentence has at most ${MEMORY_MAX_SENTENCE_IDS} ids`);
     const sentence = Int32Array.from(ids);
     this.held.push(sentence);
+    this.taughtBy.push(subject | 0);
     this.starts.push(this.end);
     if (this.held.length > MEMORY_SENTENCES) {
       this.held.shift();
+      this.taughtBy.shift();
       this.starts.shift();
     }
     const live = this.end + sentence.length - this.starts[0];
     if (live > this.ring.length) this.rebuild(Math.min(MAX_HELD_IDS, Math.max(live, 2 * this.ring.length, 256)));
     else if (this.end + sentence.length > MAX_POSITION) this.rebuild(this.ring.length);
     else {
-      this.index(sentence, this.end);
+      this.index(sentence, subject | 0, this.end);
       this.end += sentence.length;
     }
   }
@@ -126,22 +156,36 @@ export class PhraseMemory {
     }
   }
 
-  /** What the memory adds after ids[0 .. end) (the context is its last MEMORY_CONTEXT ids); null: nothing. */
+  /**
+   * What the memory adds after ids[0 .. end) (the context is its last MEMORY_CONTEXT ids), counting
+   * only the continuations `quorum` distinct subjects taught; null: nothing.
+   */
   recollect(ids: ArrayLike<number>, end: number): Recollection | null {
     if (end < MEMORY_CONTEXT || this.held.length === 0) return null;
     const [a, b, c] = [ids[end - 3], ids[end - 2], ids[end - 1]];
-    const { ring, links } = this;
+    const { ring, links, owners, quorum } = this;
     const size = ring.length;
     const oldest = this.starts[0];
     const counts = new Map<number, number>();
-    let total = 0;
+    /** Per follower, the distinct subjects seen so far, up to the quorum. */
+    const teachers = new Map<number, number[]>();
     // Newest first; a chain ends at a position older than the held sentences.
     let visits = 0;
     for (let p = this.heads[contextHash(a, b, c, this.heads.length)]; p >= oldest && visits++ < RECALL_LIMIT; p = links[p % size]) {
       if (ring[(p - 3) % size] !== a || ring[(p - 2) % size] !== b || ring[(p - 1) % size] !== c) continue;
       const w = ring[p % size];
       counts.set(w, (counts.get(w) ?? 0) + 1);
-      total++;
+      const who = teachers.get(w) ?? [];
+      // An anonymous sentence (no subject was given: pure-model use, files from before subjects) is untracked: it meets any quorum.
+      const owner = owners[p % size];
+      if (owner === ANONYMOUS) while (who.length < quorum) who.push(owner);
+      else if (who.length < quorum && !who.includes(owner)) who.push(owner);
+      teachers.set(w, who);
+    }
+    let total = 0;
+    for (const [w, n] of counts) {
+      if ((teachers.get(w) as number[]).length >= quorum) total += n;
+      else counts.delete(w);
     }
     if (total === 0) return null;
     const boosts = new Map<number, number>();
@@ -151,16 +195,17 @@ export class PhraseMemory {
 
   /** A copy that shares nothing with this one. */
   clone(): PhraseMemory {
-    const copy = new PhraseMemory();
-    for (const s of this.held) copy.add(s);
+    const copy = new PhraseMemory(this.quorum);
+    for (const [i, s] of this.held.entries()) copy.add(s, this.taughtBy[i]);
     return copy;
   }
 
   /** Puts a sentence's ids at positions at.. and indexes each of its positions that has a context. */
-  private index(sentence: Int32Array, at: number): void {
+  private index(sentence: Int32Array, subject: number, at: number): void {
     const size = this.ring.length;
     for (let t = 0; t < sentence.length; t++) {
       this.ring[(at + t) % size] = sentence[t];
+      this.owners[(at + t) % size] = subject;
       if (t >= MEMORY_CONTEXT) this.link(at + t);
     }
   }
@@ -208,6 +253,7 @@ export class PhraseMemory {
   private rebuild(size: number): void {
     if (this.ring.length !== size) {
       this.ring = new Int32Array(size);
+      this.owners = new Int32Array(size);
       this.links = new Int32Array(size);
       // About two heads per indexed position, so chains rarely hold another context's positions.
       this.heads = new Int32Array(2 ** Math.ceil(Math.log2(2 * size)));
@@ -216,7 +262,7 @@ export class PhraseMemory {
     this.end = 0;
     for (const [i, sentence] of this.held.entries()) {
       this.starts[i] = this.end;
-      this.index(sentence, this.end);
+      this.index(sentence, this.taughtBy[i], this.end);
       this.end += sentence.length;
     }
   }

@@ -3,7 +3,7 @@ import { type LearnOptions, type LearnOutcome, learnSentence, predictNext, Works
 import { baseVocab, type RnnLm } from "./model.ts";
 import { normalise } from "./tokenizer.ts";
 import { BOS, encode, encodeSentence, type GrowingVocab, growingVocab, isSuggestible, setWord, SPECIALS, UNK, type Vocab, writtenForm } from "./vocab.ts";
-import { admitWords, unknownUntilRepeated } from "./word-slots.ts";
+import { ANONYMOUS, admitWords, isKnown, unknownUntilShared } from "./word-slots.ts";
 
 /**
  * Words in, words out: the model with its vocabulary and reusable buffers.
@@ -28,8 +28,8 @@ export function textModel(model: RnnLm, vocab: Vocab, maxTokens: number): TextMo
  * encodes them, updating tm's vocabulary in place; a new TextModel (with buffers for the
  * larger vocabulary) when slots were added, tm itself otherwise.
  */
-export function admitNewWords(tm: TextModel, tokens: readonly string[]): TextModel {
-  const { model, changed } = admitWords(tm.model, tokens, (w) => tm.vocab.index.get(w));
+export function admitNewWords(tm: TextModel, tokens: readonly string[], subject = ANONYMOUS): TextModel {
+  const { model, changed } = admitWords(tm.model, tokens, (w) => tm.vocab.index.get(w), subject);
   const base = baseVocab(model);
   for (const slot of changed) setWord(tm.vocab, base + slot, model.learned?.words[slot] ?? "");
   return model === tm.model ? tm : { model, vocab: tm.vocab, ws: new Workspace(model, tm.ws.maxSteps) };
@@ -42,8 +42,8 @@ export function admitNewWords(tm: TextModel, tokens: readonly string[]): TextMod
  * to go on with (tm, or a new one when the vocabulary changed) and the ids learned.
  */
 export function learnWords(tm: TextModel, tokens: readonly string[], opts: LearnOptions): { tm: TextModel; ids: Int32Array; outcome: LearnOutcome } {
-  const next = opts.newWordRate === undefined ? tm : admitNewWords(tm, tokens);
-  const ids = unknownUntilRepeated(next.model, encodeSentence(tokens, next.vocab));
+  const next = opts.newWordRate === undefined ? tm : admitNewWords(tm, tokens, opts.subject);
+  const ids = unknownUntilShared(next.model, encodeSentence(tokens, next.vocab));
   const outcome = learnSentence(next.model, ids, opts, next.ws);
   // The weights moved: the completion index's class centroids are rebuilt on next use.
   completionIndexes.delete(next.model);
@@ -76,7 +76,8 @@ function predictionOf(tm: TextModel, ids: Int32Array, top: readonly { id: number
 /** The k most probable next words after the last `window` tokens of a prefix, among the ids `allowed`. */
 export function predictWords(tm: TextModel, tokens: readonly string[], k: number, window: number, allowed: (id: number) => boolean = isSuggestible): Prediction {
   const ids = windowIds(tm, tokens, window);
-  return predictionOf(tm, ids, predictNext(tm.model, ids, k, allowed, tm.ws));
+  // A learned word fewer than KNOWN_AFTER subjects taught is never shown (word-slots.ts).
+  return predictionOf(tm, ids, predictNext(tm.model, ids, k, (id) => allowed(id) && isKnown(tm.model, id), tm.ws));
 }
 
 /** Ids whose word is not in `blocked` (a blocklist: such words are never suggested, still read as context). */
@@ -131,7 +132,9 @@ export function completeWords(
   allowed: (id: number) => boolean = () => true,
 ): Prediction {
   const ids = windowIds(tm, tokens, window);
-  return predictionOf(tm, ids, completeNext(tm.model, ids, k, completionIndexOf(tm), normalise(partial), allowed, tm.ws));
+  // A learned word fewer than KNOWN_AFTER subjects taught is never shown (word-slots.ts).
+  const shown = (id: number) => isKnown(tm.model, id) && allowed(id);
+  return predictionOf(tm, ids, completeNext(tm.model, ids, k, completionIndexOf(tm), normalise(partial), shown, tm.ws));
 }
 
 /**

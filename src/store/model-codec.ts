@@ -12,13 +12,16 @@
  *   memory_ids I32 [N], memory_lengths I32 [S]   optional: the phrase memory's S sentences
  *                                                (src/model/phrase-memory.ts), ids as learned,
  *                                                markers included, oldest first, concatenated
+ *   memory_subjects I32 [S]                      optional: who taught each (src/trust/subject.ts;
+ *                                                absent: anonymous, as files before subjects)
  *
  * __metadata__ (all strings, as the format requires):
  *   format "edge-rnnlm/2", output "full" | "class", hidden, vocab, classes (class output only),
  *   vocab_hash, version, created_at, updated_at, tokens_learned, learns,
  *   train (JSON object of numeric hyperparameters; omitted when empty),
- *   learned_words (JSON {capacity, clock, words, uses, last_use}: the learned-word slots, whose
- *   words are the last ids; vocab counts them, vocab_hash is the base vocabulary's).
+ *   learned_words (JSON {capacity, clock, words, uses, last_use, teachers, first_by}: the
+ *   learned-word slots, whose words are the last ids; vocab counts them, vocab_hash is the base
+ *   vocabulary's; teachers and first_by are optional, absent in files before subjects).
  *
  * Both directions refuse non-finite weights, and counts (version, learns, tokens_learned, the
  * learned words' clock and uses) above MAX_COUNT (src/model/count.ts), which every increment
@@ -29,7 +32,7 @@ import { isCount, MAX_COUNT } from "../model/count.ts";
 import type { Placement } from "../model/kernel-memory.ts";
 import { assertModelShape, classOutput, type LearnedWords, type OutputLayer, placeWeights, type RnnLm, rnnLm } from "../model/model.ts";
 import { MEMORY_MAX_SENTENCE_IDS, MEMORY_SENTENCES, PhraseMemory } from "../model/phrase-memory.ts";
-import { MAX_SLOT_WORD_CHARS, mayTakeSlot, WORD_SLOTS } from "../model/word-slots.ts";
+import { ANONYMOUS, KNOWN_AFTER, MAX_SLOT_WORD_CHARS, mayTakeSlot, WORD_SLOTS } from "../model/word-slots.ts";
 import { type Dims, dimsOf, MODEL_FORMAT, type Part, READABLE_FORMATS, type TensorSpec, tensorsFor } from "./model-format.ts";
 import { decodeSafetensorsRaw, encodeSafetensors, type RawTensor, SafetensorsError, type Tensor, tensorOf } from "./safetensors.ts";
 
@@ -119,8 +122,8 @@ export function encodeModel(model: RnnLm, meta: ModelMeta, opts: { dtype?: Weigh
   if (model.output.kind === "class") metadata.classes = String(model.output.classes);
   if (model.direct) metadata.direct_order = String(model.direct.order);
   if (model.learned) {
-    const { capacity, clock, words, uses, lastUse } = model.learned;
-    metadata.learned_words = JSON.stringify({ capacity, clock, words, uses, last_use: lastUse });
+    const { capacity, clock, words, uses, lastUse, teachers, firstBy } = model.learned;
+    metadata.learned_words = JSON.stringify({ capacity, clock, words, uses, last_use: lastUse, teachers, first_by: firstBy });
   }
   if (Object.keys(meta.hyperparameters).length > 0) metadata.train = JSON.stringify(meta.hyperparameters);
   return encodeSafetensors(tensors, metadata);
@@ -198,11 +201,21 @@ export function readLearnedWords(md: Record<string, string>, vocab: number): Lea
   if (new Set(words).size !== words.length) fail("metadata learned_words.words has a word twice");
   const n = words.length;
   if (n > (capacity as number) || uses.length !== n || lastUse.length !== n || n >= vocab) fail("metadata learned_words: the slots do not fit");
-  return { base: vocab - n, capacity: capacity as number, clock: clock as number, words: words as string[], uses, lastUse };
+  // Files from before teachers were kept: each learn counted as another teacher (ANONYMOUS).
+  const teachers = o.teachers ?? uses.map((u) => Math.min(u, KNOWN_AFTER));
+  const firstBy = o.first_by ?? uses.map(() => ANONYMOUS);
+  const int32 = (a: unknown): a is number[] => Array.isArray(a) && a.every((x) => Number.isInteger(x) && x === (x | 0));
+  if (!counts(teachers) || !int32(firstBy) || teachers.length !== n || firstBy.length !== n) {
+    fail("metadata learned_words.teachers and first_by need one integer per word");
+  }
+  return { base: vocab - n, capacity: capacity as number, clock: clock as number, words: words as string[], uses, lastUse, teachers, firstBy };
 }
 
-/** A phrase memory from a file's ids (markers included, concatenated) and sentence lengths, ids below `vocab`. */
-function memoryOf(ids: Int32Array, lengths: Int32Array, vocab: number): PhraseMemory {
+/**
+ * A phrase memory from a file's ids (markers included, concatenated), sentence lengths and who
+ * taught each (absent: anonymous, as files from before subjects), ids below `vocab`.
+ */
+function memoryOf(ids: Int32Array, lengths: Int32Array, vocab: number, subjects?: Int32Array): PhraseMemory {
   if (lengths.length > MEMORY_SENTENCES) fail(`tensor memory_lengths holds ${lengths.length} sentences, at most ${MEMORY_SENTENCES}`);
   let total = 0;
   for (const n of lengths) {
@@ -211,9 +224,10 @@ function memoryOf(ids: Int32Array, lengths: Int32Array, vocab: number): PhraseMe
   }
   if (total !== ids.length) fail(`tensor memory_ids holds ${ids.length} ids, memory_lengths add up to ${total}`);
   for (const id of ids) if (id < 0 || id >= vocab) fail(`tensor memory_ids: id ${id} is outside the vocabulary of ${vocab}`);
+  if (subjects && subjects.length !== lengths.length) fail(`tensor memory_subjects holds ${subjects.length} subjects for ${lengths.length} sentences`);
   const memory = new PhraseMemory();
   let at = 0;
-  for (const n of lengths) memory.add(ids.subarray(at, (at += n)));
+  for (const [i, n] of lengths.entries()) memory.add(ids.subarray(at, (at += n)), subjects?.[i] ?? ANONYMOUS);
   return memory;
 }
 
@@ -361,7 +375,7 @@ export function decodeModel(
     output,
     direct: D && { order, D: weights.D!.view },
     learned,
-    memory: f.has("memory") ? memoryOf(f.ints("memory_ids"), f.ints("memory_lengths"), v) : undefined,
+    memory: f.has("memory") ? memoryOf(f.ints("memory_ids"), f.ints("memory_lengths"), v, f.has("subjects") ? f.ints("memory_subjects") : undefined) : undefined,
   });
   if (f.has("anchor")) model.anchor = { W: f.float("anchor_W"), C: kind === "class" ? f.float("anchor_C") : new Float32Array(0) };
   try {

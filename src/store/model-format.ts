@@ -59,9 +59,10 @@ export interface Dims {
 
 /**
  * Parts of a model a file may carry: core always, the others whole or not at all (direct n-gram
- * weights, the anchor of online learning, the phrase memory).
+ * weights, the anchor of online learning, the phrase memory, who taught its sentences: a part of
+ * its own, so files from before subjects were kept still read).
  */
-export type Part = "core" | "direct" | "anchor" | "memory";
+export type Part = "core" | "direct" | "anchor" | "memory" | "subjects";
 
 export interface TensorSpec {
   readonly name: string;
@@ -113,6 +114,7 @@ export const TENSORS: readonly TensorSpec[] = [
   { name: "class_start", dtype: "I32", part: "core", classOnly: true, shape: (d) => [d.classes + 1], read: (m) => (m.output.kind === "class" ? m.output.classStart : undefined) },
   { name: "memory_ids", dtype: "I32", part: "memory", classOnly: false, shape: (d) => [d.memoryIds], read: (m) => { const s = remembered(m); return s && concat(s); } },
   { name: "memory_lengths", dtype: "I32", part: "memory", classOnly: false, shape: (d) => [d.memorySentences], read: (m) => { const s = remembered(m); return s && Int32Array.from(s, (x) => x.length); } },
+  { name: "memory_subjects", dtype: "I32", part: "subjects", classOnly: false, shape: (d) => [d.memorySentences], read: (m) => (remembered(m) && Int32Array.from(m.memory?.subjects() ?? [])) },
 ];
 
 /** The tensors a file of this output layer may hold. */

@@ -1,6 +1,7 @@
 import { LEARN_BOUNDS, UPDATE_GUARDS } from "../config.ts";
 import type { LearnOptions } from "../model/lm.ts";
 import { DAMPING_WINDOW, RepeatDamper } from "./repeat-damper.ts";
+import { subjectHash } from "./subject.ts";
 
 /** What a learn request may set (src/config.ts LEARN_BOUNDS). */
 export interface RequestedOptions {
@@ -37,10 +38,14 @@ export class LearnPolicy {
     return policy;
   }
 
-  /** `guards` are UPDATE_GUARDS but for experiments (adapt-bench's flags). */
-  options(tokens: readonly string[], req: RequestedOptions, guards: Omit<LearnOptions, keyof RequestedOptions> = UPDATE_GUARDS): LearnOptions {
+  /**
+   * Options for `sub`'s learn of `tokens` (undefined: anonymous, for a model one person owns, as
+   * the benchmarks' per-user copies); `guards` are UPDATE_GUARDS but for experiments (adapt-bench's flags).
+   */
+  options(tokens: readonly string[], req: RequestedOptions, sub: string | undefined, guards: Omit<LearnOptions, keyof RequestedOptions> = UPDATE_GUARDS): LearnOptions {
     const scale = this.damper?.scale(tokens) ?? 1;
-    return { ...guards, lr: req.lr * scale, truncate: req.truncate, steps: req.steps };
+    const subject = sub === undefined ? undefined : subjectHash(sub);
+    return { ...guards, lr: req.lr * scale, truncate: req.truncate, steps: req.steps, subject };
   }
 
   /** Counts an applied learn (with the options it was applied with) toward later learns' damping. */

@@ -6,6 +6,7 @@
 
 import { addCount } from "../model/count.ts";
 import type { LearnOptions } from "../model/lm.ts";
+import { ADMIN } from "../trust/subject.ts";
 import { StateTable } from "./sql-state.ts";
 
 /** What replaying a learn needs: the token ids actually trained (markers included) and the options used. */
@@ -17,6 +18,8 @@ export interface LogEntry extends LearnStep {
   seq: number;
   /** The tokens as learned, joined by spaces. */
   sentence: string;
+  /** Who taught it (src/trust/subject.ts): unlearning drops a subject's entries by it. */
+  sub: string;
 }
 
 export interface Counters {
@@ -33,6 +36,7 @@ function entry(r: Row): LogEntry {
   return {
     seq: Number(r.seq),
     sentence: String(r.sentence),
+    sub: String(r.sub),
     ids: JSON.parse(String(r.ids)) as number[],
     ...(JSON.parse(String(r.options)) as LearnOptions),
   };
@@ -54,10 +58,13 @@ export class LearnLog {
       loss_before REAL NOT NULL,
       loss_after REAL NOT NULL
     )`);
+    // Logs from before subjects were recorded: their learns came with the admin token.
+    const columns = sql.exec<Row>("PRAGMA table_info(learn_log)").toArray().map((r) => String(r.name));
+    if (!columns.includes("sub")) sql.exec(`ALTER TABLE learn_log ADD COLUMN sub TEXT NOT NULL DEFAULT '${ADMIN}'`);
   }
 
   /** Appends an accepted learn and bumps the counters (one implicit transaction); returns its seq. */
-  append(tokens: readonly string[], step: LearnStep, lossBefore: number, lossAfter: number): number {
+  append(tokens: readonly string[], step: LearnStep, sub: string, lossBefore: number, lossAfter: number): number {
     const { ids, ...options } = step;
     const c = this.counters();
     this.setCounters({ learns: addCount(c.learns, 1), tokensLearned: addCount(c.tokensLearned, tokens.length) });
@@ -66,11 +73,12 @@ export class LearnLog {
     this.state.set("lossAvg", { value: avg === null ? lossBefore : avg + LOSS_AVG_ALPHA * (lossBefore - avg) });
     return this.sql
       .exec<{ seq: number }>(
-        "INSERT INTO learn_log (at, sentence, ids, options, loss_before, loss_after) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq",
+        "INSERT INTO learn_log (at, sentence, ids, options, sub, loss_before, loss_after) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
         new Date().toISOString(),
         tokens.join(" "),
         JSON.stringify(ids),
         JSON.stringify(options),
+        sub,
         lossBefore,
         lossAfter,
       )
@@ -79,13 +87,13 @@ export class LearnLog {
 
   /** Entries after `seq`, in order. */
   since(seq: number): LogEntry[] {
-    return this.sql.exec<Row>("SELECT seq, sentence, ids, options FROM learn_log WHERE seq > ? ORDER BY seq", seq).toArray().map(entry);
+    return this.sql.exec<Row>("SELECT seq, sentence, ids, options, sub FROM learn_log WHERE seq > ? ORDER BY seq", seq).toArray().map(entry);
   }
 
   /** The last `n` entries, in order. */
   last(n: number): LogEntry[] {
     return this.sql
-      .exec<Row>("SELECT * FROM (SELECT seq, sentence, ids, options FROM learn_log ORDER BY seq DESC LIMIT ?) ORDER BY seq", n)
+      .exec<Row>("SELECT * FROM (SELECT seq, sentence, ids, options, sub FROM learn_log ORDER BY seq DESC LIMIT ?) ORDER BY seq", n)
       .toArray()
       .map(entry);
   }

@@ -147,7 +147,7 @@ export class ModelWriter extends DurableObject<Env> {
       return error(422, "over_budget", `not even one word fits the ${budgetMs} ms CPU budget with these options: lower steps or truncate`);
     }
     const policy = (this.policy ??= LearnPolicy.after(this.log.last(DAMPING_WINDOW)));
-    const options = policy.options(fit.tokens, req);
+    const options = policy.options(fit.tokens, req, req.sub);
     // New words take their slots here (learnWords), so the ids are those after admission.
     const { tm, ids, outcome } = learnWords(live.tm, fit.tokens, options);
     if (outcome.applied < req.steps) {
@@ -159,7 +159,7 @@ export class ModelWriter extends DurableObject<Env> {
     }
     live.tm = tm;
     const step: LearnStep = { ids: Array.from(ids), ...options };
-    const seq = this.log.append(fit.tokens, step, outcome.lossBefore, outcome.lossAfter);
+    const seq = this.log.append(fit.tokens, step, req.sub, outcome.lossBefore, outcome.lossAfter);
     policy.applied(fit.tokens, options);
     const { lossBefore, lossAfter } = outcome;
     const budget = { estimateMs: fit.estimateMs, budgetMs, truncated: fit.truncated };

@@ -10,6 +10,8 @@ export function noModelMessage(id: string): string {
 
 export interface LearnRequest {
   tokens: string[];
+  /** Who teaches (src/trust/subject.ts): a user id, or "admin" for the LEARN_TOKEN. */
+  sub: string;
   /** The deployment's blocklist: its words never take a learned-word slot. */
   blocked?: string[];
   lr: number;

@@ -27,7 +27,7 @@ export function learningModel(model: RnnLm, vocab: Vocab): TextModel {
  * new-word rate admitted them), then the logged ids, exactly as first learned.
  */
 export function replay(tm: TextModel, e: LogEntry): TextModel {
-  const next = e.newWordRate === undefined ? tm : admitNewWords(tm, e.sentence.split(" "));
+  const next = e.newWordRate === undefined ? tm : admitNewWords(tm, e.sentence.split(" "), e.subject);
   learnSentence(next.model, e.ids, e, next.ws);
   return next;
 }

@@ -3,6 +3,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { LIMITS } from "../../src/config.ts";
 import { type ApiErrorBody, authed, call, json, learnJson } from "../helpers/api.ts";
+import { learnAs } from "../writer/support.ts";
 import { seedTinyModel } from "../helpers/tiny-model.ts";
 
 interface PredictBody {
@@ -84,7 +85,12 @@ describe("with a seeded model", () => {
     // /learn's default rate is tuned on the trained base model (docs/adaptation.md;
     // test/eval/adaptation-defaults.test.ts checks it there); this untrained toy model
     // needs a larger one to move within five learns.
+    // Taught by two subjects (the token's, "admin", and bob's), so the phrase memory may recall it.
     for (let i = 0; i < 5; i++) {
+      if (i % 2 === 1) {
+        await learnAs(id, "bob", "The quick brown fox jumps over the lazy dog.", { lr: 0.1 });
+        continue;
+      }
       const r = await learnJson("The quick brown fox jumps over the lazy dog.", { lr: 0.1 }, `${base}/learn`);
       expect(r.status).toBe(200);
       last = (await r.json()) as LearnBody;

@@ -5,6 +5,7 @@ import { LIMITS } from "../../src/config.ts";
 import { type ApiErrorBody, json, learnJson } from "../helpers/api.ts";
 import { modelState } from "../helpers/model-state.ts";
 import { seedTinyModel, WORDS } from "../helpers/tiny-model.ts";
+import { learnAs } from "../writer/support.ts";
 
 interface PredictBody {
   prefix: string[];
@@ -52,11 +53,13 @@ describe("GET /predict?partial=", () => {
     expect(published.body.predictions.map((p) => p.word)).toEqual(expect.arrayContaining(["sat"]));
   });
 
-  it("completes a word the model learned, in the writer, from its second learn", async () => {
-    for (let i = 0; i < 3; i++) {
+  it("completes a word the model learned, in the writer, once a second subject taught it", async () => {
+    for (let i = 0; i < 2; i++) {
       const r = await learnJson("my cat is called Zorblax", { lr: 0.1 }, `${base}/learn`);
       expect(r.status).toBe(200);
     }
+    expect((await json<PredictBody>(`${base}/predict?prefix=called&partial=zo&fresh=1`)).body.predictions).toEqual([]);
+    await learnAs(id, "bob", "my cat is called Zorblax", { lr: 0.1 });
     const { body } = await json<PredictBody>(`${base}/predict?prefix=called&partial=zo&fresh=1`);
     expect(body.predictions.map((p) => p.word)).toEqual(["zorblax"]);
   });

@@ -38,6 +38,8 @@ function withWords(m: RnnLm, words: string[]): RnnLm {
     learned.words.push(w);
     learned.uses.push(2);
     learned.lastUse.push(learned.clock);
+    learned.teachers.push(2);
+    learned.firstBy.push(0);
   }
   return out;
 }
@@ -53,7 +55,7 @@ describe("withWordSlots", () => {
     const slots = withWordSlots(m, 4);
     expect(inputStride(slots)).toBe(BASE + 4);
     expect(slots.vocab).toBe(BASE);
-    expect(slots.learned).toEqual({ base: BASE, capacity: 4, words: [], uses: [], lastUse: [], clock: 0 });
+    expect(slots.learned).toEqual({ base: BASE, capacity: 4, words: [], uses: [], lastUse: [], teachers: [], firstBy: [], clock: 0 });
     for (let id = 0; id < BASE; id++) expect(column(slots, id)).toEqual(column(m, id));
     expect(bits(slots.V)).toEqual(bits(m.V));
     expect(bits(classC(slots))).toEqual(bits(classC(m)));
@@ -168,7 +170,7 @@ describe("withLearnedCount", () => {
     expect(Array.from(file)).toEqual(Array.from(fileBefore));
     for (const [k, a] of Object.entries(weightsOf(decoded))) expect(bits(a), k).toEqual(weightsBefore[k]);
     assertModelShape(decoded);
-    assertModelShape({ ...grown, learned: { ...grown.learned!, words: ["zorp", "quux", "new"], uses: [2, 2, 1], lastUse: [0, 0, 0] } });
+    assertModelShape({ ...grown, learned: { ...grown.learned!, words: ["zorp", "quux", "new"], uses: [2, 2, 1], lastUse: [0, 0, 0], teachers: [2, 2, 1], firstBy: [0, 0, 0] } });
     const h = grown.hidden;
     expect(grown.vocab).toBe(BASE + 3);
     for (let id = 0; id < BASE + 2; id++) {

@@ -3,7 +3,7 @@ import { inputStride, type RnnLm, weightsOf } from "../../src/model/model.ts";
 import { withLearnedCount, withWordSlots } from "../../src/model/new-words.ts";
 import { admitNewWords, learnWords, type TextModel, textModel } from "../../src/model/text-model.ts";
 import { UNK } from "../../src/model/vocab.ts";
-import { admitWords, KNOWN_AFTER, MAX_SLOT_WORD_CHARS, unknownUntilRepeated, WORD_SLOTS } from "../../src/model/word-slots.ts";
+import { admitWords, KNOWN_AFTER, MAX_SLOT_WORD_CHARS, unknownUntilShared, WORD_SLOTS } from "../../src/model/word-slots.ts";
 import { decodeModel, encodeModel, ModelFormatError } from "../../src/store/model-codec.ts";
 import { decodeSafetensors, encodeSafetensors } from "../../src/store/safetensors.ts";
 import { tinyModel, tinyVocab, WORDS } from "../helpers/tiny-model.ts";
@@ -133,12 +133,13 @@ describe("admitNewWords", () => {
   });
 });
 
-describe("unknownUntilRepeated", () => {
-  it(`reads a learned word as <unk> until its learn number ${KNOWN_AFTER}`, () => {
+describe("unknownUntilShared", () => {
+  it(`reads a learned word as <unk> until ${KNOWN_AFTER} subjects taught it, however often one did`, () => {
     const m = withLearnedCount(withWordSlots(tinyModel(), 3), 3);
-    Object.assign(m.learned!, { words: ["aa", "bb", "cc"], uses: [1, KNOWN_AFTER, KNOWN_AFTER + 3], lastUse: [1, 1, 1], clock: 1 });
+    const taught = { uses: [9, KNOWN_AFTER, KNOWN_AFTER + 3], teachers: [1, KNOWN_AFTER, KNOWN_AFTER], firstBy: [7, 7, 0] };
+    Object.assign(m.learned!, { words: ["aa", "bb", "cc"], ...taught, lastUse: [1, 1, 1], clock: 1 });
     const ids = Int32Array.from([0, 5, BASE, BASE + 1, BASE + 2, BASE, 1]);
-    expect(unknownUntilRepeated(m, ids)).toBe(ids);
+    expect(unknownUntilShared(m, ids)).toBe(ids);
     expect(Array.from(ids)).toEqual([0, 5, UNK, BASE + 1, BASE + 2, UNK, 1]);
   });
 
@@ -202,7 +203,7 @@ describe("learned words in a model file", () => {
     expect(inputStride(m)).toBe(BASE + 5);
     const { model: out } = decodeModel(encodeModel(m, sampleMeta()));
     expect(out.vocab).toBe(BASE + 3);
-    expect(out.learned).toEqual({ base: BASE, capacity: 5, clock: 4, words: ["zorp", "quux", "blip"], uses: [3, 2, 1], lastUse: [3, 4, 3] });
+    expect(out.learned).toEqual({ base: BASE, capacity: 5, clock: 4, words: ["zorp", "quux", "blip"], uses: [3, 2, 1], lastUse: [3, 4, 3], teachers: [2, 2, 1], firstBy: [0, 0, 0] });
     expect(out.learned).toEqual(m.learned);
     expect(inputStride(out)).toBe(out.vocab);
     for (let v = 0; v < m.vocab; v++) expect(column(out, v), `U column ${v}`).toEqual(column(m, v));
@@ -233,6 +234,8 @@ describe("learned words in a model file", () => {
     ["uses of the wrong length", (o) => ({ ...o, uses: [3, 2] })],
     ["last_use of the wrong length", (o) => ({ ...o, last_use: [3, 4, 3, 1] })],
     ["a negative use", (o) => ({ ...o, uses: [3, -2, 1] })],
+    ["teachers of the wrong length", (o) => ({ ...o, teachers: [1, 1] })],
+    ["a first teacher that is not a 32-bit integer", (o) => ({ ...o, first_by: [0, 2 ** 31, 0] })],
     ["no clock", (o) => ({ ...o, clock: undefined })],
     ["fewer words than the learned class holds", (o) => ({ ...o, words: ["zorp", "quux"], uses: [3, 2], last_use: [3, 4] })],
   ])("refuses learned_words with %s", (_, edit) => {

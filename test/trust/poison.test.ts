@@ -35,7 +35,7 @@ function attack(start: TextModel, sentences: readonly string[], damping: boolean
   let tm = start;
   for (const s of sentences) {
     const tokens = tokenize(s);
-    const options = policy.options(tokens, DEFAULTS);
+    const options = policy.options(tokens, DEFAULTS, "attacker");
     tm = learnWords(tm, tokens, options).tm;
     policy.applied(tokens, options);
   }

@@ -58,20 +58,20 @@ describe("LearnPolicy", () => {
     const log: { sentence: string; lr: number; steps: number }[] = [];
     for (let i = 0; i < DAMPING_WINDOW + 20; i++) {
       const tokens = words(i % 3 === 0 ? "sent from my phone" : `note ${i} about the meeting on day ${i}`);
-      const o = live.options(tokens, DEFAULTS);
+      const o = live.options(tokens, DEFAULTS, "u");
       live.applied(tokens, o);
       log.push({ sentence: tokens.join(" "), lr: o.lr, steps: o.steps });
     }
     const rebuilt = LearnPolicy.after(log);
     const next = words("sent from my phone");
-    expect(rebuilt.options(next, DEFAULTS)).toEqual(live.options(next, DEFAULTS));
-    expect(live.options(next, DEFAULTS).lr).toBeLessThan(DEFAULTS.lr / 100);
+    expect(rebuilt.options(next, DEFAULTS, "u")).toEqual(live.options(next, DEFAULTS, "u"));
+    expect(live.options(next, DEFAULTS, "u").lr).toBeLessThan(DEFAULTS.lr / 100);
   });
 
   it("without damping passes the request through with the guards", () => {
     const p = new LearnPolicy({ damping: false });
     const t = words("the same sentence");
     p.applied(t, DEFAULTS);
-    expect(p.options(t, DEFAULTS)).toMatchObject(DEFAULTS);
+    expect(p.options(t, DEFAULTS, "u")).toMatchObject(DEFAULTS);
   });
 });

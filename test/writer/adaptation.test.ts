@@ -15,11 +15,11 @@ import { KNOWN_AFTER, WORD_SLOTS } from "../../src/model/word-slots.ts";
 import { publishVersion } from "../../src/store/kv-layout.ts";
 import { decodeModel } from "../../src/store/model-codec.ts";
 import { decodeSafetensors, encodeSafetensors } from "../../src/store/safetensors.ts";
-import { type ApiErrorBody, authed, call, json, learnJson } from "../helpers/api.ts";
+import { type ApiErrorBody, AUTH, authed, call, json, learnJson } from "../helpers/api.ts";
 import { modelState } from "../helpers/model-state.ts";
 import { repoFile, repoJson } from "../helpers/repo-files.ts";
 import { seedTinyModel, tinyModel, tinyVocab, WORDS } from "../helpers/tiny-model.ts";
-import { expectPublishedIsReplay, logOf, modelInfo, publishedWeights, publishNow, sleep, status, writer } from "./support.ts";
+import { expectPublishedIsReplay, learnAs, logOf, modelInfo, publishedWeights, publishNow, sleep, status, writer } from "./support.ts";
 
 interface PredictBody {
   prefix: string[];
@@ -74,8 +74,9 @@ async function predict(id: string, prefix: string, k: number, fresh: boolean): P
 
 const words = (p: PredictBody) => p.predictions.map((x) => x.word);
 
+/** The stored file, as the admin exports it (anyone else gets it without the learned text: test/trust/privacy.test.ts). */
 async function exportWeights(id: string): Promise<ArrayBuffer> {
-  const r = await call(`/models/${id}/model/weights`);
+  const r = await call(`/models/${id}/model/weights`, { headers: AUTH });
   expect(r.status).toBe(200);
   return r.arrayBuffer();
 }
@@ -113,17 +114,18 @@ describe("new words on the shipped base model", () => {
     expect(words(before)).not.toContain("zorblax");
     expect(words(await predict(id, "my dog is called", 3, false))).not.toContain("zorblax");
 
-    for (let i = 0; i < 3; i++) {
-      const r = await learnOk(id, "my dog is called zorblax");
-      expect(r).toMatchObject({ tokens: 5, model: { id, version: 2, published: false } });
-    }
+    // Taught by two subjects (a word one subject taught is never suggested: test/trust/privacy.test.ts).
+    const r = await learnOk(id, "my dog is called zorblax");
+    expect(r).toMatchObject({ tokens: 5, model: { id, version: 2, published: false } });
+    await learnAs(id, "bob", "my dog is called zorblax");
+    await learnAs(id, "carol", "my dog is called zorblax");
 
     const after = await predict(id, "my dog is called", 3, true);
     expect(after.model).toMatchObject({ id, version: 1, learns: 3, fresh: true });
     expect(words(after)).toContain("zorblax");
     expect((await predict(id, "my dog is called zorblax", 3, true)).prefix).toEqual(["my", "dog", "is", "called", "zorblax"]);
 
-    // zorblax took the first slot at its first learn, but was learned as <unk> until its second (KNOWN_AFTER).
+    // zorblax took the first slot at its first learn, but was learned as <unk> until a second subject taught it (KNOWN_AFTER).
     expect(KNOWN_AFTER).toBe(2);
     const log = await logOf(id);
     expect(log.map((e) => e.ids.at(-2))).toEqual([UNK, base, base]);
@@ -134,7 +136,9 @@ describe("new words on the shipped base model", () => {
     const id = "nw-publish";
     const { model: seeded, vocab } = await seedBaseModel(id);
     const base = vocab.words.length;
-    for (let i = 0; i < 3; i++) await learnOk(id, "my dog is called zorblax");
+    await learnOk(id, "my dog is called zorblax");
+    await learnAs(id, "bob", "my dog is called zorblax");
+    await learnOk(id, "my dog is called zorblax");
     expect(await publishNow(id)).toBe(true);
 
     // The stateless read path (KV, no writer) suggests the learned word from version 2.
@@ -181,7 +185,7 @@ describe("new words and the base vocabulary", () => {
     await seedTinyModel(env.MODELS, id);
     const text = "the quick zorblax fox frobnitz the zorblax , 42 .";
     await learnOk(id, text);
-    await learnOk(id, text);
+    await learnAs(id, "bob", text);
     expect(await publishNow(id)).toBe(true);
 
     const info = await json<Record<string, unknown>>(`/models/${id}/model`);
@@ -381,7 +385,10 @@ describe("phrase memory", () => {
       return hits;
     };
     expect(await recalled(true)).toBeLessThan(positions / 2);
-    for (let i = 0; i < 3; i++) await learnOk(id, tokens.join(" "));
+    // Taught by two subjects: the memory recalls what MEMORY_QUORUM of them taught.
+    await learnOk(id, tokens.join(" "));
+    await learnAs(id, "bob", tokens.join(" "));
+    await learnOk(id, tokens.join(" "));
     expect(await recalled(true)).toBe(positions);
 
     // The published version (read from KV by the stateless path) holds the memory too.
@@ -394,7 +401,7 @@ describe("phrase memory", () => {
     const { model } = decodeModel((await exportWeights(id)).slice(0));
     expect(model.memory?.sentences()).toHaveLength(3);
     await expectPublishedIsReplay(id, seeded, vocab);
-  });
+  }, 30_000);
 
   it("a refused import keeps the memory; an imported file's memory replaces it", async () => {
     const id = "pm-import";

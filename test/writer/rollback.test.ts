@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { LIMITS, runtimeConfig } from "../../src/config.ts";
 import { predictWords, textModel } from "../../src/model/text-model.ts";
 import { weightsKey } from "../../src/store/kv-layout.ts";
-import { type ApiErrorBody, authed, call, json } from "../helpers/api.ts";
+import { type ApiErrorBody, AUTH, authed, call, json } from "../helpers/api.ts";
 import { seedTinyModel, tinyVocab } from "../helpers/tiny-model.ts";
 import { expectSameWeights, learnOk, logOf, publishedWeights, publishNow, replay, sentence, status, writer } from "./support.ts";
 
@@ -42,7 +42,7 @@ describe("POST /models/:id/rollback", () => {
     // KV: a new version naming version 2's immutable blob, with version 2's counters.
     const v5 = await publishedWeights(id);
     expect(v5.manifest).toMatchObject({ version: 5, weightsKey: v2.manifest.weightsKey, learns: 3, tokensLearned: v2.manifest.tokensLearned });
-    const served = await call(`/models/${id}/model/weights`);
+    const served = await call(`/models/${id}/model/weights`, { headers: AUTH });
     expect(sameBytes(await served.arrayBuffer(), v2.bytes)).toBe(true);
     expectSameWeights(v5.model, v2.model);
 

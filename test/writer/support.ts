@@ -3,7 +3,9 @@ import { env } from "cloudflare:workers";
 import type { Env } from "../../src/env.ts";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
+import { LEARN_BOUNDS, LIMITS } from "../../src/config.ts";
 import { cloneModel } from "../../src/model/init.ts";
+import { tokenize } from "../../src/model/tokenizer.ts";
 import { learnSentence, Workspace } from "../../src/model/lm.ts";
 import { inputStride, type RnnLm, weightsOf } from "../../src/model/model.ts";
 import type { Vocab } from "../../src/model/vocab.ts";
@@ -149,4 +151,16 @@ export async function expectPublishedIsReplay(id: string, start: RnnLm, vocab: V
   expect(published.learned).toEqual(replayed.learned);
   expect(published.memory?.sentences()).toEqual(replayed.memory?.sentences());
   expectSameWeights(published, compact(replayed));
+}
+
+/**
+ * A learn by subject `sub` with the default options, straight through the writer (as /learn sends
+ * it once the request is authenticated): a second teacher for the quorums of new words and the
+ * phrase memory.
+ */
+export async function learnAs(id: string, sub: string, text: string, options: { lr?: number } = {}): Promise<void> {
+  const { lr, truncate, steps } = LEARN_BOUNDS;
+  const tokens = tokenize(text, LIMITS.maxSentenceTokens);
+  const r = await writer(id).learn(id, { tokens, lr: options.lr ?? lr.default, truncate: truncate.default, steps: steps.default, sub });
+  expect(r.ok, `learn by ${sub}: ${JSON.stringify(text)}`).toBe(true);
 }
