@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type ApiErrorBody, authed, call, json, learnJson } from "../helpers/api.ts";
 import { seedTinyModel, WORDS } from "../helpers/tiny-model.ts";
+import { learnAs } from "../writer/support.ts";
 
 interface PredictBody {
   predictions: { word: string; text: string; p: number }[];
@@ -92,7 +93,9 @@ describe("blocked words", () => {
 
   it("never take a learned-word slot", async () => {
     await put(JSON.stringify({ words: ["Zorblax"] }));
-    for (let i = 0; i < 3; i++) expect((await learnJson("my cat zorblax and my cat quux", { lr: 0.1 }, `/models/${ID}/learn`)).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await learnJson("my cat zorblax and my cat quux", { lr: 0.1 }, `/models/${ID}/learn`)).status).toBe(200);
+    // A second subject: a learned word is shown once two subjects taught it (docs/limits.md).
+    await learnAs(ID, "bob", "my cat zorblax and my cat quux", { lr: 0.1, blocked: ["zorblax"] });
     await call("/blocklist", authed({ method: "DELETE" }));
     // quux, learned alongside, took a slot; zorblax, blocked when learned, did not (even once unblocked).
     expect((await predict("prefix=my%20cat&partial=qu&k=5&fresh=1")).map((p) => p.word)).toContain("quux");

@@ -158,9 +158,10 @@ export async function expectPublishedIsReplay(id: string, start: RnnLm, vocab: V
  * it once the request is authenticated): a second teacher for the quorums of new words and the
  * phrase memory.
  */
-export async function learnAs(id: string, sub: string, text: string, options: { lr?: number } = {}): Promise<void> {
+export async function learnAs(id: string, sub: string, text: string, options: { lr?: number; blocked?: string[] } = {}): Promise<void> {
   const { lr, truncate, steps } = LEARN_BOUNDS;
   const tokens = tokenize(text, LIMITS.maxSentenceTokens);
-  const r = await writer(id).learn(id, { tokens, lr: options.lr ?? lr.default, truncate: truncate.default, steps: steps.default, sub });
+  const blocked = options.blocked && { blocked: options.blocked };
+  const r = await writer(id).learn(id, { tokens, lr: options.lr ?? lr.default, truncate: truncate.default, steps: steps.default, sub, ...blocked });
   expect(r.ok, `learn by ${sub}: ${JSON.stringify(text)}`).toBe(true);
 }
