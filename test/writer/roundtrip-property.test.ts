@@ -66,6 +66,9 @@ function modelOf(spec: Spec): RnnLm {
     m.learned.words.push(...words);
     m.learned.uses.push(...uses);
     m.learned.lastUse.push(...lastUse);
+    // Who taught each (src/trust/subject.ts): some words one subject's, some shared.
+    m.learned.teachers.push(...uses.map((u) => Math.min(u, 2)));
+    m.learned.firstBy.push(...uses.map((u, i) => (u % 2 === 0 ? 0 : (u * 2654435761 + i) | 0)));
     m.learned.clock = clock;
     m = withLearnedCount(m, words.length);
   }
@@ -113,7 +116,7 @@ describe("any file encodeModel writes round-trips through import, learn, publish
         const first = decodeModel((await publishedWeights(id)).bytes);
         expectSameWeights(first.model, sent.model);
         // A model that learns has slots for new words: a file without them gets empty ones.
-        const slots = { base: sent.model.vocab, capacity: WORD_SLOTS, clock: 0, words: [], uses: [], lastUse: [] };
+        const slots = { base: sent.model.vocab, capacity: WORD_SLOTS, clock: 0, words: [], uses: [], lastUse: [], teachers: [], firstBy: [] };
         expect(extras(first.model)).toEqual({ ...extras(sent.model), learned: sent.model.learned ?? slots });
         expect(first.meta).toMatchObject({ learns: spec.learns, tokensLearned: spec.tokensLearned, hyperparameters: sent.meta.hyperparameters });
 
