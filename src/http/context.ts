@@ -4,10 +4,10 @@ import { type TextModel, textModel } from "../model/text-model.ts";
 import { DEFAULT_MODEL_ID, isValidModelId, MODEL_ID_RULE } from "../store/kv-layout.ts";
 import { type LoadedModel, loadModel } from "../store/model-cache.ts";
 import { LIMITS, WRITER_RETRY_S } from "../config.ts";
-import { ApiError, noModel } from "./errors.ts";
+import { ApiError, fromWriter } from "./errors.ts";
 import type { ModelWriter } from "../writer/model-writer.ts";
 import type { UserStore } from "../writer/user-store.ts";
-import type { WriterError } from "../writer/protocol.ts";
+import { noModel, type WriterError } from "../writer/protocol.ts";
 
 export type AppContext = Context<{ Bindings: Env }>;
 
@@ -67,7 +67,7 @@ async function ask<S, P extends PromiseLike<{ ok: true } | WriterError>>(stub: S
   }
   if (!reply.ok) {
     const retry = reply.retryAfterS !== undefined ? { "retry-after": String(reply.retryAfterS) } : reply.code === "model_unavailable" ? retryAfter : {};
-    throw new ApiError(reply.status, reply.code, reply.message, retry);
+    throw fromWriter(reply, retry);
   }
   return reply as Exclude<Awaited<P>, { ok: false }>;
 }
@@ -84,7 +84,7 @@ export async function publishedModel(c: AppContext, id: string): Promise<LoadedM
     console.error(JSON.stringify({ event: "model_load_failed", id, error: String(e) }));
     throw new ApiError(503, "model_unavailable", `model "${id}" could not be loaded from KV; try again shortly`, retryAfter);
   }
-  if (result.status === "missing") throw noModel(id);
+  if (result.status === "missing") throw fromWriter(noModel(id));
   return result;
 }
 

@@ -1,4 +1,4 @@
-import { noModelMessage } from "../writer/protocol.ts";
+import type { WriterError } from "../writer/protocol.ts";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /** Every error the API answers, as JSON {"error": {"code", "message"}}. */
@@ -19,4 +19,7 @@ export class ApiError extends Error {
   }
 }
 
-export const noModel = (id: string): ApiError => new ApiError(503, "no_model", noModelMessage(id));
+/** A writer's refusal (src/writer/protocol.ts) as the API answers it. */
+export function fromWriter(e: WriterError, headers: Record<string, string> = {}): ApiError {
+  return new ApiError(e.status, e.code, e.message, headers);
+}

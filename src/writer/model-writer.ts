@@ -26,7 +26,7 @@ import {
   type ImportReply,
   type LearnReply,
   type LearnRequest,
-  noModelMessage,
+  noModel,
   type ModelInfo,
   type ModelRef,
   type PinReply,
@@ -35,11 +35,12 @@ import {
   type RollbackReply,
   type StatusReply,
   type WriterError,
+  writerError as error,
 } from "./protocol.ts";
 import { type Identity, type Release, type VersionRow, VersionTable } from "./versions.ts";
 
 /** The weights as the writer holds them. */
-interface Live {
+interface HeldModel {
   tm: TextModel;
   /** From the weights file; carried into every version published from these weights. */
   hyperparameters: Record<string, number>;
@@ -66,11 +67,9 @@ type NextVersion =
    * Weights the writer holds from now on, with their counters (a rollback or an import); `blob`
    * names a retained version's blob again instead of writing one (a rollback).
    */
-  | { kind: "replace"; live: Live; counters: Counters; blob?: VersionRow };
+  | { kind: "replace"; held: HeldModel; counters: Counters; blob?: VersionRow };
 
-const error = (status: WriterError["status"], code: string, message: string): WriterError => ({ ok: false, status, code, message });
 
-const noModel = (id: string): WriterError => error(503, "no_model", noModelMessage(id));
 
 const unavailable = (id: string, e: unknown): WriterError => {
   console.error(JSON.stringify({ event: "writer_failed", id, error: String(e) }));
@@ -114,7 +113,7 @@ function architectureMismatch(current: RnnLm, next: RnnLm): string | null {
 export class ModelWriter extends DurableObject<Env> {
   private readonly log: LearnLog;
   private readonly versions: VersionTable;
-  private live: Live | null = null;
+  private held: HeldModel | null = null;
   /** Damps repeated content (src/trust); made from the log's tail on first use. */
   private policy: LearnPolicy | null = null;
   /** KV writes (publish, rollback) run one job at a time, so the manifest only moves forward. */
@@ -139,25 +138,25 @@ export class ModelWriter extends DurableObject<Env> {
     const failed = (await this.load(id)) ?? this.publishing(id);
     if (failed) return failed;
     // From here to the log append nothing awaits: weights and log change together.
-    const live = this.liveModel();
+    const held = this.heldModel();
     const budgetMs = runtimeConfig(this.env).learnCpuMs;
-    const tokens = withoutNewBlocked(live.tm.vocab, req.tokens, new Set(req.blocked));
-    const fit = budgetSentence(live.tm.model, live.tm.vocab, tokens, req, budgetMs);
+    const tokens = withoutNewBlocked(held.tm.vocab, req.tokens, new Set(req.blocked));
+    const fit = budgetSentence(held.tm.model, held.tm.vocab, tokens, req, budgetMs);
     if (!fit) {
       return error(422, "over_budget", `not even one word fits the ${budgetMs} ms CPU budget with these options: lower steps or truncate`);
     }
     const policy = (this.policy ??= LearnPolicy.after(this.log.last(DAMPING_WINDOW)));
     const options = policy.options(fit.tokens, req, req.sub);
     // New words take their slots here (learnWords), so the ids are those after admission.
-    const { tm, ids, outcome } = learnWords(live.tm, fit.tokens, options);
+    const { tm, ids, outcome } = learnWords(held.tm, fit.tokens, options);
     if (outcome.applied < req.steps) {
       // A step was refused (non-finite). Earlier steps, or the new words' slots, may have changed
       // the model: drop it, so the next use reloads the current version and replays the log,
       // which does not hold this learn.
-      this.live = null;
+      this.held = null;
       return error(422, "update_refused", "the update would make the weights non-finite; the model is unchanged");
     }
-    live.tm = tm;
+    held.tm = tm;
     const step: LearnStep = { ids: Array.from(ids), ...options };
     const seq = this.log.append(fit.tokens, step, req.sub, outcome.lossBefore, outcome.lossAfter);
     policy.applied(fit.tokens, options);
@@ -170,7 +169,7 @@ export class ModelWriter extends DurableObject<Env> {
   async predict(id: string, req: PredictRequest): Promise<PredictReply> {
     const failed = (await this.load(id)) ?? this.publishing(id);
     if (failed) return failed;
-    const { tm } = this.liveModel();
+    const { tm } = this.heldModel();
     const allowed = notBlocked(tm.vocab, new Set(req.blocked));
     const p = suggestWords(tm, req.tokens, req.partial, req.k, LIMITS.prefixWindow, allowed);
     return { ok: true, ...p, model: { id, version: this.current().version, learns: this.log.counters().learns } };
@@ -239,11 +238,11 @@ export class ModelWriter extends DurableObject<Env> {
         try {
           await this.publishPending(id);
           const bytes = await readWeights(this.env.MODELS, target);
-          const { vocab, model: live } = this.liveModel().tm;
-          const { model, meta } = decodeModel(bytes, { vocab: baseVocab(live), vocabHash: this.identity().vocabHash });
+          const { vocab, model: held } = this.heldModel().tm;
+          const { model, meta } = decodeModel(bytes, { vocab: baseVocab(held), vocabHash: this.identity().vocabHash });
           const restored = { tm: learningModel(model, vocab), hyperparameters: meta.hyperparameters };
           const counters = { learns: target.learns, tokensLearned: target.tokensLearned };
-          const row = await this.commitVersion(id, { kind: "replace", live: restored, counters, blob: target });
+          const row = await this.commitVersion(id, { kind: "replace", held: restored, counters, blob: target });
           return { ok: true as const, restored: version, model: { id, version: row.version, published: true } };
         } catch (e) {
           return unavailable(id, e);
@@ -270,7 +269,7 @@ export class ModelWriter extends DurableObject<Env> {
         return error(400, "invalid_weights", `not a usable model file: ${e instanceof Error ? e.message : String(e)}`);
       }
       const ident = this.identity();
-      const { vocab, model } = this.liveModel().tm;
+      const { vocab, model } = this.heldModel().tm;
       if (file.meta.vocabHash !== ident.vocabHash) {
         return error(422, "vocabulary_mismatch", `the weights are for vocabulary ${file.meta.vocabHash}; model "${id}" uses ${ident.vocabHash}`);
       }
@@ -284,7 +283,7 @@ export class ModelWriter extends DurableObject<Env> {
           await this.publishPending(id);
           const { learns, tokensLearned, hyperparameters } = file.meta;
           const imported = { tm: learningModel(file.model, vocab), hyperparameters };
-          const row = await this.commitVersion(id, { kind: "replace", live: imported, counters: { learns, tokensLearned } });
+          const row = await this.commitVersion(id, { kind: "replace", held: imported, counters: { learns, tokensLearned } });
           return { ok: true, model: { id, version: row.version, published: true }, learns, tokensLearned };
         } catch (e) {
           return unavailable(id, e);
@@ -420,14 +419,14 @@ export class ModelWriter extends DurableObject<Env> {
     const floor = await this.versionFloor(id);
     // From here to encodeModel nothing awaits, so a published file holds exactly the learns up to `seq`.
     const ident = this.identity();
-    const live = next.kind === "publish" ? this.liveModel() : next.live;
+    const held = next.kind === "publish" ? this.heldModel() : next.held;
     const counters = next.kind === "publish" ? this.log.counters() : next.counters;
     const seq = this.log.lastSeq();
     const version = Math.max(this.versions.nextVersion(), floor);
     const updatedAt = new Date().toISOString();
     const reused = next.kind === "replace" ? next.blob : undefined;
-    const meta = { version, vocabHash: ident.vocabHash, createdAt: ident.createdAt, updatedAt, ...counters, hyperparameters: live.hyperparameters };
-    const file = reused ? null : encodeModel(live.tm.model, meta, { dtype: "F32" });
+    const meta = { version, vocabHash: ident.vocabHash, createdAt: ident.createdAt, updatedAt, ...counters, hyperparameters: held.hyperparameters };
+    const file = reused ? null : encodeModel(held.tm.model, meta, { dtype: "F32" });
     // Taken once the file is encoded (nothing awaited since): a model that cannot be encoded burns no number.
     this.versions.reserve(floor);
     const { weightsKey: key, bytes, upstream } = reused ?? { weightsKey: weightsKey(id, version), bytes: file?.byteLength ?? 0, upstream: null };
@@ -441,7 +440,7 @@ export class ModelWriter extends DurableObject<Env> {
       // The switch: weights, replay point and counters change together, nothing awaited in between.
       // Learns logged so far (published first by the caller) are superseded: a restart replays only
       // entries after this seq, on top of these weights. Weights that could not be published are gone.
-      this.live = next.live;
+      this.held = next.held;
       this.log.setCounters(counters);
       this.failure = null;
     }
@@ -475,13 +474,13 @@ export class ModelWriter extends DurableObject<Env> {
 
   /** Ensures the weights are in memory (loading and replaying on first use); an error if they cannot be. */
   private async load(id: string): Promise<WriterError | null> {
-    if (this.live) return null;
+    if (this.held) return null;
     let failure: WriterError | null = null;
     await this.ctx.blockConcurrencyWhile(async () => {
-      if (this.live) return;
+      if (this.held) return;
       try {
-        this.live = await this.open(id);
-        if (!this.live) failure = noModel(id);
+        this.held = await this.open(id);
+        if (!this.held) failure = noModel(id);
       } catch (e) {
         failure = unavailable(id, e);
       }
@@ -490,7 +489,7 @@ export class ModelWriter extends DurableObject<Env> {
   }
 
   /** Loads the current version by its immutable key and replays the log after it. */
-  private async open(id: string): Promise<Live | null> {
+  private async open(id: string): Promise<HeldModel | null> {
     const cur = await this.adopt(id);
     if (!cur) return null;
     const { vocabHash } = this.identity();
@@ -524,7 +523,7 @@ export class ModelWriter extends DurableObject<Env> {
   }
 
   private describe(id: string): ModelInfo {
-    const { tm, hyperparameters } = this.liveModel();
+    const { tm, hyperparameters } = this.heldModel();
     const { model } = tm;
     const cur = this.current();
     const ident = this.identity();
@@ -558,9 +557,9 @@ export class ModelWriter extends DurableObject<Env> {
   }
 
   // Invariants after a successful load: weights in memory, an identity and a current version.
-  private liveModel(): Live {
-    if (!this.live) throw new Error("writer used before load");
-    return this.live;
+  private heldModel(): HeldModel {
+    if (!this.held) throw new Error("writer used before load");
+    return this.held;
   }
 
   private identity(): Identity {

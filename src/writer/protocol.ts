@@ -3,9 +3,15 @@
 import type { Architecture } from "../model/model.ts";
 import type { VersionRef } from "../store/kv-layout.ts";
 
-/** Why a model cannot serve yet, and how to fix it: said alike by the Worker and the writer. */
-export function noModelMessage(id: string): string {
-  return `model "${id}" has no weights in KV yet: run \`npm run seed\` (local) or \`npm run seed -- --remote\` (deployed)`;
+/** A refusal from a writer or a user's store; the Worker answers it as the API error it names. */
+export function writerError(status: WriterError["status"], code: string, message: string): WriterError {
+  return { ok: false, status, code, message };
+}
+
+/** Why a model cannot serve yet, and how to fix it: one refusal for the Worker, the writer and the user stores. */
+export function noModel(id: string, status: WriterError["status"] = 503): WriterError {
+  const fix = "run `npm run seed` (local) or `npm run seed -- --remote` (deployed)";
+  return writerError(status, "no_model", `model "${id}" has no weights in KV yet: ${fix}`);
 }
 
 export interface LearnRequest {

@@ -9,7 +9,7 @@ import { WORD_SLOTS } from "../model/word-slots.ts";
 import { decodeUserData, encodeUserData, type LayerRecord, type SharedShape, userFileModels } from "../store/layer-codec.ts";
 import { type LoadedModel, loadModel } from "../store/model-cache.ts";
 import { ModelFormatError } from "../store/model-codec.ts";
-import { noModelMessage, type PredictRequest, type WriterError } from "./protocol.ts";
+import { noModel, type PredictRequest, type WriterError, writerError as error } from "./protocol.ts";
 
 /**
  * One user's personal layers, one per shared model they learned into (docs/personal.md): the
@@ -73,12 +73,11 @@ export interface PersonalLearn {
   user: { id: string; learns: number };
 }
 
-const error = (status: WriterError["status"], code: string, message: string): WriterError => ({ ok: false, status, code, message });
 
 type Row = Record<string, SqlStorageValue>;
 
 /** A layer in memory, over the shared version it was last used with. */
-interface Live {
+interface HeldLayer {
   record: LayerRecord;
   shared: LoadedModel;
   pt: PersonalText;
@@ -110,7 +109,7 @@ function shapeOf(shared: LoadedModel): SharedShape {
 
 export class UserStore extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private readonly live = new Map<string, Live>();
+  private readonly held = new Map<string, HeldLayer>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -129,7 +128,7 @@ export class UserStore extends DurableObject<Env> {
   private async shared(model: string): Promise<LoadedModel | WriterError> {
     try {
       const r = await loadModel(this.env.MODELS, model);
-      return r.status === "ready" ? r : error(404, "no_model", noModelMessage(model));
+      return r.status === "ready" ? r : noModel(model, 404);
     } catch (e) {
       console.error(JSON.stringify({ event: "user_store_load_failed", model, error: String(e) }));
       return error(503, "model_unavailable", `model "${model}" could not be loaded; try again shortly`);
@@ -140,28 +139,28 @@ export class UserStore extends DurableObject<Env> {
    * The user's layer over `model`, loaded (snapshot, then the log replayed) and moved onto the
    * shared model's current version; null when the user never learned into it.
    */
-  private async layer(model: string): Promise<Live | null | WriterError> {
+  private async layer(model: string): Promise<HeldLayer | null | WriterError> {
     const shared = await this.shared(model);
     if ("ok" in shared) return shared;
     this.tables();
-    let live = this.live.get(model);
-    if (!live) {
+    let held = this.held.get(model);
+    if (!held) {
       const row = this.sql.exec<Row>("SELECT * FROM layers WHERE model = ?", model).toArray()[0];
       if (!row) return null;
       const restored = this.restore(model, row, shared);
       if ("ok" in restored) return restored;
-      this.live.set(model, (live = restored));
+      this.held.set(model, (held = restored));
     }
-    if (live.shared.model !== shared.model) {
+    if (held.shared.model !== shared.model) {
       // A new shared version (publish, rollback, import): the layer applies unchanged over it.
-      if (shared.manifest.vocabHash !== live.record.vocabHash) return incompatible(model);
-      live.shared = shared;
-      live.pt = personalText(baseOf(shared), shared.vocab, live.record.layer, LIMITS.maxSentenceTokens);
+      if (shared.manifest.vocabHash !== held.record.vocabHash) return incompatible(model);
+      held.shared = shared;
+      held.pt = personalText(baseOf(shared), shared.vocab, held.record.layer, LIMITS.maxSentenceTokens);
     }
-    return live;
+    return held;
   }
 
-  private restore(model: string, row: Row, shared: LoadedModel): Live | WriterError {
+  private restore(model: string, row: Row, shared: LoadedModel): HeldLayer | WriterError {
     const shape = shapeOf(shared);
     let record: LayerRecord;
     if (row.snapshot instanceof ArrayBuffer) {
@@ -182,10 +181,10 @@ export class UserStore extends DurableObject<Env> {
   }
 
   async learn(user: string, model: string, tokens: string[]): Promise<UserReply<PersonalLearn>> {
-    let live = await this.layer(model);
-    if (live !== null && "ok" in live) return live;
+    let held = await this.layer(model);
+    if (held !== null && "ok" in held) return held;
     const now = new Date().toISOString();
-    if (live === null) {
+    if (held === null) {
       const shared = await this.shared(model);
       if ("ok" in shared) return shared;
       const layers = this.sql.exec<Row>("SELECT model FROM layers").toArray();
@@ -193,35 +192,35 @@ export class UserStore extends DurableObject<Env> {
         return error(409, "layer_limit", `user "${user}" has a layer over model "${String(layers[0].model)}" already (at most ${MAX_USER_LAYERS}); DELETE the user to start over`);
       }
       const record = newRecord(shapeOf(shared), now);
-      live = { record, shared, pt: personalText(baseOf(shared), shared.vocab, record.layer, LIMITS.maxSentenceTokens), seq: 0 };
+      held = { record, shared, pt: personalText(baseOf(shared), shared.vocab, record.layer, LIMITS.maxSentenceTokens), seq: 0 };
       this.sql.exec("INSERT INTO layers (model, snapshot, seq, learns, tokens, created_at, updated_at) VALUES (?, NULL, 0, 0, 0, ?, ?)", model, now, now);
-      this.live.set(model, live);
+      this.held.set(model, held);
     }
     // From here to the log append nothing awaits: the layer and its log change together.
-    const { outcome } = learnPersonalWords(live.pt, tokens, PERSONAL_LEARN);
+    const { outcome } = learnPersonalWords(held.pt, tokens, PERSONAL_LEARN);
     if (!outcome.applied) {
-      this.live.delete(model); // the own words may have changed: reload from storage next time
+      this.held.delete(model); // the own words may have changed: reload from storage next time
       return error(422, "not_finite", "this learn would make the layer non-finite; it was not applied");
     }
-    const { record } = live;
+    const { record } = held;
     record.learns++;
     record.tokens += tokens.length;
     record.updatedAt = now;
-    const version = live.shared.manifest.version;
+    const version = held.shared.manifest.version;
     const seq = this.sql
       .exec<{ seq: number }>("INSERT INTO user_log (model, at, tokens, shared_version) VALUES (?, ?, ?, ?) RETURNING seq", model, now, JSON.stringify(tokens), version)
       .one().seq;
     this.sql.exec("UPDATE layers SET learns = ?, tokens = ?, updated_at = ? WHERE model = ?", record.learns, record.tokens, now, model);
-    if (this.sql.exec<Row>("SELECT count(*) AS n FROM user_log WHERE model = ?", model).one().n as number >= CHECKPOINT_LEARNS) this.checkpoint(model, live, seq);
+    if (this.sql.exec<Row>("SELECT count(*) AS n FROM user_log WHERE model = ?", model).one().n as number >= CHECKPOINT_LEARNS) this.checkpoint(model, held, seq);
     return { ok: true, tokens: tokens.length, lossBefore: outcome.lossBefore, model: { id: model, version }, user: { id: user, learns: record.learns } };
   }
 
   /** Stores the layer as of log entry `seq` and drops the log entries it holds. */
-  private checkpoint(model: string, live: Live, seq: number): void {
-    const bytes = encodeUserData(new Map([[model, live.record]]));
+  private checkpoint(model: string, held: HeldLayer, seq: number): void {
+    const bytes = encodeUserData(new Map([[model, held.record]]));
     this.sql.exec("UPDATE layers SET snapshot = ?, seq = ? WHERE model = ?", bytes, seq, model);
     this.sql.exec("DELETE FROM user_log WHERE model = ? AND seq <= ?", model, seq);
-    live.seq = seq;
+    held.seq = seq;
   }
 
   private lastSeq(): number {
@@ -231,19 +230,19 @@ export class UserStore extends DurableObject<Env> {
   async predict(user: string, model: string, req: PredictRequest): Promise<UserReply<PersonalPrediction>> {
     const { tokens, k, partial } = req;
     const blockedWords = new Set(req.blocked);
-    const live = await this.layer(model);
-    if (live !== null && "ok" in live) return live;
-    const shared = live?.shared ?? (await this.shared(model));
+    const held = await this.layer(model);
+    if (held !== null && "ok" in held) return held;
+    const shared = held?.shared ?? (await this.shared(model));
     if ("ok" in shared) return shared;
     const version = shared.manifest.version;
-    if (live === null) {
+    if (held === null) {
       // No layer: exactly the shared model's predictions.
       const tm = sharedText(shared);
       const allowed = notBlocked(tm.vocab, blockedWords);
       const p = suggestWords(tm, tokens, partial, k, LIMITS.prefixWindow, allowed);
       return { ok: true, ...p, model: { id: model, version }, user: { id: user, learns: 0 } };
     }
-    const { pt, record } = live;
+    const { pt, record } = held;
     // Never suggested: the deployment's blocklist and the words this user asked to forget.
     const tm = asTextModel(pt);
     const p = suggestWords(tm, tokens, partial, k, LIMITS.prefixWindow, notBlocked(tm.vocab, new Set([...blockedWords, ...record.forgotten])));
@@ -256,8 +255,8 @@ export class UserStore extends DurableObject<Env> {
     for (const row of this.sql.exec<Row>("SELECT model, learns, tokens, created_at, updated_at, coalesce(length(snapshot), 0) AS bytes FROM layers ORDER BY model")) {
       const model = String(row.model);
       const logged = this.sql.exec<Row>("SELECT coalesce(sum(length(tokens) + length(at) + 16), 0) AS b FROM user_log WHERE model = ?", model).one();
-      const live = await this.layer(model);
-      const record = live !== null && !("ok" in live) ? live.record : null;
+      const held = await this.layer(model);
+      const record = held !== null && !("ok" in held) ? held.record : null;
       layers.push({
         model,
         bytes: Number(row.bytes) + Number(logged.b),
@@ -289,7 +288,7 @@ export class UserStore extends DurableObject<Env> {
   async erase(): Promise<UserReply<{ erased: boolean }>> {
     this.tables();
     const had = this.sql.exec<Row>("SELECT count(*) AS n FROM layers").one().n as number;
-    this.live.clear();
+    this.held.clear();
     await this.ctx.storage.deleteAll();
     return { ok: true, erased: had > 0 };
   }
@@ -300,17 +299,17 @@ export class UserStore extends DurableObject<Env> {
     const models = this.sql.exec<Row>("SELECT model FROM layers").toArray().map((r) => String(r.model));
     let changed = 0;
     for (const model of models) {
-      const live = await this.layer(model);
-      if (live === null) continue;
-      if ("ok" in live) return live;
-      const { record, pt } = live;
+      const held = await this.layer(model);
+      if (held === null) continue;
+      if ("ok" in held) return held;
+      const { record, pt } = held;
       const id = pt.vocab.index.get(word);
       if (id !== undefined) record.layer.memory.forget(id);
       if (!record.forgotten.includes(word)) record.forgotten.push(word);
       record.updatedAt = new Date().toISOString();
       this.sql.exec("UPDATE layers SET updated_at = ? WHERE model = ?", record.updatedAt, model);
       // The log cannot replay a forget: the snapshot takes it in now.
-      this.checkpoint(model, live, this.lastSeq());
+      this.checkpoint(model, held, this.lastSeq());
       changed++;
     }
     return { ok: true, layers: changed };
@@ -321,10 +320,10 @@ export class UserStore extends DurableObject<Env> {
     const records = new Map<string, LayerRecord>();
     for (const row of this.sql.exec<Row>("SELECT model FROM layers ORDER BY model").toArray()) {
       const model = String(row.model);
-      const live = await this.layer(model);
-      if (live === null) continue;
-      if ("ok" in live) return live;
-      records.set(model, live.record);
+      const held = await this.layer(model);
+      if (held === null) continue;
+      if ("ok" in held) return held;
+      records.set(model, held.record);
     }
     return { ok: true, bytes: encodeUserData(records) };
   }
@@ -351,7 +350,7 @@ export class UserStore extends DurableObject<Env> {
     }
     if (records.size > MAX_USER_LAYERS) return error(422, "invalid_user_file", `a user has at most ${MAX_USER_LAYERS} layer`);
     this.tables();
-    this.live.clear();
+    this.held.clear();
     this.sql.exec("DELETE FROM user_log");
     this.sql.exec("DELETE FROM layers");
     for (const [model, r] of records) {

@@ -23,7 +23,7 @@ export async function modelState(id: string): Promise<string> {
   const stub = env.WRITER.get(env.WRITER.idFromName(id));
   const status = await stub.status(id);
   const live = await runInDurableObject(stub, async (instance) => {
-    const m = (instance as unknown as { live: { tm: { model: RnnLm } } | null }).live?.tm.model;
+    const m = (instance as unknown as { held: { tm: { model: RnnLm } } | null }).held?.tm.model;
     return m ? sha256(...Object.values(weightsOf(m)), ...(m.output.kind === "class" ? [m.output.classStart] : [])) : "not loaded";
   });
   const manifest = await env.MODELS.get(manifestKey(id), "text");

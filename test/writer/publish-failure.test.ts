@@ -10,7 +10,7 @@ import { expectSameWeights, learn, learnOk, publishedWeights, publishNow, senten
 /** Makes the writer's in-memory weights unpublishable (a NaN, which encodeModel refuses), as a bug could. */
 async function poisonLiveWeights(id: string): Promise<void> {
   await runInDurableObject(writer(id), (instance) => {
-    const live = (instance as unknown as { live: { tm: { model: RnnLm } } | null }).live;
+    const live = (instance as unknown as { held: { tm: { model: RnnLm } } | null }).held;
     if (!live) throw new Error("writer not loaded");
     live.tm.model.W[0] = NaN;
   });

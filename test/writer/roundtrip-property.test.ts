@@ -130,7 +130,7 @@ describe("any file encodeModel writes round-trips through import, learn, publish
         expect(after.meta.tokensLearned).toBe(Math.min(MAX_COUNT, spec.tokensLearned + 4));
         // The writer, reloaded from the published file, holds exactly what the file decodes to.
         const held = await runInDurableObject(writer(id), (instance) => {
-          const m = (instance as unknown as { live: { tm: { model: RnnLm } } | null }).live?.tm.model;
+          const m = (instance as unknown as { held: { tm: { model: RnnLm } } | null }).held?.tm.model;
           if (!m) throw new Error("writer not loaded");
           return { learned: m.learned ?? null, memory: m.memory?.sentences().map((s) => Array.from(s)) ?? [] };
         });
