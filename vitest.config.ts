@@ -22,8 +22,9 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         serviceBindings: { REPO_FILES: serveRepoFile },
-        // The write token tests send (test/helpers/api.ts); .dev.vars is not read here.
-        bindings: { LEARN_TOKEN: "test-token" },
+        // The write token tests send (test/helpers/api.ts) and the key they sign user tokens with
+        // (test/http/user-tokens.test.ts); .dev.vars is not read here.
+        bindings: { LEARN_TOKEN: "test-token", USER_TOKEN_SECRET: "test-user-token-secret" },
         // Budgets no test reaches by accident; test/http/limits.test.ts runs the app against TIGHT_LIMITER.
         ratelimits: {
           WRITE_LIMITER: { namespace_id: "1001", simple: { limit: 1_000_000, period: 10 } },

@@ -11,6 +11,8 @@ declare global {
     interface Env {
       /** Secret: the bearer token of every write; without it writes are refused (docs/limits.md). */
       LEARN_TOKEN?: string;
+      /** Secret, optional: the HS256 key of per-user tokens (src/http/user-token.ts); without it only LEARN_TOKEN works. */
+      USER_TOKEN_SECRET?: string;
       /** Secret, optional: when set, reads need it (or LEARN_TOKEN) as a bearer token. */
       READ_TOKEN?: string;
     }

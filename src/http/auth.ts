@@ -4,13 +4,17 @@
  * Writes (learn, create, rollback, weight import) need `Authorization: Bearer <LEARN_TOKEN>`;
  * a Worker without LEARN_TOKEN refuses every write rather than accepting anyone's. Reads are
  * public unless READ_TOKEN is set; then they need READ_TOKEN (or LEARN_TOKEN: a writer may read).
+ * A user's personal data, and learns, also take a user token (a JWT signed with USER_TOKEN_SECRET,
+ * user-token.ts) for that user alone; its scope limits what it may do (authorizeUser, sharedLearner).
  * Tokens are compared through their SHA-256 digests with a constant-time equality, so neither the
  * content nor the length of a secret leaks through response timing.
  */
 
 import type { Context, MiddlewareHandler } from "hono";
 import type { Env } from "../env.ts";
+import { ADMIN } from "../trust/subject.ts";
 import { ApiError } from "./errors.ts";
+import { type UserToken, verifyUserToken } from "./user-token.ts";
 
 type Middleware = MiddlewareHandler<{ Bindings: Env }>;
 
@@ -84,13 +88,53 @@ export const requireReader: Middleware = async (c, next) => {
   await next();
 };
 
+/** Who a request speaks for: the admin (LEARN_TOKEN), or one user through a user token (user-token.ts). */
+export type Caller = { admin: true } | { admin: false; user: UserToken };
+
+/** What a user token may do with its own data: read it (predictions, info, export) or change it. */
+export type UserAction = "predict" | "learn";
+
+/**
+ * Who the bearer is: the admin, or the subject of a valid user token. 503 when LEARN_TOKEN is not
+ * set (it stays the switch for every write and all personal data), 401 for no token or one that
+ * is neither the admin token nor a valid user token (bad signature, alg not HS256, expired, no exp).
+ */
+export async function identify(c: Context<{ Bindings: Env }>, what: string): Promise<Caller> {
+  const secret = c.env.LEARN_TOKEN;
+  if (!secret) throw new ApiError(503, "writes_disabled", `${what} need a token, and the LEARN_TOKEN secret is not set`);
+  const token = bearerToken(c.req.header("authorization"));
+  if (token === null) throw unauthorized(`${what} need Authorization: Bearer <token>`);
+  if (await matchesAny(token, [secret])) return { admin: true };
+  const userSecret = c.env.USER_TOKEN_SECRET;
+  const user = userSecret ? await verifyUserToken(token, userSecret) : null;
+  if (user === null) throw unauthorized("the bearer token is not valid for this endpoint", "invalid_token");
+  return { admin: false, user };
+}
+
+function forbidden(message: string): ApiError {
+  return new ApiError(403, "forbidden", message);
+}
+
+/** 403 unless the caller is the admin or `user` with a scope that allows `action` (none: every action). */
+export function permitUser(caller: Caller, user: string, action: UserAction): void {
+  if (caller.admin) return;
+  const { sub, scopes } = caller.user;
+  if (sub !== user) throw forbidden(`this token is for user "${sub}", not "${user}"`);
+  if (scopes !== null && !scopes.has(action)) throw forbidden(`this token's scope does not include ${action}`);
+}
+
+/** The subject a shared-model learn is recorded under: ADMIN, or a user token's with scope `shared` (403 otherwise). */
+export function sharedLearner(caller: Caller): string {
+  if (caller.admin) return ADMIN;
+  if (caller.user.scopes?.has("shared") !== true) throw forbidden("teaching the shared model needs the admin token or a user token with scope shared");
+  return caller.user.sub;
+}
+
 /**
  * The one check before a user's personal data is read or written (personal predictions, personal
- * learns, every /users route; docs/personal.md): for now the admin LEARN_TOKEN. A per-user
- * token plugs in here: a token whose subject is `user` passes too.
+ * learns, every /users route; docs/personal.md): the admin LEARN_TOKEN, or a user token whose
+ * subject is `user` and whose scope, if any, allows `action`.
  */
-export async function authorizeUser(c: Context<{ Bindings: Env }>, user: string): Promise<void> {
-  const secret = c.env.LEARN_TOKEN;
-  if (!secret) throw new ApiError(503, "writes_disabled", `user "${user}"'s data needs a token, and the LEARN_TOKEN secret is not set`);
-  await authenticate(c.req.header("authorization"), [secret], "personal data");
+export async function authorizeUser(c: Context<{ Bindings: Env }>, user: string, action: UserAction): Promise<void> {
+  permitUser(await identify(c, "personal data"), user, action);
 }

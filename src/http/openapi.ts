@@ -25,7 +25,7 @@ const DESCRIPTIONS: Record<number, string> = {
 };
 
 /** Statuses the access guard adds: rate limits and tokens (src/http/auth.ts, rate-limit.ts). */
-const GUARD_ERRORS: Record<Operation["access"], number[]> = { public: [], read: [401, 429], write: [401, 429, 503], user: [401, 429, 503] };
+const GUARD_ERRORS: Record<Operation["access"], number[]> = { public: [], read: [401, 429], write: [401, 429, 503], user: [401, 403, 429, 503] };
 
 const SECURITY: Record<Operation["access"], Json[]> = {
   public: [],
@@ -101,7 +101,7 @@ export function openApiDocument(ops: readonly Operation[]): Json {
     paths,
     components: {
       schemas: { Error: jsonSchema(errorSchema, "output") },
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "LEARN_TOKEN for writes; READ_TOKEN (or LEARN_TOKEN) for reads when READ_TOKEN is set" } },
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "LEARN_TOKEN for writes; READ_TOKEN (or LEARN_TOKEN) for reads when READ_TOKEN is set; a user token (JWT, HS256, USER_TOKEN_SECRET) for its own user, and shared learns with scope shared" } },
     },
   };
 }

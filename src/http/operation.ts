@@ -6,7 +6,8 @@ export type AppEnv = { Bindings: Env };
 
 /**
  * public: no guard; read: open unless READ_TOKEN is set; write: needs LEARN_TOKEN; user: a user's
- * data, which the handler authorizes for that user (authorizeUser in auth.ts) after the rate limit.
+ * data, or a learn, which the handler authorizes (authorizeUser, identify in auth.ts) after the
+ * rate limit: the admin token, or a user token (src/http/user-token.ts).
  */
 export type Access = "public" | "read" | "write" | "user";
 

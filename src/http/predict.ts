@@ -31,7 +31,7 @@ export async function predictRoute(c: AppContext): Promise<Response> {
   const userParam = c.req.query("user");
   if (userParam !== undefined) {
     const user = checkUserId(userParam);
-    await authorizeUser(c, user);
+    await authorizeUser(c, user, "predict");
     const recent = tokens.slice(-LIMITS.prefixWindow);
     const reply = await askUserStore(c, user, (s) => s.predict(user, id, { tokens: recent, k, ...(partial !== undefined && { partial }), ...blocked }));
     return c.json({ prefix: reply.prefix, ...echo, predictions: reply.predictions, model: reply.model, user: reply.user });

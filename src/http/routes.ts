@@ -70,7 +70,7 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [400, 404, 409, 413, 503],
   },
   {
-    method: "post", path: "/learn", perModel: true, access: "write",
+    method: "post", path: "/learn", perModel: true, access: "user",
     summary: "Fine-tune the model on one sentence (JSON, or the sentence as text/plain)",
     handlers: [learnRoute],
     body: { contentType: "application/json", schema: learnBodySchema },
