@@ -123,6 +123,9 @@ function scheduleSuggest() {
  * Next words after the text; while a word is being typed, the server completes it (partial=: the
  * most probable words that start with it, searched over the whole vocabulary).
  */
+/** The last message a failed suggestion put in the status line. */
+let suggestFailure = null;
+
 async function suggest() {
   inFlight?.abort();
   const request = (inFlight = new AbortController());
@@ -140,9 +143,10 @@ async function suggest() {
     const body = await api(`/predict?${query}`, { signal: request.signal });
     if (request !== inFlight) return; // a newer keystroke's answer will render
     render(body.predictions, typed, sentenceStart(context));
-    showStatus("");
+    // Clear only this function's own earlier failure: a status another action just set stays.
+    if (status.textContent === suggestFailure) showStatus("");
   } catch (e) {
-    if (request === inFlight) showStatus(e.message);
+    if (request === inFlight) showStatus((suggestFailure = e.message));
   }
 }
 
