@@ -7,7 +7,7 @@ const root = resolve(import.meta.dirname);
 
 /** Serves repository files (the shipped model) to tests in workerd, which has no host file system. */
 async function serveRepoFile(request: Request): Promise<Response> {
-  const path = resolve(root, "." + decodeURIComponent(new URL(request.url).pathname));
+  const path = resolve(root, `.${decodeURIComponent(new URL(request.url).pathname)}`);
   if (!path.startsWith(root + sep)) return new Response("outside the repository", { status: 403 });
   try {
     return new Response(await readFile(path));

@@ -58,7 +58,7 @@ const arg = flags(
   },
   ["json", "no-memory", "no-damping", "personal"],
 );
-const log = (s: string) => process.stderr.write(s + "\n");
+const log = (s: string) => process.stderr.write(`${s}\n`);
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
 /** The options /learn applies when a request sets none (src/http/learn.ts, src/writer/model-writer.ts); --new-word-rate 0: no new words. */
@@ -218,7 +218,7 @@ const result = {
   },
 };
 
-if (arg.bool("json")) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+if (arg.bool("json")) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 else {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`.padStart(8);
   const row = (name: string, r: ReturnType<typeof score>) =>

@@ -39,7 +39,7 @@ import { childPid, hasSchedstat, processCpuNs } from "./lib/cpu-time.ts";
 import { brownSplit } from "./lib/brown-data.ts";
 
 const arg = flags({ model: "models/base", loads: "5", samples: "15", compare: "" }, ["json", "calibrate", "skip-node"]);
-const log = (s: string) => process.stderr.write(s + "\n");
+const log = (s: string) => process.stderr.write(`${s}\n`);
 
 // ---------------------------------------------------------------- inputs
 const split = brownSplit();
@@ -283,7 +283,7 @@ if (!arg.bool("skip-node")) {
 // ---------------------------------------------------------------- report
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 const cpu = (prefix: string) =>
-  Object.fromEntries(Object.entries(workerd).filter(([k]) => k.startsWith(prefix + "/")).map(([k, v]) => [k.slice(prefix.length + 1), r3(v.cpu.median)]));
+  Object.fromEntries(Object.entries(workerd).filter(([k]) => k.startsWith(`${prefix}/`)).map(([k, v]) => [k.slice(prefix.length + 1), r3(v.cpu.median)]));
 const learn20 = workerd["learn/20"].cpu.median;
 const predict10 = workerd["predict/10"].cpu.median;
 const loadMs = loads.map((l) => l.loadMs + l.workspaceMs);
@@ -376,7 +376,7 @@ if (setup.calibration) {
   const where = `workerd CPU time, ${new Date().toISOString().slice(0, 10)}, ${modelInfo.output} V=${modelInfo.vocab} H=${modelInfo.hidden}`;
   const shape = { hidden: modelInfo.hidden, vocab: modelInfo.vocab, classes, directOrder: probe.direct?.order ?? 0 };
   const cal = fitCalibration(points, shape, where);
-  writeFileSync("src/budget/calibration.json", JSON.stringify(cal, (_, v) => (typeof v === "number" ? Number(v.toPrecision(4)) : v), 2) + "\n");
+  writeFileSync("src/budget/calibration.json", `${JSON.stringify(cal, (_, v) => (typeof v === "number" ? Number(v.toPrecision(4)) : v), 2)}\n`);
   log(`calibration from ${points.length} grid points -> src/budget/calibration.json: ${JSON.stringify(cal)}`);
   log("  tokens truncate steps   p95 ms  estimate");
   for (const p of points) {
@@ -384,4 +384,4 @@ if (setup.calibration) {
     log(`  ${String(p.tokens).padStart(6)} ${String(p.truncate).padStart(8)} ${String(p.steps).padStart(5)} ${f(p.p95)} ${f(est)}`);
   }
 }
-if (arg.bool("json")) process.stdout.write(JSON.stringify(summary) + "\n");
+if (arg.bool("json")) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -113,7 +113,7 @@ await runScript("eval", () => {
       vocabHash: vocabHash(vocab),
     },
   };
-  const json = JSON.stringify(result, null, 2) + "\n";
+  const json = `${JSON.stringify(result, null, 2)}\n`;
   const out = join(dir, text.out);
   writeFileSync(out, json);
 

@@ -150,5 +150,5 @@ const out = {
   ...results,
   ceiling: { ksr: round(ceiling.ksr, 4), keystrokes: ceiling.keystrokes, note: "every in-vocabulary word taken at its first request; other words and punctuation typed" },
 };
-if (arg.bool("json")) process.stdout.write(JSON.stringify(out) + "\n");
+if (arg.bool("json")) process.stdout.write(`${JSON.stringify(out)}\n`);
 else console.log(JSON.stringify(out, null, 2));

@@ -225,10 +225,10 @@ function writeLoadSection(section: string): void {
   const doc = readFileSync(path, "utf8");
   const start = doc.search(/^## Load$/m);
   if (start < 0) {
-    writeFileSync(path, doc.trimEnd() + "\n\n" + section);
+    writeFileSync(path, `${doc.trimEnd()}\n\n${section}`);
     return;
   }
   const rest = doc.slice(start + 1);
   const next = rest.search(/^## /m);
-  writeFileSync(path, doc.slice(0, start) + section + (next < 0 ? "" : "\n" + rest.slice(next)));
+  writeFileSync(path, doc.slice(0, start) + section + (next < 0 ? "" : `\n${rest.slice(next)}`));
 }

@@ -30,7 +30,7 @@ import { brownSplit } from "./lib/brown-data.ts";
 import { readModelDir } from "./lib/model-dir.ts";
 
 const arg = flags({ model: "models/base", valid: "500" }, ["json", "no-defence"]);
-const log = (s: string) => process.stderr.write(s + "\n");
+const log = (s: string) => process.stderr.write(`${s}\n`);
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
 interface Attack {
@@ -87,5 +87,5 @@ const attacks = ATTACKS.map((attack) => {
 });
 
 const result = { valid_sentences: valid.length, before: { top3: round(before, 5), probes: probe(fresh()) }, attacks, defence: !arg.bool("no-defence") };
-if (arg.bool("json")) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+if (arg.bool("json")) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 else for (const a of attacks) console.log(`${a.name.padEnd(10)} ${a.learns} learns: ${a.delta_points} points of top-3`);

@@ -31,14 +31,17 @@ function secret(): string {
   return line[1].trim();
 }
 
-await runScript("token", async () => {
-  let parsed;
+/** The command line's options and positionals, or a usage error. */
+function parseCommandLine() {
   try {
-    parsed = parseArgs({ options: { ttl: { type: "string", default: "1h" }, scope: { type: "string" } }, allowPositionals: true });
+    return parseArgs({ options: { ttl: { type: "string", default: "1h" }, scope: { type: "string" } }, allowPositionals: true });
   } catch (e) {
     throw new CliError(EXIT.usage, `${(e as Error).message}\n${USAGE}`);
   }
-  const { values, positionals } = parsed;
+}
+
+await runScript("token", async () => {
+  const { values, positionals } = parseCommandLine();
   if (positionals.length !== 1) throw new CliError(EXIT.usage, USAGE);
   const [sub] = positionals;
   if (!isValidModelId(sub)) throw new CliError(EXIT.usage, `user ids are ${MODEL_ID_RULE}`);

@@ -158,6 +158,6 @@ await runScript("train", () => {
     createdAt: now,
     node: process.version,
   };
-  writeFileSync(join(out, "train-report.json"), JSON.stringify(report, null, 2) + "\n");
+  writeFileSync(join(out, "train-report.json"), `${JSON.stringify(report, null, 2)}\n`);
   console.error(`wrote ${out}: ${(bytes.byteLength / 1e6).toFixed(2)} MB, best valid ppl ${best.toFixed(1)}, ${report.trainSeconds.toFixed(0)} s`);
 });

@@ -41,7 +41,7 @@ import { readModelDir } from "./lib/model-dir.ts";
 import { quantile } from "../bench/stats.ts";
 
 const arg = flags({ model: "models/base", users: "1000", "min-sentences": "40" }, ["json", "skip-quality", "skip-numerics", "skip-workerd"]);
-const log = (s: string) => process.stderr.write(s + "\n");
+const log = (s: string) => process.stderr.write(`${s}\n`);
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
 
@@ -340,5 +340,5 @@ if (!arg.bool("skip-numerics")) {
   log(`numerics: ${JSON.stringify(result.numerics)}`);
 }
 if (!arg.bool("skip-workerd")) result.workerd = await workerd(sentences, arg.num("users"));
-if (arg.bool("json")) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+if (arg.bool("json")) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 else console.log(JSON.stringify(result, null, 2));

@@ -83,14 +83,17 @@ async function readText(file: string): Promise<string> {
   }
 }
 
-async function run(argv: string[]): Promise<number> {
-  let parsed;
+/** The command line's options and positionals, or a usage error. */
+function parseCommandLine(argv: string[]) {
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
   } catch (e) {
     throw usage((e as Error).message);
   }
-  const { values: o, positionals } = parsed;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parseCommandLine(argv);
   if (o.help) {
     console.log(USAGE);
     return EXIT.ok;

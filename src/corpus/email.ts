@@ -132,7 +132,7 @@ export function sentencesOf(lines: readonly string[]): string[] {
     p
       .replace(/\s+/g, " ")
       .trim()
-      .split(/(?<=[.!?]["')\]]?)\s+(?=["'(\[]?[A-Z0-9])/)
+      .split(/(?<=[.!?]["')\]]?)\s+(?=["'([]?[A-Z0-9])/)
       .filter((s) => s !== ""),
   );
 }

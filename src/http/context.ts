@@ -77,7 +77,7 @@ const textModels = new WeakMap<LoadedModel["model"], TextModel>();
 
 /** The published model from KV, through the isolate cache. */
 export async function publishedModel(c: AppContext, id: string): Promise<LoadedModel> {
-  let result;
+  let result: Awaited<ReturnType<typeof loadModel>>;
   try {
     result = await loadModel(c.env.MODELS, id);
   } catch (e) {

@@ -60,6 +60,7 @@ const ASCII_KIND: Uint8Array = (() => {
     const ch = String.fromCharCode(c);
     if (/[a-zA-Z]/.test(ch)) kinds[c] = LETTER;
     else if (/[0-9]/.test(ch)) kinds[c] = DIGIT;
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters separate tokens, as spaces do
     else if (/[\s\x00-\x1f\x7f]/.test(ch)) kinds[c] = SPACE;
   }
   return kinds;

@@ -71,7 +71,7 @@ export function encodeUserData(layers: ReadonlyMap<string, LayerRecord>): Uint8A
 /** The safetensors file and its layers' metadata, checked only for their framing. */
 function readUserFile(bytes: Uint8Array): { file: ReturnType<typeof decodeSafetensors>; layers: Record<string, unknown> } {
   if (bytes.byteLength > MAX_USER_FILE_BYTES) fail(`a user file is at most ${MAX_USER_FILE_BYTES} bytes`);
-  let file;
+  let file: ReturnType<typeof decodeSafetensors>;
   try {
     file = decodeSafetensors(bytes, { maxHeaderBytes: 256 * 1024 });
   } catch (e) {

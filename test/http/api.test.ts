@@ -77,8 +77,8 @@ describe("with a seeded model", () => {
   });
 
   it("learns: the learned continuation rises to the top, first in the writer, then in KV", async () => {
-    const prefix = `${base}/predict?prefix=` + encodeURIComponent("the quick brown fox");
-    const before = await json<PredictBody>(prefix + "&k=50");
+    const prefix = `${base}/predict?prefix=${encodeURIComponent("the quick brown fox")}`;
+    const before = await json<PredictBody>(`${prefix}&k=50`);
     const pBefore = before.body.predictions.find((p) => p.word === "jumps")?.p ?? 0;
     expect(before.body.predictions[0].word).not.toBe("jumps");
     let last: LearnBody | undefined;
@@ -98,7 +98,7 @@ describe("with a seeded model", () => {
       expect(last.lossAfter).toBeLessThan(last.lossBefore);
     }
     expect(last!.model).toEqual({ id, version: 2, published: false });
-    const fresh = await json<PredictBody>(prefix + "&fresh=1");
+    const fresh = await json<PredictBody>(`${prefix}&fresh=1`);
     expect(fresh.body.predictions[0].word).toBe("jumps");
     expect(fresh.body.predictions[0].p).toBeGreaterThan(pBefore);
 

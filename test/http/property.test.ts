@@ -29,7 +29,7 @@ const encoder = new TextEncoder();
 const utf8 = (s: string) => encoder.encode(s);
 
 /** Percent-encodes every byte: any string, even lone surrogates (as U+FFFD), or raw bytes. */
-const pct = (bytes: Uint8Array) => [...bytes].map((b) => "%" + b.toString(16).padStart(2, "0")).join("");
+const pct = (bytes: Uint8Array) => [...bytes].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("");
 
 /** Text of every kind: any code points (lone surrogates too), grapheme clusters, huge, empty. */
 const text = fc.oneof(
@@ -150,7 +150,7 @@ const path = fc.oneof(
   fc.constantFrom(...ROUTES, "/models", `/models/${ID}`, `/models/${ID}/rollback`, "/health", "/"),
   fc.tuple(fc.constantFrom("", `/models/${ID}`), fc.constantFrom(...ROUTES)).map(([base, route]) => base + route),
   fc.tuple(segment, fc.constantFrom("", ...ROUTES, "/rollback")).map(([id, route]) => `/models/${id}${route}`),
-  fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => "/" + s.join("/")),
+  fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => `/${s.join("/")}`),
 );
 
 const query = fc
