@@ -62,13 +62,20 @@ export function fitCalibration(
   let best: Vec3 = [0, 0, 0];
   let bestErr = Infinity;
   for (let mask = 1; mask < 8; mask++) {
-    const x = leastSquares(rows, ys, [0, 1, 2].map((i) => (mask & (1 << i)) !== 0));
+    const x = leastSquares(
+      rows,
+      ys,
+      [0, 1, 2].map((i) => (mask & (1 << i)) !== 0),
+    );
     if (x.some((v) => v < 0)) continue;
     const err = rows.reduce((e, r, k) => e + (r[0] * x[0] + r[1] * x[1] + r[2] * x[2] - ys[k]) ** 2, 0);
     if (err < bestErr) [best, bestErr] = [x, err];
   }
   const [fixedMs, nsPerRecurrentMac, nsPerOutputMac] = best;
   // rows[k] · x is prediction / measurement; the margin makes the worst of them 1.
-  const margin = Math.max(1, ...rows.map((r) => 1 / (r[0] * fixedMs + r[1] * nsPerRecurrentMac + r[2] * nsPerOutputMac)));
+  const margin = Math.max(
+    1,
+    ...rows.map((r) => 1 / (r[0] * fixedMs + r[1] * nsPerRecurrentMac + r[2] * nsPerOutputMac)),
+  );
   return { fixedMs, nsPerRecurrentMac, nsPerOutputMac, margin, measured };
 }

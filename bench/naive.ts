@@ -79,7 +79,13 @@ export interface NaiveGradient {
 }
 
 /** bptt(x, y): the dense gradient of the summed loss, by truncated BPTT. */
-export function naiveBptt(m: NaiveRnn, f: Forward, x: ArrayLike<number>, y: ArrayLike<number>, truncate: number): NaiveGradient {
+export function naiveBptt(
+  m: NaiveRnn,
+  f: Forward,
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  truncate: number,
+): NaiveGradient {
   const { vocab: n, hidden: h, V, W } = m;
   const dU = new Float64Array(h * n);
   const dV = new Float64Array(n * h);
@@ -116,7 +122,12 @@ export function naiveBptt(m: NaiveRnn, f: Forward, x: ArrayLike<number>, y: Arra
  * and gradient, one SGD step on every weight, then the loss again.
  * Returns the mean losses before and after.
  */
-export function naiveLearn(m: NaiveRnn, ids: ArrayLike<number>, lr: number, truncate: number): { lossBefore: number; lossAfter: number } {
+export function naiveLearn(
+  m: NaiveRnn,
+  ids: ArrayLike<number>,
+  lr: number,
+  truncate: number,
+): { lossBefore: number; lossAfter: number } {
   const x = Array.prototype.slice.call(ids, 0, ids.length - 1) as number[];
   const y = Array.prototype.slice.call(ids, 1) as number[];
   const f = naiveForward(m, x);

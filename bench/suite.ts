@@ -1,6 +1,13 @@
 import { learnShape, learnWork } from "../src/budget/cost-model.ts";
 import { completeNext, completionIndex } from "../src/model/completion.ts";
-import { type LearnOptions, learnSentence, predictNext, sentenceGradient, sentenceLoss, type Workspace } from "../src/model/lm.ts";
+import {
+  type LearnOptions,
+  learnSentence,
+  predictNext,
+  sentenceGradient,
+  sentenceLoss,
+  type Workspace,
+} from "../src/model/lm.ts";
 import type { RnnLm } from "../src/model/model.ts";
 import { sgdStep } from "../src/model/sgd.ts";
 import { isSuggestible } from "../src/model/vocab.ts";
@@ -51,7 +58,9 @@ export function suiteOps(m: RnnLm, ws: Workspace, input: SuiteInput, words: read
   // change how much the bounds prune (timing), not what is measured.
   const index = completionIndex(m, words);
   for (const [n, list] of Object.entries(input.completions)) {
-    ops[`complete/${n}`] = cycle(list, ({ ids, partial }) => completeNext(m, ids, input.k, index, partial, isSuggestible, ws));
+    ops[`complete/${n}`] = cycle(list, ({ ids, partial }) =>
+      completeNext(m, ids, input.k, index, partial, isSuggestible, ws),
+    );
   }
   for (const [n, list] of Object.entries(input.sentences)) {
     ops[`learn/${n}`] = cycle(list, (ids) => learnSentence(m, ids, input.learn, ws));

@@ -58,7 +58,12 @@ export type FirstCall =
   | { kind: "none" };
 
 /** The parts of a fresh isolate's first prediction, in order ("none": a request alone). */
-export type ColdPhase = { phase: "none" } | { phase: "kv" } | { phase: "decode" } | { phase: "buffers" } | { phase: "predict"; ids: number[] };
+export type ColdPhase =
+  | { phase: "none" }
+  | { phase: "kv" }
+  | { phase: "decode" }
+  | { phase: "buffers" }
+  | { phase: "predict"; ids: number[] };
 
 export interface OpRequest {
   name: string;
@@ -82,7 +87,12 @@ async function load(env: BenchEnv): Promise<LoadReport> {
   const tm = textModel(result.model, result.vocab, LIMITS.maxSentenceTokens);
   const t2 = performance.now();
   loaded = tm;
-  return { loadMs: t1 - t0, workspaceMs: t2 - t1, bytes: bufferBytes(tm.model, tm.ws), weightBytes: bufferBytes(tm.model) };
+  return {
+    loadMs: t1 - t0,
+    workspaceMs: t2 - t1,
+    bytes: bufferBytes(tm.model, tm.ws),
+    weightBytes: bufferBytes(tm.model),
+  };
 }
 
 /** What the cold phases so far have made (ModelCache's load, taken apart). */
@@ -92,10 +102,14 @@ async function coldPhase(env: BenchEnv, p: ColdPhase): Promise<void> {
   if (p.phase === "kv") {
     const manifest = await readManifest(env.MODELS, "default");
     if (!manifest) throw new Error("no model seeded under id 'default'");
-    [cold.vocab, cold.bytes] = await Promise.all([readVocab(env.MODELS, manifest.vocabHash), readWeights(env.MODELS, manifest)]);
+    [cold.vocab, cold.bytes] = await Promise.all([
+      readVocab(env.MODELS, manifest.vocabHash),
+      readWeights(env.MODELS, manifest),
+    ]);
     cold.hash = manifest.vocabHash;
   }
-  if (p.phase === "decode") cold.model = decodeModel(cold.bytes!, { vocab: cold.vocab!.words.length, vocabHash: cold.hash }).model;
+  if (p.phase === "decode")
+    cold.model = decodeModel(cold.bytes!, { vocab: cold.vocab!.words.length, vocabHash: cold.hash }).model;
   if (p.phase === "buffers") cold.tm = textModel(cold.model!, cold.vocab!, LIMITS.maxSentenceTokens);
   if (p.phase === "predict") predictNext(cold.tm!.model, p.ids, LIMITS.defaultK, isSuggestible, cold.tm!.ws);
 }

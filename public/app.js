@@ -229,7 +229,8 @@ async function teach() {
     teachResult.textContent = r.model.published ? learned : `${learned}, published shortly`;
     showStatus("");
     await suggest();
-    if (!r.model.published && (await followPublish(r.model.version))) teachResult.textContent = `${learned}, now published`;
+    if (!r.model.published && (await followPublish(r.model.version)))
+      teachResult.textContent = `${learned}, now published`;
   } catch (e) {
     showStatus(e.message);
   } finally {

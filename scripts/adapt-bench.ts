@@ -107,7 +107,9 @@ function modelLearner(tm: TextModel, policy: LearnPolicy | null): Learner {
     tm,
     learn(tokens, sub) {
       const { lr, truncate, steps, ...guards } = options;
-      const applied = policy ? policy.options(tokens, { lr, truncate, steps }, sub, guards) : { ...options, subject: sub === undefined ? undefined : subjectHash(sub) };
+      const applied = policy
+        ? policy.options(tokens, { lr, truncate, steps }, sub, guards)
+        : { ...options, subject: sub === undefined ? undefined : subjectHash(sub) };
       const r = learnWords(learner.tm, tokens, applied);
       learner.tm = r.tm;
       const ok = r.outcome.applied === options.steps;
@@ -137,7 +139,10 @@ function personalLearner(pt: PersonalText): Learner {
 function loadModel(dir: string): { tm: TextModel; vocab: Vocab } {
   const { model, vocab } = readModelDir(dir);
   // The writer gives every model it learns with its word slots (src/writer/model-writer.ts).
-  return { tm: textModel(newWordRate > 0 ? withWordSlots(model, WORD_SLOTS) : model, vocab, LIMITS.maxSentenceTokens), vocab };
+  return {
+    tm: textModel(newWordRate > 0 ? withWordSlots(model, WORD_SLOTS) : model, vocab, LIMITS.maxSentenceTokens),
+    vocab,
+  };
 }
 
 /**
@@ -148,7 +153,11 @@ function loadModel(dir: string): { tm: TextModel; vocab: Vocab } {
  */
 function score(tm: TextModel, sentences: readonly string[][]) {
   const scorer = new BaseVocabView(new RnnScorer(tm.model), baseVocab(tm.model));
-  const r = evaluate(scorer, sentences.map((s) => encode(s, tm.vocab)), tm.vocab);
+  const r = evaluate(
+    scorer,
+    sentences.map((s) => encode(s, tm.vocab)),
+    tm.vocab,
+  );
   return {
     perplexity: round(r.perplexity, 3),
     top1: round(r.top1, 5),
@@ -159,7 +168,14 @@ function score(tm: TextModel, sentences: readonly string[][]) {
 
 const loaded = loadModel(arg.str("model"));
 const learner = arg.bool("personal")
-  ? personalLearner(personalText(personalBase(loaded.tm.model, WORD_SLOTS), loaded.vocab, emptyLayer(baseVocab(loaded.tm.model), WORD_SLOTS, arg.num("layer-bits")), LIMITS.maxSentenceTokens))
+  ? personalLearner(
+      personalText(
+        personalBase(loaded.tm.model, WORD_SLOTS),
+        loaded.vocab,
+        emptyLayer(baseVocab(loaded.tm.model), WORD_SLOTS, arg.num("layer-bits")),
+        LIMITS.maxSentenceTokens,
+      ),
+    )
   : modelLearner(loaded.tm, new LearnPolicy({ damping: !arg.bool("no-damping") }));
 const sizes = { stream: arg.num("stream"), heldOut: arg.num("heldout") };
 const domain = splitDomain(hamEmails(), LIMITS.maxSentenceTokens, { ...DEFAULT_SPLIT, ...sizes });
@@ -203,7 +219,13 @@ const learnedWords = learner.tm.model.learned?.words.length ?? 0;
 const result = {
   domain: { before: before.domain, after: after.domain },
   brown: { before: before.brown, after: after.brown },
-  recall: { ...PHRASE_RECALL, sentences: recall.sentences, positions: recall.positions, before: round(recall.before, 5), after: round(recall.after, 5) },
+  recall: {
+    ...PHRASE_RECALL,
+    sentences: recall.sentences,
+    positions: recall.positions,
+    before: round(recall.before, 5),
+    after: round(recall.after, 5),
+  },
   recall_one_subject: { before: round(recallOneSubject.before, 5), after: round(recallOneSubject.after, 5) },
   learn_ms_per_sentence: round(learnMs, 3),
   options: arg.bool("personal") ? { personal: personalOptions, layer_bits: arg.num("layer-bits") } : options,

@@ -20,7 +20,13 @@ import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { fitCalibration } from "../bench/fit.ts";
 import { type Measured, measureAll, quantile, type Runner, type TimingOptions } from "../bench/stats.ts";
-import { type CalibrationPoint, calibrationSentences, meanLearnMacs, type SuiteInput, suiteOps } from "../bench/suite.ts";
+import {
+  type CalibrationPoint,
+  calibrationSentences,
+  meanLearnMacs,
+  type SuiteInput,
+  suiteOps,
+} from "../bench/suite.ts";
 import type { ColdPhase, FirstCall, LoadReport, OpRequest, SetupInput } from "../bench/worker.ts";
 import { estimateLearnMs, learnShape } from "../src/budget/cost-model.ts";
 import { LEARN_BOUNDS, LIMITS, UPDATE_GUARDS } from "../src/config.ts";
@@ -30,7 +36,16 @@ import { assignClasses } from "../src/model/output/class-softmax.ts";
 import { seededRng } from "../src/model/rng.ts";
 import { textModel } from "../src/model/text-model.ts";
 import { sqrtCounts } from "../src/model/train.ts";
-import { BOS, buildVocab, countWords, encode, isSuggestible, type Vocab, vocabHash, withMarkers } from "../src/model/vocab.ts";
+import {
+  BOS,
+  buildVocab,
+  countWords,
+  encode,
+  isSuggestible,
+  type Vocab,
+  vocabHash,
+  withMarkers,
+} from "../src/model/vocab.ts";
 import { DEFAULT_MODEL_ID, publishVersion } from "../src/store/kv-layout.ts";
 import { decodeModel, encodeModel } from "../src/store/model-codec.ts";
 import { readVocabFile, WEIGHTS_FILE } from "./lib/model-dir.ts";
@@ -56,7 +71,15 @@ if (shipped) {
   const classStart = assignClasses(sqrtCounts(built.counts), 100);
   const model = initModel({ vocab: vocab.words.length, hidden: 100, classStart }, seededRng(1));
   const now = new Date().toISOString();
-  const meta = { version: 1, vocabHash: vocabHash(vocab), createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0, hyperparameters: {} };
+  const meta = {
+    version: 1,
+    vocabHash: vocabHash(vocab),
+    createdAt: now,
+    updatedAt: now,
+    tokensLearned: 0,
+    learns: 0,
+    hyperparameters: {},
+  };
   bytes = encodeModel(model, meta, { dtype: "F16" });
 }
 const { model: probe } = decodeModel(bytes.slice());
@@ -101,20 +124,25 @@ const suite: SuiteInput = {
   baselinePredict: "10",
 };
 const grid: CalibrationPoint[] = [];
-for (const tokens of [5, 10, 20, 40, 64]) for (const truncate of [0, 4, 16]) for (const steps of [1, 5]) grid.push({ tokens, truncate, steps });
+for (const tokens of [5, 10, 20, 40, 64])
+  for (const truncate of [0, 4, 16]) for (const steps of [1, 5]) grid.push({ tokens, truncate, steps });
 const setup: SetupInput = { suite, calibration: arg.bool("calibrate") ? { stream, grid } : undefined };
 
 const timing: TimingOptions = { minBatchMs: 30, samples, warmup: 20 };
 const timingFor = (name: string): TimingOptions =>
-  name.startsWith("baseline") ? { minBatchMs: 30, samples: Math.max(7, Math.round(samples / 2)), warmup: 2 }
-  : name.startsWith("cal/") ? { minBatchMs: 25, samples: 9, warmup: 3 }
-  : timing;
+  name.startsWith("baseline")
+    ? { minBatchMs: 30, samples: Math.max(7, Math.round(samples / 2)), warmup: 2 }
+    : name.startsWith("cal/")
+      ? { minBatchMs: 25, samples: 9, warmup: 3 }
+      : timing;
 
 if (!hasSchedstat()) log("warning: no /proc schedstat here; CPU times are wall times");
 const cpuNs = (pid: number | "self") => (hasSchedstat() ? processCpuNs(pid) : performance.now() * 1e6);
 
 // ---------------------------------------------------------------- workerd
-log(`model: ${shipped ? dir : "random stand-in"} ${JSON.stringify(modelInfo)}, ${(bytes.byteLength / 1e6).toFixed(2)} MB file`);
+log(
+  `model: ${shipped ? dir : "random stand-in"} ${JSON.stringify(modelInfo)}, ${(bytes.byteLength / 1e6).toFixed(2)} MB file`,
+);
 /** The bench worker's bundle, with or without warming the numerics up at startup. */
 const bundle = async (warm: boolean, root = ".") =>
   (
@@ -152,14 +180,20 @@ function refTree(ref: string): { sha: string; root: string } {
 }
 const ref = arg.str("compare") ? refTree(arg.str("compare")) : undefined;
 const refWarmed = ref && (await bundle(true, ref.root));
-const refWasm = ref && existsSync(join(ref.root, "src/kernels/kernels.wasm")) ? readFileSync(join(ref.root, "src/kernels/kernels.wasm")) : kernelsWasm;
+const refWasm =
+  ref && existsSync(join(ref.root, "src/kernels/kernels.wasm"))
+    ? readFileSync(join(ref.root, "src/kernels/kernels.wasm"))
+    : kernelsWasm;
 const worker = (name: string, script: string, wasm = kernelsWasm) => ({
   config: {
     name,
     compatibilityDate: "2026-11-01",
     manifest: {
       mainModule: "worker.js",
-      modules: { "worker.js": { type: "esm" as const, contents: script }, "kernels.wasm": { type: "wasm" as const, contents: wasm } },
+      modules: {
+        "worker.js": { type: "esm" as const, contents: script },
+        "kernels.wasm": { type: "wasm" as const, contents: wasm },
+      },
     },
     env: { MODELS: { type: "kv" as const, id: "bench-models" } },
   },
@@ -197,12 +231,22 @@ const coldSplits: Record<"now" | "ref", ColdSplit[]> = { now: [], ref: [] };
 try {
   const kv = await mf.getKVNamespace("MODELS", "bench");
   const now = new Date().toISOString();
-  const fields = { version: 1, vocabHash: vocabHash(vocab), createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0 };
+  const fields = {
+    version: 1,
+    vocabHash: vocabHash(vocab),
+    createdAt: now,
+    updatedAt: now,
+    tokensLearned: 0,
+    learns: 0,
+  };
   await publishVersion(kv as unknown as KVNamespace, DEFAULT_MODEL_ID, bytes, fields, { vocab });
   const pid = childPid("workerd");
   const call = async <T>(name: string, path: string, body?: unknown): Promise<T> => {
     const w = await mf.getWorker(name);
-    const res = await w.fetch(`http://bench${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body) });
+    const res = await w.fetch(
+      `http://bench${path}`,
+      body === undefined ? {} : { method: "POST", body: JSON.stringify(body) },
+    );
     if (!res.ok) throw new Error(`${name}${path}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   };
@@ -242,7 +286,11 @@ try {
   learnBytes = await call<number>("bench", "/bytes");
   const names = (await call<string[]>("bench", "/setup", setup)).filter((n) => n !== "noop");
   // REF times what both have, except the baseline (the same code in both) and the calibration.
-  const refNames = ref ? (await call<string[]>("ref", "/setup", { suite })).filter((n) => names.includes(n) && /^(learn|predict|gradient|sgd|loss)\//.test(n)) : [];
+  const refNames = ref
+    ? (await call<string[]>("ref", "/setup", { suite })).filter(
+        (n) => names.includes(n) && /^(learn|predict|gradient|sgd|loss)\//.test(n),
+      )
+    : [];
   const batch = async (name: string, reps: number) => {
     const c0 = cpuNs(pid);
     const [w, op] = name.startsWith("ref:") ? ["ref", name.slice(4)] : ["bench", name];
@@ -254,11 +302,16 @@ try {
   for (let i = 0; i < 15; i++) noop.push((await batch("noop", 1)).cpuMs);
   const overheadMs = quantile(noop, 0.5);
   log(`workerd: pid ${pid}, ${overheadMs.toFixed(3)} ms CPU per request; timing ${names.length} operations...`);
-  const runner = (name: string): Runner => async (reps) => {
-    const t = await batch(name, reps);
-    return { cpuMs: Math.max(0, t.cpuMs - overheadMs), wallMs: t.wallMs };
-  };
-  workerd = await measureAll(Object.fromEntries([...names, ...refNames.map((n) => `ref:${n}`)].map((n) => [n, runner(n)])), timingFor);
+  const runner =
+    (name: string): Runner =>
+    async (reps) => {
+      const t = await batch(name, reps);
+      return { cpuMs: Math.max(0, t.cpuMs - overheadMs), wallMs: t.wallMs };
+    };
+  workerd = await measureAll(
+    Object.fromEntries([...names, ...refNames.map((n) => `ref:${n}`)].map((n) => [n, runner(n)])),
+    timingFor,
+  );
 } finally {
   await mf.dispose();
 }
@@ -271,19 +324,25 @@ if (!arg.bool("skip-node")) {
   const tm = textModel(model, vocab, LIMITS.maxSentenceTokens);
   const ops = suiteOps(tm.model, tm.ws, suite, tm.vocab.words);
   let calls = 0;
-  const runner = (name: string): Runner => async (reps) => {
-    const c0 = cpuNs("self");
-    const t0 = performance.now();
-    for (let r = 0; r < reps; r++) ops[name](calls++);
-    return { cpuMs: (cpuNs("self") - c0) / 1e6, wallMs: performance.now() - t0 };
-  };
+  const runner =
+    (name: string): Runner =>
+    async (reps) => {
+      const c0 = cpuNs("self");
+      const t0 = performance.now();
+      for (let r = 0; r < reps; r++) ops[name](calls++);
+      return { cpuMs: (cpuNs("self") - c0) / 1e6, wallMs: performance.now() - t0 };
+    };
   node = await measureAll(Object.fromEntries(Object.keys(ops).map((n) => [n, runner(n)])), timingFor);
 }
 
 // ---------------------------------------------------------------- report
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 const cpu = (prefix: string) =>
-  Object.fromEntries(Object.entries(workerd).filter(([k]) => k.startsWith(`${prefix}/`)).map(([k, v]) => [k.slice(prefix.length + 1), r3(v.cpu.median)]));
+  Object.fromEntries(
+    Object.entries(workerd)
+      .filter(([k]) => k.startsWith(`${prefix}/`))
+      .map(([k, v]) => [k.slice(prefix.length + 1), r3(v.cpu.median)]),
+  );
 const learn20 = workerd["learn/20"].cpu.median;
 const predict10 = workerd["predict/10"].cpu.median;
 const loadMs = loads.map((l) => l.loadMs + l.workspaceMs);
@@ -292,14 +351,28 @@ const coldSummary = (splits: ColdSplit[]) => {
   const med = (f: (c: ColdSplit) => number) => r3(quantile(splits.map(f), 0.5));
   return {
     first_predict_ms: med((c) => c.decode + c.buffers + c.predict),
-    split_ms: { kv: med((c) => c.kv), decode: med((c) => c.decode), buffers: med((c) => c.buffers), predict: med((c) => c.predict) },
+    split_ms: {
+      kv: med((c) => c.kv),
+      decode: med((c) => c.decode),
+      buffers: med((c) => c.buffers),
+      predict: med((c) => c.predict),
+    },
   };
 };
 const refCpu = (prefix: string) =>
-  Object.fromEntries(Object.entries(workerd).filter(([k]) => k.startsWith(`ref:${prefix}/`)).map(([k, v]) => [k.slice(prefix.length + 5), r3(v.cpu.median)]));
+  Object.fromEntries(
+    Object.entries(workerd)
+      .filter(([k]) => k.startsWith(`ref:${prefix}/`))
+      .map(([k, v]) => [k.slice(prefix.length + 5), r3(v.cpu.median)]),
+  );
 const gflops = (ms: number) => r3((2 * meanLearnMacs(probe, suite.sentences["20"], learn)) / (ms * 1e6));
 const now = coldSummary(coldSplits.now);
-const firstLearnMs = r3(quantile(firsts.filter((f) => f.warmed && f.rehearseMs !== undefined).map((f) => f.learn[0]), 0.5));
+const firstLearnMs = r3(
+  quantile(
+    firsts.filter((f) => f.warmed && f.rehearseMs !== undefined).map((f) => f.learn[0]),
+    0.5,
+  ),
+);
 const compare = ref && {
   ref: ref.sha,
   learn_ms: refCpu("learn"),
@@ -327,7 +400,10 @@ const targets = {
 const summary = {
   model: modelInfo,
   targets: Object.fromEntries(
-    Object.entries(targets).map(([k, t]) => [k, { ...t, met: "atLeast" in t ? t.value >= t.target : t.value <= t.target }]),
+    Object.entries(targets).map(([k, t]) => [
+      k,
+      { ...t, met: "atLeast" in t ? t.value >= t.target : t.value <= t.target },
+    ]),
   ),
   cold: { ...now, first_learn_ms: firstLearnMs },
   learn_ms: cpu("learn"),
@@ -345,24 +421,46 @@ const summary = {
 };
 
 const f = (x: number | undefined, w = 9) => (x === undefined ? "" : x.toFixed(3)).padStart(w);
-log(`\n${"ms per call".padEnd(24)}${"cpu med".padStart(9)}${"cpu p95".padStart(9)}${"wall med".padStart(9)}  batch${node ? "  node cpu med" : ""}`);
+log(
+  `\n${"ms per call".padEnd(24)}${"cpu med".padStart(9)}${"cpu p95".padStart(9)}${"wall med".padStart(9)}  batch${node ? "  node cpu med" : ""}`,
+);
 for (const [name, m] of Object.entries(workerd)) {
   if (name.startsWith("cal/")) continue;
-  log(`${name.padEnd(24)}${f(m.cpu.median)}${f(m.cpu.p95)}${f(m.wall.median)}  x${String(m.batch).padEnd(5)}${f(node?.[name]?.cpu.median, 13)}`);
+  log(
+    `${name.padEnd(24)}${f(m.cpu.median)}${f(m.cpu.p95)}${f(m.wall.median)}  x${String(m.batch).padEnd(5)}${f(node?.[name]?.cpu.median, 13)}`,
+  );
 }
-log(`cold loads, ms (KV + decode + workspace, wall / workerd CPU): ${loads.map((l) => `${l.loadMs + l.workspaceMs}/${l.cpuMs.toFixed(0)}`).join(", ")}`);
+log(
+  `cold loads, ms (KV + decode + workspace, wall / workerd CPU): ${loads.map((l) => `${l.loadMs + l.workspaceMs}/${l.cpuMs.toFixed(0)}`).join(", ")}`,
+);
 const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(" ");
 const after = (f: (typeof firsts)[number]) =>
-  f.rehearseMs === undefined ? (f.warmed ? " after warmUp()" : "") : ` after warmUp() and rehearse() (${f.rehearseMs.toFixed(1)} ms)`;
-for (const f of firsts) log(`a fresh isolate's first calls${after(f)}, CPU ms: predict 10 [${list(f.predict)}], then learn 20 [${list(f.learn)}]`);
-const firstLearn = (rehearsed: boolean) => quantile(firsts.filter((f) => f.warmed && (f.rehearseMs !== undefined) === rehearsed).map((f) => f.learn[0]), 0.5);
-log(`median first learn after warmUp(): ${firstLearn(false).toFixed(1)} ms CPU; after warmUp() and rehearse(): ${firstLearn(true).toFixed(1)} ms`);
+  f.rehearseMs === undefined
+    ? f.warmed
+      ? " after warmUp()"
+      : ""
+    : ` after warmUp() and rehearse() (${f.rehearseMs.toFixed(1)} ms)`;
+for (const f of firsts)
+  log(
+    `a fresh isolate's first calls${after(f)}, CPU ms: predict 10 [${list(f.predict)}], then learn 20 [${list(f.learn)}]`,
+  );
+const firstLearn = (rehearsed: boolean) =>
+  quantile(
+    firsts.filter((f) => f.warmed && (f.rehearseMs !== undefined) === rehearsed).map((f) => f.learn[0]),
+    0.5,
+  );
+log(
+  `median first learn after warmUp(): ${firstLearn(false).toFixed(1)} ms CPU; after warmUp() and rehearse(): ${firstLearn(true).toFixed(1)} ms`,
+);
 log(`warmUp() itself in a fresh isolate: ${warmUpCpuMs.toFixed(1)} ms CPU`);
-const splitLine = (c: ColdSplit) => `kv ${c.kv.toFixed(1)} decode ${c.decode.toFixed(1)} buffers ${c.buffers.toFixed(1)} predict ${c.predict.toFixed(1)}`;
+const splitLine = (c: ColdSplit) =>
+  `kv ${c.kv.toFixed(1)} decode ${c.decode.toFixed(1)} buffers ${c.buffers.toFixed(1)} predict ${c.predict.toFixed(1)}`;
 for (const c of coldSplits.now) log(`a fresh isolate's first prediction, CPU ms: ${splitLine(c)}`);
 for (const c of coldSplits.ref) log(`... on ${ref!.sha}: ${splitLine(c)}`);
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
-log(`buffers: ${mib(learnBytes)} after a learn, ${mib(loads[0].bytes)} to predict; the model's tensors ${mib(loads[0].weightBytes)}`);
+log(
+  `buffers: ${mib(learnBytes)} after a learn, ${mib(loads[0].bytes)} to predict; the model's tensors ${mib(loads[0].weightBytes)}`,
+);
 
 if (setup.calibration) {
   const classes = probe.output.kind === "class" ? probe.output.classes : 0;
@@ -376,12 +474,17 @@ if (setup.calibration) {
   const where = `workerd CPU time, ${new Date().toISOString().slice(0, 10)}, ${modelInfo.output} V=${modelInfo.vocab} H=${modelInfo.hidden}`;
   const shape = { hidden: modelInfo.hidden, vocab: modelInfo.vocab, classes, directOrder: probe.direct?.order ?? 0 };
   const cal = fitCalibration(points, shape, where);
-  writeFileSync("src/budget/calibration.json", `${JSON.stringify(cal, (_, v) => (typeof v === "number" ? Number(v.toPrecision(4)) : v), 2)}\n`);
+  writeFileSync(
+    "src/budget/calibration.json",
+    `${JSON.stringify(cal, (_, v) => (typeof v === "number" ? Number(v.toPrecision(4)) : v), 2)}\n`,
+  );
   log(`calibration from ${points.length} grid points -> src/budget/calibration.json: ${JSON.stringify(cal)}`);
   log("  tokens truncate steps   p95 ms  estimate");
   for (const p of points) {
     const est = estimateLearnMs(p.tokens, p, { ...shape, rowsPerToken: p.rowsPerToken }, cal);
-    log(`  ${String(p.tokens).padStart(6)} ${String(p.truncate).padStart(8)} ${String(p.steps).padStart(5)} ${f(p.p95)} ${f(est)}`);
+    log(
+      `  ${String(p.tokens).padStart(6)} ${String(p.truncate).padStart(8)} ${String(p.steps).padStart(5)} ${f(p.p95)} ${f(est)}`,
+    );
   }
 }
 if (arg.bool("json")) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -57,7 +57,10 @@ function evalText(dir: string, testFile: string): { train: string[][]; test: str
   const source = trainedOn(dir);
   if (testFile === "") {
     if (source !== "brown") {
-      throw new CliError(EXIT.usage, `${dir} was trained on ${source.file}, not Brown: give the sentences to score with --test FILE`);
+      throw new CliError(
+        EXIT.usage,
+        `${dir} was trained on ${source.file}, not Brown: give the sentences to score with --test FILE`,
+      );
     }
     const split = timed("load corpus", () => brownSplit());
     return { train: split.train, test: split.test, split: "test", out: "eval.json" };
@@ -87,7 +90,12 @@ await runScript("eval", () => {
   const first = test.slice(0, API_SENTENCES);
   const words = wordTokens(text.test.slice(0, API_SENTENCES));
   const apiScore = (label: string, m: NextWordModel) =>
-    accuracies(topKOverAllWords(timed(`${label} api`, () => evaluate(new PrefixWindow(m, LIMITS.prefixWindow), first, vocab)), words));
+    accuracies(
+      topKOverAllWords(
+        timed(`${label} api`, () => evaluate(new PrefixWindow(m, LIMITS.prefixWindow), first, vocab)),
+        words,
+      ),
+    );
   const api = {
     sentences: first.length,
     prefixWindow: LIMITS.prefixWindow,

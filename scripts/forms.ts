@@ -26,5 +26,7 @@ const counts = new FormCounts();
 for (const s of splitBengio(sentences).train) counts.addSentence(s.tokens, s.written);
 const forms = counts.forms(vocab.words);
 writeFileSync(join(dir, VOCAB_FILE), JSON.stringify(vocabToJson({ ...vocab, forms })));
-const sample = ["i", "washington", "u.s.", "mr.", "john", "god", "the", "english", "monday", "a"].map((w) => `${w} -> ${forms.get(w) ?? w}`);
+const sample = ["i", "washington", "u.s.", "mr.", "john", "god", "the", "english", "monday", "a"].map(
+  (w) => `${w} -> ${forms.get(w) ?? w}`,
+);
 console.error(`${forms.size} of ${vocab.words.length} words have a written form of their own: ${sample.join(", ")}`);

@@ -52,9 +52,14 @@ const round = (x: number, digits: number) => Number(x.toFixed(digits));
 function rnnSuggester(learn: boolean, cpu: CpuMeter): Suggester {
   let tm: TextModel = learn ? learningModel(model, vocab) : textModel(model, vocab, LIMITS.maxSentenceTokens);
   const policy = new LearnPolicy();
-  const defaults = { lr: LEARN_BOUNDS.lr.default, truncate: LEARN_BOUNDS.truncate.default, steps: LEARN_BOUNDS.steps.default };
+  const defaults = {
+    lr: LEARN_BOUNDS.lr.default,
+    truncate: LEARN_BOUNDS.truncate.default,
+    steps: LEARN_BOUNDS.steps.default,
+  };
   return {
-    suggest: (before, partial, n) => cpu.measure(() => completeWords(tm, before, partial, n, LIMITS.prefixWindow).predictions.map((p) => p.word)),
+    suggest: (before, partial, n) =>
+      cpu.measure(() => completeWords(tm, before, partial, n, LIMITS.prefixWindow).predictions.map((p) => p.word)),
     typed: learn
       ? (sentence) => {
           // As POST /learn with its defaults, through the writer's policy: at most 64 tokens (the
@@ -82,7 +87,11 @@ function httpSuggester(url: string, learn: boolean): Suggester {
     typed: learn
       ? async (sentence) => {
           if (sentence.length > LIMITS.maxSentenceTokens) return;
-          const r = await fetch(`${url}/learn`, { method: "POST", headers: { ...auth, "content-type": "text/plain" }, body: sentence.join(" ") });
+          const r = await fetch(`${url}/learn`, {
+            method: "POST",
+            headers: { ...auth, "content-type": "text/plain" },
+            body: sentence.join(" "),
+          });
           if (!r.ok) throw new Error(`POST /learn: ${r.status} ${await r.text()}`);
         }
       : undefined,
@@ -132,11 +141,16 @@ for (const learn of [false, true]) {
   const suggester = url ? httpSuggester(url, learn) : rnnSuggester(learn, cpu);
   const start = Date.now();
   const r = await simulateTyping(sentences, suggester, k);
-  console.error(`rnn${learn ? " + learning" : ""}: KSR ${(100 * r.ksr).toFixed(2)}% in ${((Date.now() - start) / 1000).toFixed(1)} s`);
+  console.error(
+    `rnn${learn ? " + learning" : ""}: KSR ${(100 * r.ksr).toFixed(2)}% in ${((Date.now() - start) / 1000).toFixed(1)} s`,
+  );
   results[learn ? "rnnLearning" : "rnn"] = summary(r, url ? undefined : cpu);
 }
 if (!arg.bool("skip-kn")) {
-  const kn = new KneserNey(split.train.map((s) => encode(s, vocab)), vocab.words.length);
+  const kn = new KneserNey(
+    split.train.map((s) => encode(s, vocab)),
+    vocab.words.length,
+  );
   const cpu = new CpuMeter();
   const r = await simulateTyping(sentences, knSuggester(kn, vocab, cpu), k);
   console.error(`kn3: KSR ${(100 * r.ksr).toFixed(2)}%`);
@@ -148,7 +162,11 @@ const out = {
   chars: ceiling.chars,
   via: url ? `HTTP ${url}` : "in process",
   ...results,
-  ceiling: { ksr: round(ceiling.ksr, 4), keystrokes: ceiling.keystrokes, note: "every in-vocabulary word taken at its first request; other words and punctuation typed" },
+  ceiling: {
+    ksr: round(ceiling.ksr, 4),
+    keystrokes: ceiling.keystrokes,
+    note: "every in-vocabulary word taken at its first request; other words and punctuation typed",
+  },
 };
 if (arg.bool("json")) process.stdout.write(`${JSON.stringify(out)}\n`);
 else console.log(JSON.stringify(out, null, 2));

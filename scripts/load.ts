@@ -65,7 +65,8 @@ function word(): string {
   return words[lo];
 }
 
-const phrase = (min: number, max: number) => Array.from({ length: min + Math.floor(rng() * (max - min + 1)) }, word).join(" ");
+const phrase = (min: number, max: number) =>
+  Array.from({ length: min + Math.floor(rng() * (max - min + 1)) }, word).join(" ");
 
 let nextClient = 0;
 /** Addresses from 198.18.0.0/15, the range set aside for benchmarks (RFC 2544). */
@@ -111,7 +112,11 @@ try {
     if (kind === "learn") {
       headers.authorization = `Bearer ${token}`;
       headers["content-type"] = "application/json";
-      request = new Request(`${url}/learn`, { method: "POST", headers, body: JSON.stringify({ sentence: phrase(8, 16) }) });
+      request = new Request(`${url}/learn`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ sentence: phrase(8, 16) }),
+      });
     } else {
       const q = new URLSearchParams({ prefix: phrase(1, 8), k: "5", ...(kind === "fresh" && { fresh: "1" }) });
       request = new Request(`${url}/predict?${q}`, { headers });
@@ -166,7 +171,9 @@ try {
   ];
   const non200 = [...failures.entries()].map(([k, n]) => `${k}: ${n}`).join(", ") || "none";
   console.log(lines.join("\n"));
-  console.log(`\nacknowledged learns ${acked}; in the writer ${writerLearns}; in published version ${published.version} ${publishedLearns}`);
+  console.log(
+    `\nacknowledged learns ${acked}; in the writer ${writerLearns}; in published version ${published.version} ${publishedLearns}`,
+  );
   console.log(`non-200 answers: ${non200}`);
   console.log(`GET /health alone, one at a time before the run: p50 ${stackP50} ms`);
   for (const [name, ok] of Object.entries(checks)) console.log(`${ok ? "ok  " : "FAIL"} ${name}`);
@@ -213,10 +220,30 @@ process.exit(failed ? 1 : 0);
 function summarise(all: Sample[], elapsed: number) {
   const row = (name: string, ss: Sample[]) => {
     const ms = ss.map((s) => s.ms);
-    return { name, n: ss.length, perS: (ss.length / elapsed).toFixed(0), p50: quantile(ms, 0.5).toFixed(1), p99: quantile(ms, 0.99).toFixed(1) };
+    return {
+      name,
+      n: ss.length,
+      perS: (ss.length / elapsed).toFixed(0),
+      p50: quantile(ms, 0.5).toFixed(1),
+      p99: quantile(ms, 0.99).toFixed(1),
+    };
   };
-  const label: Record<Kind, string> = { predict: "`GET /predict`", fresh: "`GET /predict?fresh=1`", learn: "`POST /learn`" };
-  return { rows: [...KINDS.map((k) => row(label[k], all.filter((s) => s.kind === k))), row("all", all)] };
+  const label: Record<Kind, string> = {
+    predict: "`GET /predict`",
+    fresh: "`GET /predict?fresh=1`",
+    learn: "`POST /learn`",
+  };
+  return {
+    rows: [
+      ...KINDS.map((k) =>
+        row(
+          label[k],
+          all.filter((s) => s.kind === k),
+        ),
+      ),
+      row("all", all),
+    ],
+  };
 }
 
 /** Replaces the "## Load" section of docs/benchmarks.md (up to the next "## "), or appends it. */

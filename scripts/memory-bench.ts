@@ -40,7 +40,9 @@ function ms<T>(f: (input: T) => void, input: () => T): number {
 const nothing = () => undefined;
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(2);
 const file = encodeModel(slotted, meta);
-console.log(`no memory: decode ${ms(decodeModel, () => file.slice()).toFixed(1)} ms, ${mib(footprintBytes(slotted))} MiB`);
+console.log(
+  `no memory: decode ${ms(decodeModel, () => file.slice()).toFixed(1)} ms, ${mib(footprintBytes(slotted))} MiB`,
+);
 for (const words of [20, 64]) {
   const sentences = Array.from({ length: MEMORY_SENTENCES }, () => [0, ...Array.from({ length: words }, word), 1]);
   const fill = () => {
@@ -51,7 +53,8 @@ for (const words of [20, 64]) {
   const memory = fill();
   const withMemory = encodeModel(rnnLm({ ...slotted, memory }), meta);
   const prefixes = sentences.slice(0, 1000).map((s) => s.slice(0, 4 + (s.length % 8)));
-  const recollectUs = (ms(() => prefixes.forEach((p) => memory.recollect(p, p.length)), nothing) * 1000) / prefixes.length;
+  const recollectUs =
+    (ms(() => prefixes.forEach((p) => memory.recollect(p, p.length)), nothing) * 1000) / prefixes.length;
   // A word in every sentence: the worst a learned word's eviction can ask.
   const everywhere = () => {
     const m = new PhraseMemory();

@@ -38,14 +38,28 @@ interface Attack {
   learns: { sentence: string; lr: number; truncate: number; steps: number }[];
 }
 
-const defaults = { lr: LEARN_BOUNDS.lr.default, truncate: LEARN_BOUNDS.truncate.default, steps: LEARN_BOUNDS.steps.default };
+const defaults = {
+  lr: LEARN_BOUNDS.lr.default,
+  truncate: LEARN_BOUNDS.truncate.default,
+  steps: LEARN_BOUNDS.steps.default,
+};
 const extreme = { lr: LEARN_BOUNDS.lr.max, truncate: LEARN_BOUNDS.truncate.max, steps: LEARN_BOUNDS.steps.max };
 const ATTACKS: Attack[] = [
   {
     name: "template",
-    learns: Array.from({ length: 50 }, (_, i) => ({ sentence: `sentence number ${i} is about the weather in the city`, ...defaults })),
+    learns: Array.from({ length: 50 }, (_, i) => ({
+      sentence: `sentence number ${i} is about the weather in the city`,
+      ...defaults,
+    })),
   },
-  { name: "repeat", learns: Array.from({ length: 200 }, () => ({ sentence: "the president of the company is a crook", ...defaults, lr: LEARN_BOUNDS.lr.max })) },
+  {
+    name: "repeat",
+    learns: Array.from({ length: 200 }, () => ({
+      sentence: "the president of the company is a crook",
+      ...defaults,
+      lr: LEARN_BOUNDS.lr.max,
+    })),
+  },
   { name: "extreme", learns: [{ sentence: "buy cheap pills now", ...extreme }] },
 ];
 
@@ -58,11 +72,16 @@ const valid = brownSplit().valid.slice(0, arg.num("valid"));
 
 function top3(tm: TextModel): number {
   const scorer = new BaseVocabView(new RnnScorer(tm.model), baseVocab(tm.model));
-  return evaluate(scorer, valid.map((s) => encode(s, tm.vocab)), tm.vocab).top3;
+  return evaluate(
+    scorer,
+    valid.map((s) => encode(s, tm.vocab)),
+    tm.vocab,
+  ).top3;
 }
 
 function probe(tm: TextModel): Record<string, string[]> {
-  const words = (p: string) => predictWords(tm, tokenize(p, LIMITS.maxSentenceTokens), 3, LIMITS.prefixWindow).predictions.map((x) => x.word);
+  const words = (p: string) =>
+    predictWords(tm, tokenize(p, LIMITS.maxSentenceTokens), 3, LIMITS.prefixWindow).predictions.map((x) => x.word);
   return Object.fromEntries(PROBES.map((p) => [p, words(p)]));
 }
 
@@ -81,11 +100,24 @@ const attacks = ATTACKS.map((attack) => {
     if (r.outcome.applied === options.steps) policy.applied(tokens, options);
   }
   const after = top3(tm);
-  const r = { name: attack.name, learns: attack.learns.length, top3: round(after, 5), delta_points: round(100 * (after - before), 2), probes: probe(tm) };
-  log(`${attack.name}: top-3 ${(100 * after).toFixed(2)}% (${r.delta_points >= 0 ? "+" : ""}${r.delta_points} points) ${JSON.stringify(r.probes)}`);
+  const r = {
+    name: attack.name,
+    learns: attack.learns.length,
+    top3: round(after, 5),
+    delta_points: round(100 * (after - before), 2),
+    probes: probe(tm),
+  };
+  log(
+    `${attack.name}: top-3 ${(100 * after).toFixed(2)}% (${r.delta_points >= 0 ? "+" : ""}${r.delta_points} points) ${JSON.stringify(r.probes)}`,
+  );
   return r;
 });
 
-const result = { valid_sentences: valid.length, before: { top3: round(before, 5), probes: probe(fresh()) }, attacks, defence: !arg.bool("no-defence") };
+const result = {
+  valid_sentences: valid.length,
+  before: { top3: round(before, 5), probes: probe(fresh()) },
+  attacks,
+  defence: !arg.bool("no-defence"),
+};
 if (arg.bool("json")) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 else for (const a of attacks) console.log(`${a.name.padEnd(10)} ${a.learns} learns: ${a.delta_points} points of top-3`);

@@ -24,7 +24,8 @@ await runScript("seed", () => {
   const id = arg.str("id");
   const where = arg.bool("remote") ? "--remote" : "--local";
   const persistTo = arg.str("persist-to");
-  if (persistTo && arg.bool("remote")) throw new CliError(EXIT.usage, "--persist-to is for local KV; it cannot go with --remote");
+  if (persistTo && arg.bool("remote"))
+    throw new CliError(EXIT.usage, "--persist-to is for local KV; it cannot go with --remote");
 
   function wrangler(args: string[]): string {
     const local = persistTo ? ["--persist-to", persistTo] : [];
@@ -75,5 +76,7 @@ await runScript("seed", () => {
   const manifestFile = join(tmp, "manifest.json");
   writeFileSync(manifestFile, JSON.stringify(manifest));
   wrangler(["put", manifestKey(id), "--path", manifestFile]);
-  console.error(`seeded model "${id}" version ${version} (${where.slice(2)}): ${bytes.byteLength} bytes, vocab ${vocab.words.length}`);
+  console.error(
+    `seeded model "${id}" version ${version} (${where.slice(2)}): ${bytes.byteLength} bytes, vocab ${vocab.words.length}`,
+  );
 });

@@ -16,7 +16,11 @@ const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 }
 
 function ttlSeconds(ttl: string): number {
   const m = /^(\d+)([smhd])$/.exec(ttl);
-  if (!m || Number(m[1]) === 0) throw new CliError(EXIT.usage, `--ttl must be a positive number and a unit (s, m, h, d), e.g. 1h; got ${JSON.stringify(ttl)}`);
+  if (!m || Number(m[1]) === 0)
+    throw new CliError(
+      EXIT.usage,
+      `--ttl must be a positive number and a unit (s, m, h, d), e.g. 1h; got ${JSON.stringify(ttl)}`,
+    );
   return Number(m[1]) * UNIT_SECONDS[m[2]];
 }
 
@@ -26,7 +30,10 @@ function secret(): string {
   const file = existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "";
   const line = /^USER_TOKEN_SECRET=(.*)$/m.exec(file);
   if (!line || line[1].trim() === "") {
-    throw new CliError(EXIT.usage, "USER_TOKEN_SECRET is neither in the environment nor in .dev.vars (see .dev.vars.example)");
+    throw new CliError(
+      EXIT.usage,
+      "USER_TOKEN_SECRET is neither in the environment nor in .dev.vars (see .dev.vars.example)",
+    );
   }
   return line[1].trim();
 }
@@ -34,7 +41,10 @@ function secret(): string {
 /** The command line's options and positionals, or a usage error. */
 function parseCommandLine() {
   try {
-    return parseArgs({ options: { ttl: { type: "string", default: "1h" }, scope: { type: "string" } }, allowPositionals: true });
+    return parseArgs({
+      options: { ttl: { type: "string", default: "1h" }, scope: { type: "string" } },
+      allowPositionals: true,
+    });
   } catch (e) {
     throw new CliError(EXIT.usage, `${(e as Error).message}\n${USAGE}`);
   }
@@ -47,7 +57,8 @@ await runScript("token", async () => {
   if (!isValidModelId(sub)) throw new CliError(EXIT.usage, `user ids are ${MODEL_ID_RULE}`);
   const scopes = values.scope?.split(/[\s,]+/).filter((s) => s !== "");
   const unknown = scopes?.filter((s) => !(SCOPES as readonly string[]).includes(s)) ?? [];
-  if (unknown.length > 0) throw new CliError(EXIT.usage, `unknown scope ${unknown.join(", ")}; scopes are ${SCOPES.join(", ")}`);
+  if (unknown.length > 0)
+    throw new CliError(EXIT.usage, `unknown scope ${unknown.join(", ")}; scopes are ${SCOPES.join(", ")}`);
   const exp = Math.floor(Date.now() / 1000) + ttlSeconds(values.ttl);
   const payload = { sub, exp, ...(scopes !== undefined && { scope: scopes.join(" ") }) };
   process.stdout.write(`${await sign(payload, secret(), "HS256")}\n`);

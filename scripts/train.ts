@@ -48,7 +48,11 @@ function trainingText(corpus: string, valid: string): TrainingText {
 }
 
 /** Each vocabulary word's most frequent written form in the training text (src/model/written-forms.ts). */
-function writtenForms(tokens: readonly string[][], written: readonly string[][], words: readonly string[]): Map<string, string> {
+function writtenForms(
+  tokens: readonly string[][],
+  written: readonly string[][],
+  words: readonly string[],
+): Map<string, string> {
   const forms = new FormCounts();
   tokens.forEach((s, i) => forms.addSentence(s, written[i]));
   return forms.forms(words);
@@ -77,7 +81,8 @@ await runScript("train", () => {
     out: "",
   });
   const directSize = arg.int("direct-size", 1);
-  if ((directSize & (directSize - 1)) !== 0) throw new CliError(EXIT.usage, `--direct-size must be a power of two, got ${directSize}`);
+  if ((directSize & (directSize - 1)) !== 0)
+    throw new CliError(EXIT.usage, `--direct-size must be a power of two, got ${directSize}`);
   const dtype = arg.str("dtype");
   if (dtype !== "F16" && dtype !== "F32") throw new CliError(EXIT.usage, `--dtype must be F16 or F32, got ${dtype}`);
   const cfgFlags = {
@@ -97,11 +102,19 @@ await runScript("train", () => {
 
   const startedAt = Date.now();
   const text = trainingText(arg.str("corpus"), arg.str("valid"));
-  const built = buildVocab(countWords(text.train), { maxSize: arg.int("vocab", SPECIALS.length + 1), minCount: arg.int("min-count", 1) });
+  const built = buildVocab(countWords(text.train), {
+    maxSize: arg.int("vocab", SPECIALS.length + 1),
+    minCount: arg.int("min-count", 1),
+  });
   const { counts } = built;
-  const vocab = text.trainWritten ? { ...built.vocab, forms: writtenForms(text.train, text.trainWritten, built.vocab.words) } : built.vocab;
+  const vocab = text.trainWritten
+    ? { ...built.vocab, forms: writtenForms(text.train, text.trainWritten, built.vocab.words) }
+    : built.vocab;
   if (vocab.words.length === SPECIALS.length) {
-    throw new CliError(EXIT.refused, `no word occurs ${arg.num("min-count")} times in the training text; give more text or a lower --min-count`);
+    throw new CliError(
+      EXIT.refused,
+      `no word occurs ${arg.num("min-count")} times in the training text; give more text or a lower --min-count`,
+    );
   }
   const trainSentences = text.train.slice(0, Math.round(text.train.length * arg.num("train-fraction")));
   const train = trainSentences.map((s) => encodeSentence(s, vocab));
@@ -144,7 +157,11 @@ await runScript("train", () => {
   writeFileSync(join(out, VOCAB_FILE), JSON.stringify(vocabToJson(vocab)));
   const report = {
     corpus: text.corpus,
-    tokens: { train: tokenCount(trainSentences), valid: tokenCount(text.valid), ...(text.test && { test: tokenCount(text.test) }) },
+    tokens: {
+      train: tokenCount(trainSentences),
+      valid: tokenCount(text.valid),
+      ...(text.test && { test: tokenCount(text.test) }),
+    },
     sentences: { train: train.length, valid: valid.length, ...(text.test && { test: text.test.length }) },
     vocab: vocab.words.length,
     vocabHash: hash,
@@ -159,5 +176,7 @@ await runScript("train", () => {
     node: process.version,
   };
   writeFileSync(join(out, "train-report.json"), `${JSON.stringify(report, null, 2)}\n`);
-  console.error(`wrote ${out}: ${(bytes.byteLength / 1e6).toFixed(2)} MB, best valid ppl ${best.toFixed(1)}, ${report.trainSeconds.toFixed(0)} s`);
+  console.error(
+    `wrote ${out}: ${(bytes.byteLength / 1e6).toFixed(2)} MB, best valid ppl ${best.toFixed(1)}, ${report.trainSeconds.toFixed(0)} s`,
+  );
 });

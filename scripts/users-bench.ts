@@ -40,16 +40,32 @@ import { hamEmails } from "./lib/email-data.ts";
 import { readModelDir } from "./lib/model-dir.ts";
 import { quantile } from "../bench/stats.ts";
 
-const arg = flags({ model: "models/base", users: "1000", "min-sentences": "40" }, ["json", "skip-quality", "skip-numerics", "skip-workerd"]);
+const arg = flags({ model: "models/base", users: "1000", "min-sentences": "40" }, [
+  "json",
+  "skip-quality",
+  "skip-numerics",
+  "skip-workerd",
+]);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
-const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
+const median = (xs: number[]) =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
 
 const { model: shared, vocab } = readModelDir(arg.str("model"));
 const words = (s: string) => tokenize(s, LIMITS.maxSentenceTokens);
 const { newWordRate, remember, ...guards } = UPDATE_GUARDS;
 /** What /learn applies without options (as adapt-bench). */
-const sharedOptions: LearnOptions = { lr: LEARN_BOUNDS.lr.default, truncate: LEARN_BOUNDS.truncate.default, steps: LEARN_BOUNDS.steps.default, ...guards, newWordRate, remember };
+const sharedOptions: LearnOptions = {
+  lr: LEARN_BOUNDS.lr.default,
+  truncate: LEARN_BOUNDS.truncate.default,
+  steps: LEARN_BOUNDS.steps.default,
+  ...guards,
+  newWordRate,
+  remember,
+};
 
 // ---------------------------------------------------------------- the senders
 
@@ -94,7 +110,10 @@ function senders(minSentences: number): Sender[] {
 // ---------------------------------------------------------------- 1. quality
 
 /** Top-3 share of a user's word positions, each sentence scored before it is learned. */
-function scoreThenLearn(start: () => { tm: () => TextModel; learn: (tokens: string[]) => void }, sentences: string[][]): number {
+function scoreThenLearn(
+  start: () => { tm: () => TextModel; learn: (tokens: string[]) => void },
+  sentences: string[][],
+): number {
   const u = start();
   let hits = 0;
   let scored = 0;
@@ -109,7 +128,9 @@ function scoreThenLearn(start: () => { tm: () => TextModel; learn: (tokens: stri
 
 function quality() {
   const users = senders(arg.num("min-sentences"));
-  log(`quality: ${users.length} senders with >= ${arg.num("min-sentences")} sentences (${users.reduce((n, u) => n + u.sentences.length, 0)} sentences)`);
+  log(
+    `quality: ${users.length} senders with >= ${arg.num("min-sentences")} sentences (${users.reduce((n, u) => n + u.sentences.length, 0)} sentences)`,
+  );
   const slotted = withWordSlots(shared, WORD_SLOTS);
   const frozen = textModel(slotted, vocab, LIMITS.maxSentenceTokens);
   const pbase = personalBase(shared, WORD_SLOTS);
@@ -135,10 +156,19 @@ function quality() {
         },
       };
     }, user.sentences);
-    rows.push({ sender: user.address, sentences: user.sentences.length, shared: round(sharedTop3, 5), personal: round(personalTop3, 5), copy: round(copyTop3, 5) });
-    log(`  ${user.address}: ${user.sentences.length} sentences, top-3 shared ${(100 * sharedTop3).toFixed(2)}% personal ${(100 * personalTop3).toFixed(2)}% copy ${(100 * copyTop3).toFixed(2)}%`);
+    rows.push({
+      sender: user.address,
+      sentences: user.sentences.length,
+      shared: round(sharedTop3, 5),
+      personal: round(personalTop3, 5),
+      copy: round(copyTop3, 5),
+    });
+    log(
+      `  ${user.address}: ${user.sentences.length} sentences, top-3 shared ${(100 * sharedTop3).toFixed(2)}% personal ${(100 * personalTop3).toFixed(2)}% copy ${(100 * copyTop3).toFixed(2)}%`,
+    );
   }
-  const mean = (f: (r: (typeof rows)[number]) => number) => round(rows.reduce((s, r) => s + f(r), 0) / Math.max(1, rows.length), 5);
+  const mean = (f: (r: (typeof rows)[number]) => number) =>
+    round(rows.reduce((s, r) => s + f(r), 0) / Math.max(1, rows.length), 5);
   const m = { shared: mean((r) => r.shared), personal: mean((r) => r.personal), copy: mean((r) => r.copy) };
   const gain = (x: number) => round(100 * (x - m.shared), 3);
   return {
@@ -175,7 +205,15 @@ function numerics(sentences: string[][]) {
   const pbase = personalBase(shared, WORD_SLOTS);
   const pt = personalText(pbase, vocab, emptyLayer(baseVocab(shared), WORD_SLOTS), LIMITS.maxSentenceTokens);
   for (let i = 0; i < 500; i++) learnPersonalWords(pt, sentences[i % sentences.length], PERSONAL_LEARN);
-  const record = { vocabHash: vocabHash(vocab), layer: pt.layer, forgotten: [], learns: 500, tokens: 0, createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() };
+  const record = {
+    vocabHash: vocabHash(vocab),
+    layer: pt.layer,
+    forgotten: [],
+    learns: 500,
+    tokens: 0,
+    createdAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+  };
   const file = encodeUserData(new Map([["default", record]]));
   const shape = { base: baseVocab(shared), vocabHash: vocabHash(vocab) };
   const load = cpuMs(() => {
@@ -190,13 +228,25 @@ function numerics(sentences: string[][]) {
   const sharedLearn = cpuMs(() => void (tm = learnWords(tm, twenty[i++ % twenty.length], sharedOptions).tm), 60, 20);
   const prefixes = sentences.slice(0, 64).map((s) => s.slice(0, 10));
   const frozen = textModel(shared, vocab, LIMITS.maxSentenceTokens);
-  const personalPredict = cpuMs(() => void predictWords(asTextModel(pt), prefixes[i++ % prefixes.length], LIMITS.defaultK, LIMITS.prefixWindow), 200, 50);
-  const sharedPredict = cpuMs(() => void predictWords(frozen, prefixes[i++ % prefixes.length], LIMITS.defaultK, LIMITS.prefixWindow), 200, 50);
+  const personalPredict = cpuMs(
+    () => void predictWords(asTextModel(pt), prefixes[i++ % prefixes.length], LIMITS.defaultK, LIMITS.prefixWindow),
+    200,
+    50,
+  );
+  const sharedPredict = cpuMs(
+    () => void predictWords(frozen, prefixes[i++ % prefixes.length], LIMITS.defaultK, LIMITS.prefixWindow),
+    200,
+    50,
+  );
   return {
     layer_file_bytes_after_500_learns: file.byteLength,
     load_ms: load,
     learn20_ms: { personal: personalLearn, shared: sharedLearn },
-    predict10_ms: { personal: personalPredict, shared: sharedPredict, ratio: round(personalPredict / sharedPredict, 3) },
+    predict10_ms: {
+      personal: personalPredict,
+      shared: sharedPredict,
+      ratio: round(personalPredict / sharedPredict, 3),
+    },
   };
 }
 
@@ -226,9 +276,15 @@ async function workerd(sentences: string[][], users: number) {
           compatibilityFlags: ["nodejs_compat"],
           manifest: {
             mainModule: "worker.js",
-            modules: { "worker.js": { type: "esm" as const, contents: script }, "kernels.wasm": { type: "wasm" as const, contents: readFileSync("src/kernels/kernels.wasm") } },
+            modules: {
+              "worker.js": { type: "esm" as const, contents: script },
+              "kernels.wasm": { type: "wasm" as const, contents: readFileSync("src/kernels/kernels.wasm") },
+            },
           },
-          exports: { ModelWriter: { type: "durable-object" as const, storage: "sqlite" as const }, UserStore: { type: "durable-object" as const, storage: "sqlite" as const } },
+          exports: {
+            ModelWriter: { type: "durable-object" as const, storage: "sqlite" as const },
+            UserStore: { type: "durable-object" as const, storage: "sqlite" as const },
+          },
           env: {
             MODELS: { type: "kv" as const, id: "users-bench-models" },
             WRITER: { type: "durable-object" as const, worker: "users", exportName: "ModelWriter" },
@@ -246,20 +302,35 @@ async function workerd(sentences: string[][], users: number) {
     const kv = (await mf.getKVNamespace("MODELS", "users")) as unknown as KVNamespace;
     const bytes = readFileSync(`${arg.str("model")}/weights.safetensors`);
     const now = new Date().toISOString();
-    await publishVersion(kv, DEFAULT_MODEL_ID, bytes, { version: 1, vocabHash: vocabHash(vocab), createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0 }, { vocab });
+    await publishVersion(
+      kv,
+      DEFAULT_MODEL_ID,
+      bytes,
+      { version: 1, vocabHash: vocabHash(vocab), createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0 },
+      { vocab },
+    );
     const pid = childPid("workerd");
     const cpu = () => (hasSchedstat() ? processCpuNs(pid) : performance.now() * 1e6);
     const auth = { authorization: "Bearer bench" };
     const call = async (path: string, init: RequestInit = {}) => {
       const w = await mf.getWorker("users");
-      const r = await w.fetch(`http://bench${path}`, { method: init.method, body: init.body as string | undefined, headers: { ...auth, ...(init.headers as Record<string, string>) } });
+      const r = await w.fetch(`http://bench${path}`, {
+        method: init.method,
+        body: init.body as string | undefined,
+        headers: { ...auth, ...(init.headers as Record<string, string>) },
+      });
       const text = await r.text();
       if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
       return text;
     };
     const learn = (user: string | null, tokens: string[]) =>
-      call("/learn", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sentence: tokens.join(" "), ...(user && { user }) }) });
-    const predict = (user: string | null, tokens: string[]) => call(`/predict?k=3&prefix=${encodeURIComponent(tokens.join(" "))}${user ? `&user=${user}` : ""}`);
+      call("/learn", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ sentence: tokens.join(" "), ...(user && { user }) }),
+      });
+    const predict = (user: string | null, tokens: string[]) =>
+      call(`/predict?k=3&prefix=${encodeURIComponent(tokens.join(" "))}${user ? `&user=${user}` : ""}`);
     await predict(null, ["the"]); // the shared model's first load
 
     // Learns per user: 1% heavy users with 500, the rest 1 to 40 (a long tail), 13 on average.
@@ -280,7 +351,8 @@ async function workerd(sentences: string[][], users: number) {
         await predict(id, sentences[(s + j * 7) % sentences.length].slice(0, 10));
         perPredict.push((cpu() - c0) / 1e6);
       }
-      if (u % 100 === 99) log(`  workerd: ${u + 1} users, ${perLearn.length} learns, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      if (u % 100 === 99)
+        log(`  workerd: ${u + 1} users, ${perLearn.length} learns, ${((Date.now() - started) / 1000).toFixed(0)} s`);
     }
     // The same requests without user: the shared model (published) and its writer.
     const sharedPredict: number[] = [];
@@ -299,7 +371,12 @@ async function workerd(sentences: string[][], users: number) {
     for (let u = 0; u < users; u++) info.push(JSON.parse(await call(`/users/u${u}`)));
     const dist = (xs: number[]) => {
       const sorted = [...xs].sort((a, b) => a - b);
-      return { p50: round(quantile(sorted, 0.5), 3), p90: round(quantile(sorted, 0.9), 3), p99: round(quantile(sorted, 0.99), 3), max: round(sorted.at(-1) ?? 0, 3) };
+      return {
+        p50: round(quantile(sorted, 0.5), 3),
+        p90: round(quantile(sorted, 0.9), 3),
+        p99: round(quantile(sorted, 0.99), 3),
+        max: round(sorted.at(-1) ?? 0, 3),
+      };
     };
     const heavy = info.filter((x) => x.learns === 500);
     return {
@@ -307,7 +384,11 @@ async function workerd(sentences: string[][], users: number) {
       learns: perLearn.length,
       bytes_per_user: dist(info.map((x) => x.bytes)),
       storage_bytes_per_user: dist(info.map((x) => x.storageBytes)),
-      after_500_learns: { users: heavy.length, bytes: dist(heavy.map((x) => x.bytes)), storage_bytes: dist(heavy.map((x) => x.storageBytes)) },
+      after_500_learns: {
+        users: heavy.length,
+        bytes: dist(heavy.map((x) => x.bytes)),
+        storage_bytes: dist(heavy.map((x) => x.storageBytes)),
+      },
       kv_bytes_per_user: 0,
       cpu_ms_per_request: {
         personal_learn: dist(perLearn),
@@ -328,11 +409,18 @@ async function workerd(sentences: string[][], users: number) {
 const write = process.stdout.write.bind(process.stdout);
 process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
   const text = typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-  const kept = text.split("\n").filter((line) => !line.startsWith('{"event":"request"')).join("\n");
+  const kept = text
+    .split("\n")
+    .filter((line) => !line.startsWith('{"event":"request"'))
+    .join("\n");
   return kept.trim() === "" ? true : write(kept, ...rest);
 }) as typeof process.stdout.write;
 
-const result: Record<string, unknown> = { model: arg.str("model"), delta_bits: DELTA_BITS, personal_learn: PERSONAL_LEARN };
+const result: Record<string, unknown> = {
+  model: arg.str("model"),
+  delta_bits: DELTA_BITS,
+  personal_learn: PERSONAL_LEARN,
+};
 if (!arg.bool("skip-quality")) result.quality = quality();
 const sentences = stream();
 if (!arg.bool("skip-numerics")) {

@@ -38,7 +38,8 @@ export class Client {
     } catch {
       throw new CliError(EXIT.usage, `--url ${JSON.stringify(options.url)} is not a URL`);
     }
-    if (base.protocol !== "http:" && base.protocol !== "https:") throw new CliError(EXIT.usage, "--url must be http:// or https://");
+    if (base.protocol !== "http:" && base.protocol !== "https:")
+      throw new CliError(EXIT.usage, "--url must be http:// or https://");
     this.base = base;
     this.options = options;
   }
@@ -69,7 +70,12 @@ export class Client {
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
-        res = await fetch(url, { method, headers, body: body?.data, signal: AbortSignal.timeout(this.options.timeoutMs) });
+        res = await fetch(url, {
+          method,
+          headers,
+          body: body?.data,
+          signal: AbortSignal.timeout(this.options.timeoutMs),
+        });
       } catch (e) {
         throw new CliError(EXIT.unreachable, `cannot reach ${this.base.origin}: ${reason(e, this.options.timeoutMs)}`);
       }
@@ -89,7 +95,10 @@ export class Client {
     try {
       return (await res.json()) as T;
     } catch {
-      throw new CliError(EXIT.unreachable, `${method} ${url.pathname}: the answer is not JSON; is ${this.base.origin} an edge-rnnlm server?`);
+      throw new CliError(
+        EXIT.unreachable,
+        `${method} ${url.pathname}: the answer is not JSON; is ${this.base.origin} an edge-rnnlm server?`,
+      );
     }
   }
 }

@@ -50,7 +50,15 @@ export async function learnAll(
   options: LearnOptions,
   progress: (done: number) => void,
 ): Promise<LearnSummary> {
-  const summary: LearnSummary = { sentences: sentences.length, learned: 0, tokens: 0, lossBefore: null, lossAfter: null, model: null, failures: [] };
+  const summary: LearnSummary = {
+    sentences: sentences.length,
+    learned: 0,
+    tokens: 0,
+    lossBefore: null,
+    lossAfter: null,
+    model: null,
+    failures: [],
+  };
   let before = 0;
   let after = 0;
   let predictions = 0;
@@ -89,7 +97,12 @@ function stopsTheRun(e: ApiRefusal): boolean {
 export function formatSummary(s: LearnSummary): string {
   const lines = [`learned ${s.learned} of ${s.sentences} sentences (${s.tokens} tokens)`];
   if (s.model) {
-    const state = s.model.published === undefined ? "a personal layer over it" : s.model.published ? "published" : "pending publish";
+    const state =
+      s.model.published === undefined
+        ? "a personal layer over it"
+        : s.model.published
+          ? "published"
+          : "pending publish";
     lines[0] += ` into model ${s.model.id}, version ${s.model.version} (${state})`;
   }
   if (s.lossBefore !== null && s.lossAfter !== null) {

@@ -117,7 +117,14 @@ async function run(argv: string[]): Promise<number> {
   switch (command) {
     case "predict": {
       const k = numberOption("k", o.k) ?? 5;
-      const answer = await predict(client, needArg('a prefix (quote it: "the president of")'), k, o.fresh === true, o.user, o.partial);
+      const answer = await predict(
+        client,
+        needArg('a prefix (quote it: "the president of")'),
+        k,
+        o.fresh === true,
+        o.user,
+        o.partial,
+      );
       if (o.json) console.log(JSON.stringify(answer));
       else {
         console.log(formatPredictions(answer));
@@ -130,7 +137,10 @@ async function run(argv: string[]): Promise<number> {
       const sentences = sentencesOf(await readText(file));
       const started = Date.now();
       const bar = process.stderr.isTTY && !o.json;
-      const options = o.user === undefined ? { lr: numberOption("lr", o.lr), steps: numberOption("steps", o.steps) } : { user: o.user };
+      const options =
+        o.user === undefined
+          ? { lr: numberOption("lr", o.lr), steps: numberOption("steps", o.steps) }
+          : { user: o.user };
       const summary = await learnAll(client, sentences, options, (done) => {
         if (bar) progressBar("learn", done, sentences.length, started);
       });
@@ -139,7 +149,10 @@ async function run(argv: string[]): Promise<number> {
     }
     case "user": {
       const id = needArg("a user id");
-      const answer = await client.json<unknown>(o.delete ? "DELETE" : "GET", client.root(`/users/${encodeURIComponent(id)}`));
+      const answer = await client.json<unknown>(
+        o.delete ? "DELETE" : "GET",
+        client.root(`/users/${encodeURIComponent(id)}`),
+      );
       console.log(JSON.stringify(answer, null, o.json ? undefined : 2));
       return EXIT.ok;
     }

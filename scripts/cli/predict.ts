@@ -12,7 +12,14 @@ export interface PredictAnswer {
  * `predict "<prefix>"`: the k most probable next words, one a line with its probability, as
  * written; with a partial, the words completing the word being typed.
  */
-export async function predict(client: Client, prefix: string, k: number, fresh: boolean, user?: string, partial?: string): Promise<PredictAnswer> {
+export async function predict(
+  client: Client,
+  prefix: string,
+  k: number,
+  fresh: boolean,
+  user?: string,
+  partial?: string,
+): Promise<PredictAnswer> {
   const query: Record<string, string> = { prefix, k: String(k) };
   if (fresh) query.fresh = "1";
   if (user !== undefined) query.user = user;

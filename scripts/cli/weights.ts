@@ -16,7 +16,10 @@ export async function exportWeights(client: Client, file: string): Promise<strin
   try {
     version = fileVersion(bytes);
   } catch (e) {
-    throw new CliError(EXIT.unreachable, `the server sent ${bytes.byteLength} bytes that are not safetensors: ${(e as Error).message}`);
+    throw new CliError(
+      EXIT.unreachable,
+      `the server sent ${bytes.byteLength} bytes that are not safetensors: ${(e as Error).message}`,
+    );
   }
   const partial = `${file}.partial`;
   try {
@@ -47,10 +50,14 @@ export async function importWeights(client: Client, file: string): Promise<strin
     if (e instanceof SafetensorsError) throw new CliError(EXIT.file, `${file} is not a safetensors file: ${e.message}`);
     throw e;
   }
-  const answer = await client.json<{ version?: unknown; model?: { version?: unknown } }>("PUT", client.url("/model/weights"), {
-    type: "application/octet-stream",
-    data: bytes,
-  });
+  const answer = await client.json<{ version?: unknown; model?: { version?: unknown } }>(
+    "PUT",
+    client.url("/model/weights"),
+    {
+      type: "application/octet-stream",
+      data: bytes,
+    },
+  );
   const version = answer.model?.version ?? answer.version;
   const now = typeof version === "number" ? `, now version ${version}` : "";
   return `imported ${file} (${bytes.byteLength} bytes) into model ${client.model}${now}`;

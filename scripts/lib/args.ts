@@ -16,12 +16,14 @@ export function flags(defaults: Record<string, string>, booleans: string[] = [])
   const str = (k: string): string => String(values[k] ?? defaults[k]);
   const num = (k: string): number => {
     const v = Number(str(k));
-    if (str(k).trim() === "" || !Number.isFinite(v)) throw new CliError(EXIT.usage, `--${k} must be a number, got ${JSON.stringify(str(k))}`);
+    if (str(k).trim() === "" || !Number.isFinite(v))
+      throw new CliError(EXIT.usage, `--${k} must be a number, got ${JSON.stringify(str(k))}`);
     return v;
   };
   const int = (k: string, min: number): number => {
     const v = num(k);
-    if (!Number.isInteger(v) || v < min) throw new CliError(EXIT.usage, `--${k} must be an integer >= ${min}, got ${str(k)}`);
+    if (!Number.isInteger(v) || v < min)
+      throw new CliError(EXIT.usage, `--${k} must be an integer >= ${min}, got ${str(k)}`);
     return v;
   };
   const bool = (k: string): boolean => values[k] === true;

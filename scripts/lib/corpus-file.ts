@@ -30,11 +30,15 @@ function fileError(path: string, why: string): CliError {
 /** The file's bytes as text, or why they are not UTF-8 text. */
 function decodeText(path: string, bytes: Uint8Array): string {
   const nul = bytes.indexOf(0);
-  if (nul >= 0) throw fileError(path, `a binary file (NUL byte at offset ${nul}); expected UTF-8 text, one sentence per line`);
+  if (nul >= 0)
+    throw fileError(path, `a binary file (NUL byte at offset ${nul}); expected UTF-8 text, one sentence per line`);
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    throw fileError(path, `not UTF-8 (invalid byte sequence at offset ${firstInvalidUtf8(bytes)}); convert it to UTF-8 first (iconv -t UTF-8)`);
+    throw fileError(
+      path,
+      `not UTF-8 (invalid byte sequence at offset ${firstInvalidUtf8(bytes)}); convert it to UTF-8 first (iconv -t UTF-8)`,
+    );
   }
 }
 
@@ -69,7 +73,12 @@ export function readTextFile(path: string): TextFile {
     bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "a directory, not a file" : `cannot be read (${code ?? (e as Error).message})`;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "a directory, not a file"
+          : `cannot be read (${code ?? (e as Error).message})`;
     throw fileError(path, why);
   }
   if (bytes.length === 0) throw fileError(path, "the file is empty");
@@ -129,14 +138,21 @@ export function checkTrainable(split: CorpusSplit): void {
     );
   }
   if (split.valid.length === 0) {
-    throw new CliError(EXIT.refused, `${split.source.file}: no line to validate on: give at least ${HELD_OUT_EVERY} lines, or --valid FILE`);
+    throw new CliError(
+      EXIT.refused,
+      `${split.source.file}: no line to validate on: give at least ${HELD_OUT_EVERY} lines, or --valid FILE`,
+    );
   }
 }
 
 /** The training sentences of a recorded corpus, re-read and checked unchanged (eval's baselines train on them). */
 export function recordedTrain(source: CorpusSource): string[][] {
   const corpus = readTextFile(source.file);
-  if (corpus.sha256 !== source.sha256) throw fileError(source.file, "changed since the model was trained (sha256 differs); its baselines need the same text");
+  if (corpus.sha256 !== source.sha256)
+    throw fileError(
+      source.file,
+      "changed since the model was trained (sha256 differs); its baselines need the same text",
+    );
   const valid = source.valid && readTextFile(source.valid.file);
   return corpusSplit(corpus, valid).train;
 }

@@ -46,11 +46,26 @@ const OUTPUT_KEEP = 64 * 1024;
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const dir = await mkdtemp(join(tmpdir(), "edge-rnnlm-dev-"));
   const persist = join(dir, "state");
-  await run(process.execPath, ["scripts/seed.ts", "--model", options.model, "--persist-to", persist], { cwd: root, env, timeout: 120_000 });
+  await run(process.execPath, ["scripts/seed.ts", "--model", options.model, "--persist-to", persist], {
+    cwd: root,
+    env,
+    timeout: 120_000,
+  });
 
   const [port, inspector] = [await freePort(), await freePort()];
   const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", persist, ...vars];
+  const args = [
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspector),
+    "--persist-to",
+    persist,
+    ...vars,
+  ];
   const child = spawn(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), ...args], {
     cwd: root,
     env,

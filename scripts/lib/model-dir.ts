@@ -18,7 +18,10 @@ function fromFile<T>(dir: string, name: string, f: (bytes: Buffer) => T): T {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new CliError(EXIT.file, `${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"}); a model folder holds ${WEIGHTS_FILE} and ${VOCAB_FILE}, as npm run train writes them`);
+    throw new CliError(
+      EXIT.file,
+      `${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"}); a model folder holds ${WEIGHTS_FILE} and ${VOCAB_FILE}, as npm run train writes them`,
+    );
   }
   try {
     return f(bytes);

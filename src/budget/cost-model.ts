@@ -62,7 +62,8 @@ export function parseCalibration(json: unknown): Calibration {
   const o = (typeof json === "object" && json !== null ? json : {}) as Record<string, unknown>;
   const price = (k: string): number => {
     const v = o[k];
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new Error(`calibration ${k} must be a finite number >= 0`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0)
+      throw new Error(`calibration ${k} must be a finite number >= 0`);
     return v;
   };
   const cal = {
@@ -139,7 +140,12 @@ export function planLearn(
  * the rows of its own class.
  */
 export function learnShape(m: RnnLm, ids: ArrayLike<number>): LearnShape {
-  const base = { hidden: m.hidden, vocab: m.vocab, directOrder: m.direct?.order ?? 0, ...(m.vocab > baseVocab(m) && { newWordStep: true }) };
+  const base = {
+    hidden: m.hidden,
+    vocab: m.vocab,
+    directOrder: m.direct?.order ?? 0,
+    ...(m.vocab > baseVocab(m) && { newWordStep: true }),
+  };
   if (m.output.kind === "full") return { ...base, classes: 0, rowsPerToken: m.vocab };
   const { classes, classStart, wordClass } = m.output;
   let rows = 0;

@@ -26,10 +26,16 @@ function stripTag(tagged: string): string {
  * so corpus tokens are exactly what users' text tokenizes to ("``" -> '"', "1/2" -> 1 / 2);
  * with writtenTokens as the tokenizer, as written (case kept).
  */
-export function parseBrownFile(text: string, tokenizer: (text: string, maxTokens: number) => string[] = tokenize): string[][] {
+export function parseBrownFile(
+  text: string,
+  tokenizer: (text: string, maxTokens: number) => string[] = tokenize,
+): string[][] {
   const sentences: string[][] = [];
   for (const line of text.split("\n")) {
-    const words = line.split(/\s+/).filter((t) => t !== "").map(stripTag);
+    const words = line
+      .split(/\s+/)
+      .filter((t) => t !== "")
+      .map(stripTag);
     const tokens = tokenizer(words.join(" "), Infinity);
     if (tokens.length > 0) sentences.push(tokens);
   }

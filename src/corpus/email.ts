@@ -62,7 +62,9 @@ export function parsePart(raw: string): Part {
 
 /** =XX escapes and soft line breaks of quoted-printable, byte by byte (the corpus is mostly ASCII). */
 export function decodeQuotedPrintable(s: string): string {
-  return s.replace(/=\r?\n/g, "").replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return s
+    .replace(/=\r?\n/g, "")
+    .replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 /** The text/plain content of a part, its sub-parts' joined by blank lines; "" if it has none. */
@@ -105,7 +107,8 @@ const PGP_LINE = /^(-----(BEGIN|END) PGP SIGNED MESSAGE-----|Hash:\s)/;
 const PGP_SIGNATURE = /^-----BEGIN PGP SIGNATURE-----/;
 /** Everything after these lines is a signature, a list footer or a quoted earlier message. */
 const CUT = [/^--\s?$/, /^_{10,}\s*$/, /^-+\s*Original Message\s*-+/i, /^-{3,}.*Yahoo! Groups/i];
-const ADDRESS = /(?:\b(?:https?|ftp|news):\/\/|\bwww\.|\bmailto:)\S*|<[^\s<>]*@[^\s<>]*>|[\w.+-]+@[\w-]+(?:\.[\w-]+)+/gi;
+const ADDRESS =
+  /(?:\b(?:https?|ftp|news):\/\/|\bwww\.|\bmailto:)\S*|<[^\s<>]*@[^\s<>]*>|[\w.+-]+@[\w-]+(?:\.[\w-]+)+/gi;
 
 /** The author's own lines of a plain-text body, with URLs and addresses removed. */
 export function ownLines(body: string): string[] {
@@ -184,8 +187,17 @@ export function fnv1a(s: string): number {
  * that hash is divisible by heldOutEvery, and gives at most perEmail sentences. Each
  * side takes sentences in that order until it is full.
  */
-export function splitDomain(emails: readonly RawEmail[], maxTokens: number, opts: SplitOptions = DEFAULT_SPLIT): DomainSplit {
-  const perEmail = emails.map((e) => ({ id: e.id, key: fnv1a(e.id), sender: senderOf(e), sentences: [...new Set(emailSentences(e.text, maxTokens))] }));
+export function splitDomain(
+  emails: readonly RawEmail[],
+  maxTokens: number,
+  opts: SplitOptions = DEFAULT_SPLIT,
+): DomainSplit {
+  const perEmail = emails.map((e) => ({
+    id: e.id,
+    key: fnv1a(e.id),
+    sender: senderOf(e),
+    sentences: [...new Set(emailSentences(e.text, maxTokens))],
+  }));
   const seenIn = new Map<string, number>();
   for (const e of perEmail) for (const s of e.sentences) seenIn.set(s, (seenIn.get(s) ?? 0) + 1);
   perEmail.sort((a, b) => a.key - b.key || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

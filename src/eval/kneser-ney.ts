@@ -162,7 +162,12 @@ export class KneserNey implements NextWordModel {
     // Bigram continuation counts n(.vw): one per distinct trigram u v w, keyed v V + w.
     const bigrams = runLengths(trigrams.keys.map((k) => k % (V * V)));
     const biWords = Int32Array.from(bigrams.keys, (k) => k % V);
-    this.bi = new Level(V, Int32Array.from(bigrams.keys, (k) => Math.floor(k / V)), biWords, bigrams.counts);
+    this.bi = new Level(
+      V,
+      Int32Array.from(bigrams.keys, (k) => Math.floor(k / V)),
+      biWords,
+      bigrams.counts,
+    );
 
     // Unigram continuation counts n(.w): one per distinct bigram v w.
     const cont = new Int32Array(V);

@@ -39,7 +39,11 @@ export interface KsrResult {
 }
 
 /** Runs the simulation over the sentences with k suggestions. */
-export async function simulateTyping(sentences: readonly (readonly string[])[], suggester: Suggester, k: number): Promise<KsrResult> {
+export async function simulateTyping(
+  sentences: readonly (readonly string[])[],
+  suggester: Suggester,
+  k: number,
+): Promise<KsrResult> {
   let chars = 0;
   let typed = 0;
   let selections = 0;
@@ -66,7 +70,16 @@ export async function simulateTyping(sentences: readonly (readonly string[])[], 
     await suggester.typed?.(sentence);
   }
   const keystrokes = typed + selections;
-  return { sentences: sentences.length, chars, typed, selections, keystrokes, requests, takenAfter, ksr: 1 - keystrokes / chars };
+  return {
+    sentences: sentences.length,
+    chars,
+    typed,
+    selections,
+    keystrokes,
+    requests,
+    takenAfter,
+    ksr: 1 - keystrokes / chars,
+  };
 }
 
 /**
@@ -85,5 +98,14 @@ export function ksrCeiling(sentences: readonly (readonly string[])[], known: (wo
     }
   }
   const takenAfter = [selections, 0, 0, 0];
-  return { sentences: sentences.length, chars, typed, selections, keystrokes: typed + selections, requests: 0, takenAfter, ksr: 1 - (typed + selections) / chars };
+  return {
+    sentences: sentences.length,
+    chars,
+    typed,
+    selections,
+    keystrokes: typed + selections,
+    requests: 0,
+    takenAfter,
+    ksr: 1 - (typed + selections) / chars,
+  };
 }

@@ -39,7 +39,11 @@ export interface RecallResult {
  * [hits, scored] for one sentence (tokens) under tm's current weights and vocabulary: its words
  * from position opts.from on, each a hit when in the model's best opts.k after its prefix.
  */
-export function recalled(tm: TextModel, tokens: readonly string[], opts: Pick<RecallOptions, "from" | "k">): [number, number] {
+export function recalled(
+  tm: TextModel,
+  tokens: readonly string[],
+  opts: Pick<RecallOptions, "from" | "k">,
+): [number, number] {
   const ids = encode(tokens, tm.vocab);
   const scorer = new RnnScorer(tm.model);
   let hits = 0;

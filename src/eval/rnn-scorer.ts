@@ -23,7 +23,6 @@ import type { NextWordModel } from "./metrics.ts";
  * phrase memory has them mixed with what the memory recalls, as /predict does.
  */
 
-
 export class RnnScorer implements NextWordModel {
   readonly vocabSize: number;
   private readonly m: RnnLm;
@@ -125,7 +124,14 @@ export class RnnScorer implements NextWordModel {
    * own class (already expanded by prob) goes first, then classes in index order, which puts the
    * frequent words' classes first.
    */
-  private countAbove(scale: number, p: number, id: number, limit: number, n = 0, skip?: ReadonlyMap<number, number>): number {
+  private countAbove(
+    scale: number,
+    p: number,
+    id: number,
+    limit: number,
+    n = 0,
+    skip?: ReadonlyMap<number, number>,
+  ): number {
     const out = this.out;
     const counts = (w: number) => w !== id && isSuggestible(w) && !skip?.has(w);
     if (!out) {

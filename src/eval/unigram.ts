@@ -43,7 +43,9 @@ export class Unigram implements NextWordModel {
 
 /** For each id: #{w suggestible, w != id : p[w] >= p[id]}. */
 function rankAgainstSuggestible(p: Float64Array): Int32Array {
-  const desc = Float64Array.from(p.filter((_, w) => isSuggestible(w))).sort().reverse();
+  const desc = Float64Array.from(p.filter((_, w) => isSuggestible(w)))
+    .sort()
+    .reverse();
   return Int32Array.from(p, (pid, id) => {
     // Count of desc values >= pid by binary search on the descending array.
     let lo = 0;

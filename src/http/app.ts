@@ -20,7 +20,11 @@ export function createApp(): Hono<{ Bindings: Env }> {
       app,
       onMethodNotAllowed: (c, methods) => {
         const allow = methods.join(", ");
-        const refusal = new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow}`);
+        const refusal = new ApiError(
+          405,
+          "method_not_allowed",
+          `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow}`,
+        );
         return c.json(refusal.body(), 405, { allow });
       },
     }),

@@ -53,7 +53,8 @@ async function matchesAny(given: string, secrets: readonly string[]): Promise<bo
 async function authenticate(header: string | undefined, secrets: readonly string[], what: string): Promise<void> {
   const token = bearerToken(header);
   if (token === null) throw unauthorized(`${what} need Authorization: Bearer <token>`);
-  if (!(await matchesAny(token, secrets))) throw unauthorized("the bearer token is not valid for this endpoint", "invalid_token");
+  if (!(await matchesAny(token, secrets)))
+    throw unauthorized("the bearer token is not valid for this endpoint", "invalid_token");
 }
 
 /** Whether the request carries the admin token (LEARN_TOKEN); a malformed header is simply not. */
@@ -101,7 +102,8 @@ export type UserAction = "predict" | "learn";
  */
 export async function identify(c: Context<{ Bindings: Env }>, what: string): Promise<Caller> {
   const secret = c.env.LEARN_TOKEN;
-  if (!secret) throw new ApiError(503, "writes_disabled", `${what} need a token, and the LEARN_TOKEN secret is not set`);
+  if (!secret)
+    throw new ApiError(503, "writes_disabled", `${what} need a token, and the LEARN_TOKEN secret is not set`);
   const token = bearerToken(c.req.header("authorization"));
   if (token === null) throw unauthorized(`${what} need Authorization: Bearer <token>`);
   if (await matchesAny(token, [secret])) return { admin: true };
@@ -126,7 +128,8 @@ export function permitUser(caller: Caller, user: string, action: UserAction): vo
 /** The subject a shared-model learn is recorded under: ADMIN, or a user token's with scope `shared` (403 otherwise). */
 export function sharedLearner(caller: Caller): string {
   if (caller.admin) return ADMIN;
-  if (caller.user.scopes?.has("shared") !== true) throw forbidden("teaching the shared model needs the admin token or a user token with scope shared");
+  if (caller.user.scopes?.has("shared") !== true)
+    throw forbidden("teaching the shared model needs the admin token or a user token with scope shared");
   return caller.user.sub;
 }
 

@@ -38,6 +38,8 @@ export async function blocklistOf(c: AppContext): Promise<ReadonlySet<string>> {
     return await readBlocklist(c.env.MODELS);
   } catch (e) {
     console.error(JSON.stringify({ event: "blocklist_read_failed", error: String(e) }));
-    throw new ApiError(503, "blocklist_unavailable", "the blocklist could not be read; try again shortly", { "retry-after": "1" });
+    throw new ApiError(503, "blocklist_unavailable", "the blocklist could not be read; try again shortly", {
+      "retry-after": "1",
+    });
   }
 }

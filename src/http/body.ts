@@ -36,7 +36,9 @@ export async function readLimited(req: Request, limit: number): Promise<Uint8Arr
  * The next chunk of a body. A read that fails means the client went away (or broke its stream)
  * mid-body: that is the client's doing, so a 400 logged as such, not a 500.
  */
-async function readChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<ReadableStreamReadResult<Uint8Array>> {
+async function readChunk(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
   try {
     return await reader.read();
   } catch (e) {
@@ -89,7 +91,7 @@ function jsonObject(text: string, example: string): Record<string, unknown> {
 export async function readLearnBody(req: Request, limit: number): Promise<LearnBody> {
   const type = mediaType(req.headers.get("content-type"));
   if (type !== "application/json" && type !== "text/plain") {
-    throw new ApiError(415, "unsupported_media_type", "send application/json {\"sentence\": \"...\"} or text/plain");
+    throw new ApiError(415, "unsupported_media_type", 'send application/json {"sentence": "..."} or text/plain');
   }
   const text = utf8(await readLimited(req, limit));
   if (type === "text/plain") return { sentence: text, fields: null };

@@ -13,7 +13,8 @@ export type AppContext = Context<{ Bindings: Env }>;
 
 /** A user id from the API (the `user` parameter, /users/:id): the model ids' rule; 400 otherwise. */
 export function checkUserId(raw: unknown): string {
-  if (typeof raw !== "string" || !isValidModelId(raw)) throw new ApiError(400, "invalid_user_id", `user ids are ${MODEL_ID_RULE}`);
+  if (typeof raw !== "string" || !isValidModelId(raw))
+    throw new ApiError(400, "invalid_user_id", `user ids are ${MODEL_ID_RULE}`);
   return raw;
 }
 
@@ -57,16 +58,30 @@ export async function askUserStore<P extends PromiseLike<{ ok: true } | WriterEr
   return ask(userStoreOf(c, user), `the store of user "${user}"`, call);
 }
 
-async function ask<S, P extends PromiseLike<{ ok: true } | WriterError>>(stub: S, what: string, call: (stub: S) => P): Promise<Exclude<Awaited<P>, { ok: false }>> {
+async function ask<S, P extends PromiseLike<{ ok: true } | WriterError>>(
+  stub: S,
+  what: string,
+  call: (stub: S) => P,
+): Promise<Exclude<Awaited<P>, { ok: false }>> {
   let reply: Awaited<P>;
   try {
     reply = await call(stub);
   } catch (e) {
     console.error(JSON.stringify({ event: "writer_call_failed", what, error: String(e) }));
-    throw new ApiError(503, "writer_unavailable", `${what} did not answer (it may be restarting); retry shortly`, retryAfter);
+    throw new ApiError(
+      503,
+      "writer_unavailable",
+      `${what} did not answer (it may be restarting); retry shortly`,
+      retryAfter,
+    );
   }
   if (!reply.ok) {
-    const retry = reply.retryAfterS !== undefined ? { "retry-after": String(reply.retryAfterS) } : reply.code === "model_unavailable" ? retryAfter : {};
+    const retry =
+      reply.retryAfterS !== undefined
+        ? { "retry-after": String(reply.retryAfterS) }
+        : reply.code === "model_unavailable"
+          ? retryAfter
+          : {};
     throw fromWriter(reply, retry);
   }
   return reply as Exclude<Awaited<P>, { ok: false }>;
@@ -82,7 +97,12 @@ export async function publishedModel(c: AppContext, id: string): Promise<LoadedM
     result = await loadModel(c.env.MODELS, id);
   } catch (e) {
     console.error(JSON.stringify({ event: "model_load_failed", id, error: String(e) }));
-    throw new ApiError(503, "model_unavailable", `model "${id}" could not be loaded from KV; try again shortly`, retryAfter);
+    throw new ApiError(
+      503,
+      "model_unavailable",
+      `model "${id}" could not be loaded from KV; try again shortly`,
+      retryAfter,
+    );
   }
   if (result.status === "missing") throw fromWriter(noModel(id));
   return result;

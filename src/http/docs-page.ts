@@ -51,7 +51,11 @@ const HTML = `<!doctype html>
  * Headers of the HTML pages (the demo's are in public/_headers): no framing by another site, no
  * content sniffing, no referrer. The Content-Security-Policy is each page's own.
  */
-export const PAGE_HEADERS = { "x-frame-options": "DENY", "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" } as const;
+export const PAGE_HEADERS = {
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+} as const;
 
 async function sha256Source(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));

@@ -24,7 +24,9 @@ export async function learnRoute(c: AppContext): Promise<Response> {
   const caller = await identify(c, "writes");
   const { sentence, fields } = await readLearnBody(c.req.raw, LIMITS.maxBodyBytes);
   const option = (name: "lr" | "truncate" | "steps") =>
-    fields ? jsonNumber(name, fields[name], learnBodySchema.shape[name]) : queryNumber(name, c.req.query(name), learnBodySchema.shape[name]);
+    fields
+      ? jsonNumber(name, fields[name], learnBodySchema.shape[name])
+      : queryNumber(name, c.req.query(name), learnBodySchema.shape[name]);
   const lr = option("lr");
   const truncate = option("truncate");
   const steps = option("steps");
@@ -36,15 +38,20 @@ export async function learnRoute(c: AppContext): Promise<Response> {
   const userParam = fields ? fields.user : c.req.query("user");
   if (userParam !== undefined) {
     const user = checkUserId(userParam);
-    const given = (["lr", "truncate", "steps"] as const).filter((name) => (fields ? fields[name] : c.req.query(name)) !== undefined);
-    if (given.length > 0) throw new ApiError(400, "invalid_parameter", `${given.join(", ")} do not apply to a personal learn (user=)`);
+    const given = (["lr", "truncate", "steps"] as const).filter(
+      (name) => (fields ? fields[name] : c.req.query(name)) !== undefined,
+    );
+    if (given.length > 0)
+      throw new ApiError(400, "invalid_parameter", `${given.join(", ")} do not apply to a personal learn (user=)`);
     permitUser(caller, user, "learn");
     const { ok: _ok, ...reply } = await askUserStore(c, user, (s) => s.learn(user, id, tokens));
     return c.json(reply);
   }
   const sub = sharedLearner(caller);
   const blocked = [...(await blocklistOf(c))];
-  const reply = await askWriter(c, id, (w) => w.learn(id, { tokens, lr, truncate, steps, sub, ...(blocked.length > 0 && { blocked }) }));
+  const reply = await askWriter(c, id, (w) =>
+    w.learn(id, { tokens, lr, truncate, steps, sub, ...(blocked.length > 0 && { blocked }) }),
+  );
   const { tokens: n, lossBefore, lossAfter, budget, model } = reply;
   return c.json({ tokens: n, lossBefore, lossAfter, budget, model });
 }

@@ -32,7 +32,9 @@ export async function modelRoute(c: AppContext): Promise<Response> {
 export async function weightsRoute(c: AppContext): Promise<Response> {
   const id = modelIdOf(c);
   const { manifest, model, meta } = await publishedModel(c, id);
-  const bytes = (await isAdmin(c)) ? await readWeights(c.env.MODELS, manifest) : encodeModel(publicCopy(model), meta, { dtype: "F32" });
+  const bytes = (await isAdmin(c))
+    ? await readWeights(c.env.MODELS, manifest)
+    : encodeModel(publicCopy(model), meta, { dtype: "F32" });
   return new Response(bytes, {
     headers: {
       "content-type": "application/octet-stream",

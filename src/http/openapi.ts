@@ -25,7 +25,12 @@ const DESCRIPTIONS: Record<number, string> = {
 };
 
 /** Statuses the access guard adds: rate limits and tokens (src/http/auth.ts, rate-limit.ts). */
-const GUARD_ERRORS: Record<Operation["access"], number[]> = { public: [], read: [401, 429], write: [401, 429, 503], user: [401, 403, 429, 503] };
+const GUARD_ERRORS: Record<Operation["access"], number[]> = {
+  public: [],
+  read: [401, 429],
+  write: [401, 429, 503],
+  user: [401, 403, 429, 503],
+};
 
 const SECURITY: Record<Operation["access"], Json[]> = {
   public: [],
@@ -38,7 +43,13 @@ const SECURITY: Record<Operation["access"], Json[]> = {
 function parameters(op: Operation, path: string): Json[] {
   const params: Json[] = [];
   if (path.includes(":id")) {
-    params.push({ name: "id", in: "path", required: true, schema: jsonSchema(modelIdSchema, "input"), example: "default" });
+    params.push({
+      name: "id",
+      in: "path",
+      required: true,
+      schema: jsonSchema(modelIdSchema, "input"),
+      example: "default",
+    });
   }
   for (const [name, field] of Object.entries(op.query?.shape ?? {})) {
     const schema = field as z.ZodType;
@@ -56,17 +67,24 @@ function parameters(op: Operation, path: string): Json[] {
 
 function operation(op: Operation, path: string): Json {
   const success = op.success;
-  const content = { [success.contentType ?? "application/json"]: success.schema ? { schema: jsonSchema(success.schema, "output") } : {} };
+  const content = {
+    [success.contentType ?? "application/json"]: success.schema ? { schema: jsonSchema(success.schema, "output") } : {},
+  };
   const responses: Json = { [success.status]: { description: success.description, content } };
   for (const status of [...new Set([...op.errors, ...GUARD_ERRORS[op.access]])].sort((a, b) => a - b)) {
-    responses[status] = { description: DESCRIPTIONS[status] ?? "error", content: { "application/json": { schema: ERROR_REF } } };
+    responses[status] = {
+      description: DESCRIPTIONS[status] ?? "error",
+      content: { "application/json": { schema: ERROR_REF } },
+    };
   }
   const body = op.body && {
     required: true,
     ...(op.body.description ? { description: op.body.description } : {}),
     content: {
       [op.body.contentType]: {
-        schema: op.body.schema ? jsonSchema(op.body.schema, "input") : { type: "string", contentMediaType: op.body.contentType },
+        schema: op.body.schema
+          ? jsonSchema(op.body.schema, "input")
+          : { type: "string", contentMediaType: op.body.contentType },
         ...(op.example.body === undefined ? {} : { example: op.example.body }),
       },
     },
@@ -96,12 +114,20 @@ export function openApiDocument(ops: readonly Operation[]): Json {
     info: {
       title: "edge-rnnlm",
       version: "1",
-      description: "Next-word predictions from a small RNN language model that learns online. Errors are JSON {\"error\": {\"code\", \"message\"}}.",
+      description:
+        'Next-word predictions from a small RNN language model that learns online. Errors are JSON {"error": {"code", "message"}}.',
     },
     paths,
     components: {
       schemas: { Error: jsonSchema(errorSchema, "output") },
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "LEARN_TOKEN for writes; READ_TOKEN (or LEARN_TOKEN) for reads when READ_TOKEN is set; a user token (JWT, HS256, USER_TOKEN_SECRET) for its own user, and shared learns with scope shared" } },
+      securitySchemes: {
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "LEARN_TOKEN for writes; READ_TOKEN (or LEARN_TOKEN) for reads when READ_TOKEN is set; a user token (JWT, HS256, USER_TOKEN_SECRET) for its own user, and shared learns with scope shared",
+        },
+      },
     },
   };
 }

@@ -27,7 +27,11 @@ function bounded(name: string, n: number, schema: NumberSchema): number {
   if (!parsed.success) {
     const bounds = schema.unwrap();
     const kind = bounds.isInt ? "an integer" : "a number";
-    throw new ApiError(400, "invalid_parameter", `${name} must be ${kind} from ${bounds.minValue} to ${bounds.maxValue}`);
+    throw new ApiError(
+      400,
+      "invalid_parameter",
+      `${name} must be ${kind} from ${bounds.minValue} to ${bounds.maxValue}`,
+    );
   }
   return parsed.data;
 }

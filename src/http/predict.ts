@@ -3,7 +3,15 @@ import { notBlocked, suggestWords } from "../model/text-model.ts";
 import { blocklistOf } from "./blocklist.ts";
 import { normalise, tokenize } from "../model/tokenizer.ts";
 import { authorizeUser } from "./auth.ts";
-import { type AppContext, askUserStore, askWriter, checkUserId, modelIdOf, predictorOf, publishedModel } from "./context.ts";
+import {
+  type AppContext,
+  askUserStore,
+  askWriter,
+  checkUserId,
+  modelIdOf,
+  predictorOf,
+  publishedModel,
+} from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { queryNumber } from "./params.ts";
 import { predictQuerySchema } from "./schemas.ts";
@@ -33,14 +41,29 @@ export async function predictRoute(c: AppContext): Promise<Response> {
     const user = checkUserId(userParam);
     await authorizeUser(c, user, "predict");
     const recent = tokens.slice(-LIMITS.prefixWindow);
-    const reply = await askUserStore(c, user, (s) => s.predict(user, id, { tokens: recent, k, ...(partial !== undefined && { partial }), ...blocked }));
-    return c.json({ prefix: reply.prefix, ...echo, predictions: reply.predictions, model: reply.model, user: reply.user });
+    const reply = await askUserStore(c, user, (s) =>
+      s.predict(user, id, { tokens: recent, k, ...(partial !== undefined && { partial }), ...blocked }),
+    );
+    return c.json({
+      prefix: reply.prefix,
+      ...echo,
+      predictions: reply.predictions,
+      model: reply.model,
+      user: reply.user,
+    });
   }
   if (fresh) {
     // Only the window is read (predictWords slices it too): no need to ship the rest over RPC.
     const recent = tokens.slice(-LIMITS.prefixWindow);
-    const reply = await askWriter(c, id, (w) => w.predict(id, { tokens: recent, k, ...(partial !== undefined && { partial }), ...blocked }));
-    return c.json({ prefix: reply.prefix, ...echo, predictions: reply.predictions, model: { ...reply.model, fresh: true } });
+    const reply = await askWriter(c, id, (w) =>
+      w.predict(id, { tokens: recent, k, ...(partial !== undefined && { partial }), ...blocked }),
+    );
+    return c.json({
+      prefix: reply.prefix,
+      ...echo,
+      predictions: reply.predictions,
+      model: { ...reply.model, fresh: true },
+    });
   }
   const m = await publishedModel(c, id);
   const tm = predictorOf(m);
@@ -56,7 +79,11 @@ function partialParam(raw: string | undefined): string | undefined {
     throw new ApiError(413, "partial_too_long", `partial is limited to ${LIMITS.maxPartialChars} characters`);
   }
   if (/[\s\p{Cc}]/u.test(raw)) {
-    throw new ApiError(400, "invalid_parameter", "partial is the characters typed of one word: no spaces or control characters (the text before it goes in prefix)");
+    throw new ApiError(
+      400,
+      "invalid_parameter",
+      "partial is the characters typed of one word: no spaces or control characters (the text before it goes in prefix)",
+    );
   }
   return raw;
 }

@@ -19,16 +19,25 @@ export function boundedNumber(bounds: Bounds, integer: boolean): z.ZodDefault<z.
 export const modelIdSchema = z.string().regex(MODEL_ID).describe(MODEL_ID_RULE);
 
 export const predictQuerySchema = z.object({
-  prefix: z.string().max(LIMITS.maxPrefixChars).optional().describe("the text typed so far (before the word being typed, when partial is given)"),
+  prefix: z
+    .string()
+    .max(LIMITS.maxPrefixChars)
+    .optional()
+    .describe("the text typed so far (before the word being typed, when partial is given)"),
   partial: z
     .string()
     .max(LIMITS.maxPartialChars)
     .optional()
-    .describe("the characters typed of the current word: complete it (words only, matched after the tokenizer's normalisation); empty: the next word"),
-  k: boundedNumber({ min: LIMITS.minK, max: LIMITS.maxK, default: LIMITS.defaultK }, true)
-    .describe("how many next words to return"),
+    .describe(
+      "the characters typed of the current word: complete it (words only, matched after the tokenizer's normalisation); empty: the next word",
+    ),
+  k: boundedNumber({ min: LIMITS.minK, max: LIMITS.maxK, default: LIMITS.defaultK }, true).describe(
+    "how many next words to return",
+  ),
   fresh: z.string().optional().describe("1 or true: ask the writer, which sees every learn at once"),
-  user: modelIdSchema.optional().describe("predict with this user's personal layer (needs a token; sees every learn of the user at once)"),
+  user: modelIdSchema
+    .optional()
+    .describe("predict with this user's personal layer (needs a token; sees every learn of the user at once)"),
 });
 
 export const learnBodySchema = z.object({
@@ -36,10 +45,14 @@ export const learnBodySchema = z.object({
   lr: boundedNumber(LEARN_BOUNDS.lr, false).describe("learning rate"),
   truncate: boundedNumber(LEARN_BOUNDS.truncate, true).describe("BPTT truncation, in steps"),
   steps: boundedNumber(LEARN_BOUNDS.steps, true).describe("gradient steps on the sentence"),
-  user: modelIdSchema.optional().describe("learn into this user's personal layer only (then lr, truncate and steps do not apply)"),
+  user: modelIdSchema
+    .optional()
+    .describe("learn into this user's personal layer only (then lr, truncate and steps do not apply)"),
 });
 
-export const forgetBodySchema = z.object({ word: z.string().min(1).max(64).describe("the word never to suggest again") });
+export const forgetBodySchema = z.object({
+  word: z.string().min(1).max(64).describe("the word never to suggest again"),
+});
 
 const layerInfoSchema = z.object({
   model: z.string(),
@@ -64,7 +77,10 @@ export const userInfoSchema = z.object({
   layers: z.array(layerInfoSchema),
 });
 
-export const userDeletedSchema = z.object({ id: z.string(), erased: z.boolean().describe("false when there was nothing to erase") });
+export const userDeletedSchema = z.object({
+  id: z.string(),
+  erased: z.boolean().describe("false when there was nothing to erase"),
+});
 
 export const forgetResponseSchema = z.object({ id: z.string(), word: z.string(), layers: z.number().int() });
 
@@ -72,7 +88,7 @@ export const userImportSchema = z.object({ id: z.string(), layers: z.number().in
 
 export const createModelBodySchema = z.object({
   id: modelIdSchema,
-  from: modelIdSchema.optional().describe("the model to copy (default: \"default\")"),
+  from: modelIdSchema.optional().describe('the model to copy (default: "default")'),
 });
 
 export const rollbackBodySchema = z.object({ version: z.number().int().min(0) });
@@ -83,13 +99,18 @@ export const predictResponseSchema = z.object({
   prefix: z.array(z.string()),
   /** The partial as matched (normalised), when one was given. */
   partial: z.string().optional(),
-  predictions: z.array(z.object({
-    word: z.string().describe("the token, as the model reads it"),
-    text: z.string().describe("the word as people write it: its most frequent written form (\"I\", \"Washington\")"),
-    p: z.number(),
-  })),
+  predictions: z.array(
+    z.object({
+      word: z.string().describe("the token, as the model reads it"),
+      text: z.string().describe('the word as people write it: its most frequent written form ("I", "Washington")'),
+      p: z.number(),
+    }),
+  ),
   model: z.object({ id: z.string(), version: z.number().int(), fresh: z.boolean().optional() }),
-  user: z.object({ id: z.string(), learns: z.number().int() }).optional().describe("with user=: whose layer, and its learns"),
+  user: z
+    .object({ id: z.string(), learns: z.number().int() })
+    .optional()
+    .describe("with user=: whose layer, and its learns"),
 });
 
 export const learnResponseSchema = z.object({
@@ -106,7 +127,10 @@ export const personalLearnResponseSchema = z.object({
   tokens: z.number().int(),
   /** The personal model's mean loss on the sentence before the learn (nats per token). */
   lossBefore: z.number(),
-  model: z.object({ id: z.string(), version: z.number().int().describe("the shared version the layer was learned over") }),
+  model: z.object({
+    id: z.string(),
+    version: z.number().int().describe("the shared version the layer was learned over"),
+  }),
   user: z.object({ id: z.string(), learns: z.number().int() }),
 });
 
@@ -148,7 +172,13 @@ export const healthResponseSchema = z.object({ ok: z.literal(true), service: z.s
 export const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 export const blocklistSchema = z.object({
-  words: z.array(z.string().max(MAX_BLOCKED_CHARS)).min(1).max(MAX_BLOCKED_WORDS).describe("words never suggested, each one word (stored as its token)"),
+  words: z
+    .array(z.string().max(MAX_BLOCKED_CHARS))
+    .min(1)
+    .max(MAX_BLOCKED_WORDS)
+    .describe("words never suggested, each one word (stored as its token)"),
 });
 
-export const blocklistResponseSchema = z.object({ words: z.array(z.string()).describe("the blocked words as tokens, sorted") });
+export const blocklistResponseSchema = z.object({
+  words: z.array(z.string()).describe("the blocked words as tokens, sorted"),
+});

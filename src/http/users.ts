@@ -35,7 +35,8 @@ export async function deleteUserRoute(c: AppContext): Promise<Response> {
 export async function forgetRoute(c: AppContext): Promise<Response> {
   const user = await authorizedUser(c, "learn");
   const body = forgetBodySchema.safeParse(await readJsonObject(c.req.raw, 1024, '{"word": "..."}'));
-  if (!body.success) throw new ApiError(400, "invalid_body", 'the body must be {"word": "..."}: one word of 1 to 64 characters');
+  if (!body.success)
+    throw new ApiError(400, "invalid_body", 'the body must be {"word": "..."}: one word of 1 to 64 characters');
   const { layers } = await askUserStore(c, user, (s) => s.forget(body.data.word));
   return c.json({ id: user, word: body.data.word, layers });
 }
@@ -45,7 +46,10 @@ export async function exportRoute(c: AppContext): Promise<Response> {
   const user = await authorizedUser(c, "predict");
   const { bytes } = await askUserStore(c, user, (s) => s.exportData());
   return new Response(bytes, {
-    headers: { "content-type": "application/octet-stream", "content-disposition": `attachment; filename="${user}.safetensors"` },
+    headers: {
+      "content-type": "application/octet-stream",
+      "content-disposition": `attachment; filename="${user}.safetensors"`,
+    },
   });
 }
 

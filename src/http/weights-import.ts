@@ -12,7 +12,9 @@ import { ApiError } from "./errors.ts";
  * F32), plus a header with every slot's metadata.
  */
 export function importLimitBytes(model: RnnLm): number {
-  return largestTensorBytes(model, WORD_SLOTS) + 8 + IMPORT_HEADER_SLACK_BYTES + WORD_SLOTS * LEARNED_WORD_METADATA_BYTES;
+  return (
+    largestTensorBytes(model, WORD_SLOTS) + 8 + IMPORT_HEADER_SLACK_BYTES + WORD_SLOTS * LEARNED_WORD_METADATA_BYTES
+  );
 }
 
 /**

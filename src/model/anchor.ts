@@ -18,7 +18,10 @@ import { type Anchor, baseClasses, type RnnLm } from "./model.ts";
 
 /** The model's anchor, made from its current W and C on first use. */
 export function anchorOf(m: RnnLm): Anchor {
-  m.anchor ??= { W: m.W.slice(), C: m.output.kind === "class" ? m.output.C.slice(0, baseClasses(m) * m.hidden) : new Float32Array(0) };
+  m.anchor ??= {
+    W: m.W.slice(),
+    C: m.output.kind === "class" ? m.output.C.slice(0, baseClasses(m) * m.hidden) : new Float32Array(0),
+  };
   return m.anchor;
 }
 

@@ -85,7 +85,12 @@ export function completionIndex(m: RnnLm, words: readonly string[]): CompletionI
  * candidates of the classes that end before `changedFrom`, the first id whose word may have
  * changed since prev was built.
  */
-export function refreshIndex(m: RnnLm, words: readonly string[], prev: CompletionIndex | null, changedFrom: number): CompletionIndex {
+export function refreshIndex(
+  m: RnnLm,
+  words: readonly string[],
+  prev: CompletionIndex | null,
+  changedFrom: number,
+): CompletionIndex {
   const bounds = classBounds(m);
   const groups: Group[] = [];
   for (let c = 0; c + 1 < bounds.length; c++) {
@@ -120,7 +125,15 @@ function run(keys: readonly string[], partial: string): [number, number] {
  * Upper bound of max P(w | c) over the candidates ids[lo..hi) of group g, from their scores alone
  * (the Jensen bound above). scores receives the candidates' scores.
  */
-function bestShareBound(m: RnnLm, g: Group, lo: number, hi: number, s: Float64Array, x: OutputScratch, scores: Float64Array): number {
+function bestShareBound(
+  m: RnnLm,
+  g: Group,
+  lo: number,
+  hi: number,
+  s: Float64Array,
+  x: OutputScratch,
+  scores: Float64Array,
+): number {
   const h = m.hidden;
   const { V } = m;
   const n = g.to - g.from;

@@ -36,9 +36,30 @@ export function initModel(spec: ModelSpec, rng: Rng): RnnLm {
  * made, is shared. The copy has no spare room for learned words (withWordSlots makes it again).
  */
 export function cloneModel(m: RnnLm): RnnLm {
-  const output: OutputLayer = m.output.kind === "full" ? m.output : classOutput(m.output.classStart, m.output.C.slice(), m.vocab, m.output.wordClass);
+  const output: OutputLayer =
+    m.output.kind === "full"
+      ? m.output
+      : classOutput(m.output.classStart, m.output.C.slice(), m.vocab, m.output.wordClass);
   const direct = m.direct && { order: m.direct.order, D: m.direct.D.slice() };
-  const learned = m.learned && { ...m.learned, words: [...m.learned.words], uses: [...m.learned.uses], lastUse: [...m.learned.lastUse], teachers: [...m.learned.teachers], firstBy: [...m.learned.firstBy] };
+  const learned = m.learned && {
+    ...m.learned,
+    words: [...m.learned.words],
+    uses: [...m.learned.uses],
+    lastUse: [...m.learned.lastUse],
+    teachers: [...m.learned.teachers],
+    firstBy: [...m.learned.firstBy],
+  };
   const memory = m.memory?.clone();
-  return rnnLm({ vocab: m.vocab, hidden: m.hidden, U: m.U.slice(), W: m.W.slice(), V: m.V.slice(), output, direct, anchor: m.anchor, learned, memory });
+  return rnnLm({
+    vocab: m.vocab,
+    hidden: m.hidden,
+    U: m.U.slice(),
+    W: m.W.slice(),
+    V: m.V.slice(),
+    output,
+    direct,
+    anchor: m.anchor,
+    learned,
+    memory,
+  });
 }

@@ -37,7 +37,8 @@ export interface Placement {
   readonly capacity: number;
 }
 
-const lengthOf = (data: Float32Array | HalfBits) => (data instanceof Float32Array ? data.length : data.halves.byteLength / 2);
+const lengthOf = (data: Float32Array | HalfBits) =>
+  data instanceof Float32Array ? data.length : data.halves.byteLength / 2;
 
 /** A placed tensor: its view in the kernel memory, and the index of its first value that is Infinity or NaN, or -1. */
 export interface Placed {

@@ -34,7 +34,14 @@ export function transposedMatVec(W: Float32Array, d: Float64Array, out: Float64A
  * with `minusOneAt`, d[minusOneAt - from] - 1 in place of that entry (a softmax's error,
  * probs - onehot(target), without writing probs).
  */
-export function addTransposed(rows: Float32Array, from: number, to: number, d: Float64Array, out: Float64Array, minusOneAt = -1): void {
+export function addTransposed(
+  rows: Float32Array,
+  from: number,
+  to: number,
+  d: Float64Array,
+  out: Float64Array,
+  minusOneAt = -1,
+): void {
   const km = kernelMemoryOf(rows);
   const f = km.f64;
   const h = out.length;

@@ -2,7 +2,15 @@ import { anchorOf, pullTowardAnchor } from "./anchor.ts";
 import { Gradient } from "./gradient.ts";
 import { initModel } from "./init.ts";
 import { baseVocab, type RnnLm } from "./model.ts";
-import { distribution, negLogProb, outputBackward, outputScratch, type OutputScratch, topK, useHistory } from "./output/index.ts";
+import {
+  distribution,
+  negLogProb,
+  outputBackward,
+  outputScratch,
+  type OutputScratch,
+  topK,
+  useHistory,
+} from "./output/index.ts";
 import { softmaxRows } from "./output/rows.ts";
 import { LEARN_BOUNDS, UPDATE_GUARDS } from "./learning-rule.ts";
 import { PhraseMemory } from "./phrase-memory.ts";
@@ -187,7 +195,8 @@ export function learnSentence(m: RnnLm, ids: ArrayLike<number>, opts: LearnOptio
   const rate = opts.newWordRate ?? 0;
   const base = baseVocab(m);
   // A finite rate keeps the boost finite: it moves each weight by at most `rate` per position.
-  if (applied === opts.steps && rate > 0 && Number.isFinite(rate) && m.vocab > base) learnedWordsStep(m, ids, base, rate, ws);
+  if (applied === opts.steps && rate > 0 && Number.isFinite(rate) && m.vocab > base)
+    learnedWordsStep(m, ids, base, rate, ws);
   if (applied === opts.steps && opts.remember) (m.memory ??= new PhraseMemory()).add(ids, opts.subject ?? ANONYMOUS);
   return { lossBefore, lossAfter: sentenceLoss(m, ids, ws), applied, last };
 }

@@ -127,7 +127,8 @@ export function rnnLm(m: RnnLm, room: { V?: number; C?: number } = {}): RnnLm {
   const D = m.direct?.D;
   const tensors = [m.U, m.W, m.V, ...(C ? [C] : []), ...(D ? [D] : [])];
   const home = memoryHolding(m.U);
-  if (home && room.V === undefined && room.C === undefined && tensors.every((t) => memoryHolding(t) === home)) return fields(m, m.U, m.W, m.V, m.output, m.direct);
+  if (home && room.V === undefined && room.C === undefined && tensors.every((t) => memoryHolding(t) === home))
+    return fields(m, m.U, m.W, m.V, m.output, m.direct);
   const keep = (a: Float32Array, asked?: number): Placement => ({ data: a, capacity: asked ?? capacityOf(a) });
   const placed = placeWeights(m.hidden, {
     U: keep(m.U),
@@ -136,7 +137,10 @@ export function rnnLm(m: RnnLm, room: { V?: number; C?: number } = {}): RnnLm {
     ...(C && { C: keep(C, room.C) }),
     ...(D && { D: keep(D) }),
   });
-  const output = m.output.kind === "class" ? classOutput(m.output.classStart, placed.C!.view, m.vocab, m.output.wordClass) : m.output;
+  const output =
+    m.output.kind === "class"
+      ? classOutput(m.output.classStart, placed.C!.view, m.vocab, m.output.wordClass)
+      : m.output;
   const direct = m.direct && { order: m.direct.order, D: placed.D!.view };
   return fields(m, placed.U.view, placed.W.view, placed.V.view, output, direct);
 }
@@ -158,11 +162,22 @@ export interface KernelWeights<T> {
 export function placeWeights(hidden: number, w: KernelWeights<Placement>): KernelWeights<Placed> {
   const names = (["U", "W", "V", "C", "D"] as const).filter((k) => w[k] !== undefined);
   const maxRows = Math.ceil(Math.max(hidden, w.V.capacity / hidden, (w.C?.capacity ?? 0) / hidden));
-  const views = placeTensors(hidden, maxRows, names.map((k) => w[k]!));
+  const views = placeTensors(
+    hidden,
+    maxRows,
+    names.map((k) => w[k]!),
+  );
   return Object.fromEntries(names.map((k, i) => [k, views[i]])) as unknown as KernelWeights<Placed>;
 }
 
-function fields(m: RnnLm, U: Float32Array, W: Float32Array, V: Float32Array, output: OutputLayer, direct: DirectLayer | undefined): RnnLm {
+function fields(
+  m: RnnLm,
+  U: Float32Array,
+  W: Float32Array,
+  V: Float32Array,
+  output: OutputLayer,
+  direct: DirectLayer | undefined,
+): RnnLm {
   return {
     vocab: m.vocab,
     hidden: m.hidden,
@@ -182,14 +197,27 @@ function fields(m: RnnLm, U: Float32Array, W: Float32Array, V: Float32Array, out
  * memory's.
  */
 export function footprintBytes(m: RnnLm): number {
-  const arrays = [m.U, m.W, m.V, m.output.kind === "class" ? m.output.C : undefined, m.direct?.D, m.anchor?.W, m.anchor?.C];
+  const arrays = [
+    m.U,
+    m.W,
+    m.V,
+    m.output.kind === "class" ? m.output.C : undefined,
+    m.direct?.D,
+    m.anchor?.W,
+    m.anchor?.C,
+  ];
   let bytes = 0;
   for (const a of arrays) bytes += a?.byteLength ?? 0;
   return bytes + (m.memory?.footprintBytes() ?? 0);
 }
 
 /** A class output over `vocab` ids whose classes start at classStart (classStart[K] = vocab). */
-export function classOutput(classStart: Int32Array, C: Float32Array, vocab: number, wordClass = wordClassOf(classStart, vocab)): ClassOutput {
+export function classOutput(
+  classStart: Int32Array,
+  C: Float32Array,
+  vocab: number,
+  wordClass = wordClassOf(classStart, vocab),
+): ClassOutput {
   return { kind: "class", classes: classStart.length - 1, classStart, wordClass, C };
 }
 
@@ -263,7 +291,8 @@ export function wordClassOf(classStart: Int32Array, vocab: number): Int32Array {
 export function assertModelShape(m: RnnLm): void {
   const { vocab: n, hidden: h } = m;
   if (!(n > 0 && h > 0)) throw new Error(`bad dims vocab=${n} hidden=${h}`);
-  if (!(m.U.length % h === 0 && m.U.length >= h * n)) throw new Error(`U has ${m.U.length} values, want ${h} x ${n} or more columns`);
+  if (!(m.U.length % h === 0 && m.U.length >= h * n))
+    throw new Error(`U has ${m.U.length} values, want ${h} x ${n} or more columns`);
   if (m.W.length !== h * h) throw new Error(`W has ${m.W.length} values, want ${h * h}`);
   if (m.V.length !== n * h) throw new Error(`V has ${m.V.length} values, want ${n * h}`);
   if (m.output.kind === "class") {
@@ -278,18 +307,23 @@ export function assertModelShape(m: RnnLm): void {
   }
   if (m.direct) {
     const { order, D } = m.direct;
-    if (!(Number.isInteger(order) && order >= 1 && order <= MAX_DIRECT_ORDER)) throw new Error(`direct order must be 1..${MAX_DIRECT_ORDER}, got ${order}`);
-    if (!(D.length > 0 && (D.length & (D.length - 1)) === 0)) throw new Error(`D has ${D.length} values, want a power of two`);
+    if (!(Number.isInteger(order) && order >= 1 && order <= MAX_DIRECT_ORDER))
+      throw new Error(`direct order must be 1..${MAX_DIRECT_ORDER}, got ${order}`);
+    if (!(D.length > 0 && (D.length & (D.length - 1)) === 0))
+      throw new Error(`D has ${D.length} values, want a power of two`);
   }
   if (m.anchor) {
     // The anchor covers the base classes: a learned words' class has none.
-    if (m.anchor.W.length !== h * h || m.anchor.C.length !== baseClasses(m) * h) throw new Error("the anchor's shapes do not match W and C");
+    if (m.anchor.W.length !== h * h || m.anchor.C.length !== baseClasses(m) * h)
+      throw new Error("the anchor's shapes do not match W and C");
   }
   if (m.learned) {
     const { base, capacity, words, uses, lastUse, teachers, firstBy } = m.learned;
-    if (base + words.length !== n) throw new Error(`vocab ${n} is not the base ${base} plus ${words.length} learned words`);
+    if (base + words.length !== n)
+      throw new Error(`vocab ${n} is not the base ${base} plus ${words.length} learned words`);
     const perSlot = [uses, lastUse, teachers, firstBy];
-    if (words.length > capacity || perSlot.some((a) => a.length !== words.length)) throw new Error("bad learned-word slots");
+    if (words.length > capacity || perSlot.some((a) => a.length !== words.length))
+      throw new Error("bad learned-word slots");
     if (n > base && m.output.kind === "class" && m.output.classStart[m.output.classes - 1] !== base) {
       throw new Error("the learned words must be the last class");
     }

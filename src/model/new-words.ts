@@ -1,5 +1,14 @@
 import { capacityOf } from "./kernel-memory.ts";
-import { baseClasses, baseVocab, classOutput, inputStride, type LearnedWords, type OutputLayer, type RnnLm, rnnLm } from "./model.ts";
+import {
+  baseClasses,
+  baseVocab,
+  classOutput,
+  inputStride,
+  type LearnedWords,
+  type OutputLayer,
+  type RnnLm,
+  rnnLm,
+} from "./model.ts";
 import { UNK } from "./vocab.ts";
 
 /**
@@ -30,7 +39,16 @@ function hasRoom(m: RnnLm, words: number): boolean {
  * room for all of them. A model that has slots already keeps them (and their words).
  */
 export function withWordSlots(m: RnnLm, capacity: number): RnnLm {
-  const learned: LearnedWords = m.learned ?? { base: m.vocab, capacity, words: [], uses: [], lastUse: [], teachers: [], firstBy: [], clock: 0 };
+  const learned: LearnedWords = m.learned ?? {
+    base: m.vocab,
+    capacity,
+    words: [],
+    uses: [],
+    lastUse: [],
+    teachers: [],
+    firstBy: [],
+    clock: 0,
+  };
   const withSlots = rnnLm({ ...m, learned });
   if (hasRoom(withSlots, learned.capacity)) return withSlots;
   const h = m.hidden;

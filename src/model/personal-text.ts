@@ -1,6 +1,14 @@
 import { Workspace } from "./lm.ts";
 import type { RnnLm } from "./model.ts";
-import { LayerGradient, learnPersonal, type PersonalLayer, type PersonalLearnOptions, type PersonalLearnOutcome, personalView, widestView } from "./personal.ts";
+import {
+  LayerGradient,
+  learnPersonal,
+  type PersonalLayer,
+  type PersonalLearnOptions,
+  type PersonalLearnOutcome,
+  personalView,
+  widestView,
+} from "./personal.ts";
 import type { TextModel } from "./text-model.ts";
 import { encodeSentence, type GrowingVocab, setWord, type Vocab } from "./vocab.ts";
 import { assignSlots, unknownUntilShared } from "./word-slots.ts";
@@ -78,11 +86,20 @@ export function asTextModel(pt: PersonalText): TextModel {
  * One learn of a sentence's tokens into the user's layer: new words first take the user's own
  * slots (word-slots.ts; a word is learned as itself from its second learn on), then learnPersonal.
  */
-export function learnPersonalWords(pt: PersonalText, tokens: readonly string[], opts: PersonalLearnOptions): { ids: Int32Array; outcome: PersonalLearnOutcome } {
+export function learnPersonalWords(
+  pt: PersonalText,
+  tokens: readonly string[],
+  opts: PersonalLearnOptions,
+): { ids: Int32Array; outcome: PersonalLearnOutcome } {
   const { layer, vocab } = pt;
   const { base, words } = layer.learned;
   const before = words.length;
-  const changed = assignSlots(layer.learned, tokens, (w) => vocab.index.get(w), (id) => layer.memory.forget(id));
+  const changed = assignSlots(
+    layer.learned,
+    tokens,
+    (w) => vocab.index.get(w),
+    (id) => layer.memory.forget(id),
+  );
   for (const slot of changed) setWord(vocab, base + slot, words[slot]);
   if (words.length !== before) pt.view = personalView(pt.pbase, layer);
   const ids = unknownUntilShared(pt.view, encodeSentence(tokens, vocab));

@@ -1,5 +1,14 @@
 import { hiddenAfter, type Workspace } from "./lm.ts";
-import { baseClasses, baseVocab, classOutput, inputStride, type LearnedWords, type OutputLayer, type RnnLm, rnnLm } from "./model.ts";
+import {
+  baseClasses,
+  baseVocab,
+  classOutput,
+  inputStride,
+  type LearnedWords,
+  type OutputLayer,
+  type RnnLm,
+  rnnLm,
+} from "./model.ts";
 import { distribution } from "./output/index.ts";
 import { useHistory } from "./output/index.ts";
 import type { DirectScores } from "./output/direct.ts";
@@ -44,7 +53,11 @@ export interface PersonalLayer {
 
 /** An empty layer over a shared model whose base vocabulary has `base` ids. */
 export function emptyLayer(base: number, capacity: number, bits = DELTA_BITS): PersonalLayer {
-  return { delta: new Float32Array(2 ** bits), learned: { base, capacity, words: [], uses: [], lastUse: [], teachers: [], firstBy: [], clock: 0 }, memory: new PhraseMemory() };
+  return {
+    delta: new Float32Array(2 ** bits),
+    learned: { base, capacity, words: [], uses: [], lastUse: [], teachers: [], firstBy: [], clock: 0 },
+    memory: new PhraseMemory(),
+  };
 }
 
 /**
@@ -78,7 +91,18 @@ export function personalBase(shared: RnnLm, capacity: number): RnnLm {
   }
   // rnnLm places the tensors in one kernel memory (kernel-memory.ts), V with room for a zero row
   // per own word and C with the own class's row; personalView's views reach into that room.
-  const pbase = rnnLm({ vocab: base, hidden: h, U, W: shared.W, V: shared.V.subarray(0, base * h), output, direct: { order: shared.direct.order, D: shared.direct.D } }, { V: stride * h, ...(cRoom > 0 && { C: cRoom }) });
+  const pbase = rnnLm(
+    {
+      vocab: base,
+      hidden: h,
+      U,
+      W: shared.W,
+      V: shared.V.subarray(0, base * h),
+      output,
+      direct: { order: shared.direct.order, D: shared.direct.D },
+    },
+    { V: stride * h, ...(cRoom > 0 && { C: cRoom }) },
+  );
   if (pbase.output.kind !== "class") return pbase;
   // The base's C shows the base classes; the own class's row follows them in its region.
   const placed = pbase.output.C;
@@ -176,7 +200,13 @@ export interface LayerRates {
  * Σ_n delta[(b'_n + o) mod |delta|], so dL/d delta[(b'_n + o) mod |delta|] += p_o − [o = target],
  * for the class scores (class-factorized: over every class) and the target class's words.
  */
-export function layerGradient(m: RnnLm, ids: ArrayLike<number>, ws: Workspace, g: LayerGradient, rates: LayerRates): number {
+export function layerGradient(
+  m: RnnLm,
+  ids: ArrayLike<number>,
+  ws: Workspace,
+  g: LayerGradient,
+  rates: LayerRates,
+): number {
   const layer = m.direct?.layer;
   if (!layer) throw new Error("the model has no personal layer");
   const steps = ids.length - 1;
@@ -208,7 +238,16 @@ export function layerGradient(m: RnnLm, ids: ArrayLike<number>, ws: Workspace, g
 }
 
 /** Adds rate(o) · (probs[o − from] − [o = target]) to each delta entry of outputs from .. to − 1. */
-function addErrors(g: LayerGradient, x: DirectScores, from: number, to: number, probs: Float64Array, target: number, own: number, rates: LayerRates): void {
+function addErrors(
+  g: LayerGradient,
+  x: DirectScores,
+  from: number,
+  to: number,
+  probs: Float64Array,
+  target: number,
+  own: number,
+  rates: LayerRates,
+): void {
   const mask = x.P.length - 1;
   for (let n = 0; n < x.count; n++) {
     const base = x.layerBases[n] + from;
@@ -245,7 +284,14 @@ export interface PersonalLearnOutcome {
  * One learn into the layer the view reads (personalView): a clipped gradient step on its delta,
  * then the sentence into its memory. The shared model is only read.
  */
-export function learnPersonal(view: RnnLm, layer: PersonalLayer, ids: ArrayLike<number>, opts: PersonalLearnOptions, ws: Workspace, g: LayerGradient): PersonalLearnOutcome {
+export function learnPersonal(
+  view: RnnLm,
+  layer: PersonalLayer,
+  ids: ArrayLike<number>,
+  opts: PersonalLearnOptions,
+  ws: Workspace,
+  g: LayerGradient,
+): PersonalLearnOutcome {
   if (view.direct?.layer?.delta !== layer.delta) throw new Error("the view does not read this layer");
   const lossBefore = layerGradient(view, ids, ws, g, { base: opts.rate, own: opts.ownRate, bias: opts.biasScale });
   let sq = 0;
@@ -267,7 +313,16 @@ export function cloneLayer(layer: PersonalLayer): PersonalLayer {
   const { base, capacity, words, uses, lastUse, teachers, firstBy, clock } = layer.learned;
   return {
     delta: layer.delta.slice(),
-    learned: { base, capacity, words: [...words], uses: [...uses], lastUse: [...lastUse], teachers: [...teachers], firstBy: [...firstBy], clock },
+    learned: {
+      base,
+      capacity,
+      words: [...words],
+      uses: [...uses],
+      lastUse: [...lastUse],
+      teachers: [...teachers],
+      firstBy: [...firstBy],
+      clock,
+    },
     memory: layer.memory.clone(),
   };
 }

@@ -106,7 +106,14 @@ export class PhraseMemory {
   footprintBytes(): number {
     let ids = 0;
     for (const s of this.held) ids += s.length;
-    return this.ring.byteLength + this.owners.byteLength + this.links.byteLength + this.heads.byteLength + ids * 4 + this.held.length * 100;
+    return (
+      this.ring.byteLength +
+      this.owners.byteLength +
+      this.links.byteLength +
+      this.heads.byteLength +
+      ids * 4 +
+      this.held.length * 100
+    );
   }
 
   /**
@@ -114,7 +121,8 @@ export class PhraseMemory {
    * one past MEMORY_SENTENCES.
    */
   add(ids: ArrayLike<number>, subject = ANONYMOUS): void {
-    if (ids.length > MEMORY_MAX_SENTENCE_IDS) throw new Error(`a remembered sentence has at most ${MEMORY_MAX_SENTENCE_IDS} ids`);
+    if (ids.length > MEMORY_MAX_SENTENCE_IDS)
+      throw new Error(`a remembered sentence has at most ${MEMORY_MAX_SENTENCE_IDS} ids`);
     const sentence = Int32Array.from(ids);
     this.held.push(sentence);
     this.taughtBy.push(subject | 0);
@@ -171,7 +179,11 @@ export class PhraseMemory {
     const teachers = new Map<number, number[]>();
     // Newest first; a chain ends at a position older than the held sentences.
     let visits = 0;
-    for (let p = this.heads[contextHash(a, b, c, this.heads.length)]; p >= oldest && visits++ < RECALL_LIMIT; p = links[p % size]) {
+    for (
+      let p = this.heads[contextHash(a, b, c, this.heads.length)];
+      p >= oldest && visits++ < RECALL_LIMIT;
+      p = links[p % size]
+    ) {
       if (ring[(p - 3) % size] !== a || ring[(p - 2) % size] !== b || ring[(p - 1) % size] !== c) continue;
       const w = ring[p % size];
       counts.set(w, (counts.get(w) ?? 0) + 1);
@@ -213,7 +225,12 @@ export class PhraseMemory {
   /** The chain of position p's context (the ids before it in the ring). */
   private chainOf(p: number): number {
     const size = this.ring.length;
-    return contextHash(this.ring[(p - 3) % size], this.ring[(p - 2) % size], this.ring[(p - 1) % size], this.heads.length);
+    return contextHash(
+      this.ring[(p - 3) % size],
+      this.ring[(p - 2) % size],
+      this.ring[(p - 1) % size],
+      this.heads.length,
+    );
   }
 
   /** Adds held position p to its context's chain, which stays newest first. */

@@ -2,7 +2,19 @@ import { completeNext, type CompletionIndex, completionIndex, refreshIndex } fro
 import { type LearnOptions, type LearnOutcome, learnSentence, predictNext, Workspace } from "./lm.ts";
 import { baseVocab, type RnnLm } from "./model.ts";
 import { normalise } from "./tokenizer.ts";
-import { BOS, encode, encodeSentence, type GrowingVocab, growingVocab, isSuggestible, setWord, SPECIALS, UNK, type Vocab, writtenForm } from "./vocab.ts";
+import {
+  BOS,
+  encode,
+  encodeSentence,
+  type GrowingVocab,
+  growingVocab,
+  isSuggestible,
+  setWord,
+  SPECIALS,
+  UNK,
+  type Vocab,
+  writtenForm,
+} from "./vocab.ts";
 import { ANONYMOUS, admitWords, isKnown, unknownUntilShared } from "./word-slots.ts";
 
 /**
@@ -41,7 +53,11 @@ export function admitNewWords(tm: TextModel, tokens: readonly string[], subject 
  * learn still as <unk> (word-slots.ts). Returns the model
  * to go on with (tm, or a new one when the vocabulary changed) and the ids learned.
  */
-export function learnWords(tm: TextModel, tokens: readonly string[], opts: LearnOptions): { tm: TextModel; ids: Int32Array; outcome: LearnOutcome } {
+export function learnWords(
+  tm: TextModel,
+  tokens: readonly string[],
+  opts: LearnOptions,
+): { tm: TextModel; ids: Int32Array; outcome: LearnOutcome } {
   const next = opts.newWordRate === undefined ? tm : admitNewWords(tm, tokens, opts.subject);
   const ids = unknownUntilShared(next.model, encodeSentence(tokens, next.vocab));
   const outcome = learnSentence(next.model, ids, opts, next.ws);
@@ -69,15 +85,29 @@ function windowIds(tm: TextModel, tokens: readonly string[], window: number): In
 function predictionOf(tm: TextModel, ids: Int32Array, top: readonly { id: number; p: number }[]): Prediction {
   return {
     prefix: Array.from(ids.subarray(1), (id) => tm.vocab.words[id]),
-    predictions: top.map(({ id, p }) => ({ word: tm.vocab.words[id], text: writtenForm(tm.vocab, tm.vocab.words[id]), p })),
+    predictions: top.map(({ id, p }) => ({
+      word: tm.vocab.words[id],
+      text: writtenForm(tm.vocab, tm.vocab.words[id]),
+      p,
+    })),
   };
 }
 
 /** The k most probable next words after the last `window` tokens of a prefix, among the ids `allowed`. */
-export function predictWords(tm: TextModel, tokens: readonly string[], k: number, window: number, allowed: (id: number) => boolean = isSuggestible): Prediction {
+export function predictWords(
+  tm: TextModel,
+  tokens: readonly string[],
+  k: number,
+  window: number,
+  allowed: (id: number) => boolean = isSuggestible,
+): Prediction {
   const ids = windowIds(tm, tokens, window);
   // A learned word fewer than KNOWN_AFTER subjects taught is never shown (word-slots.ts).
-  return predictionOf(tm, ids, predictNext(tm.model, ids, k, (id) => allowed(id) && isKnown(tm.model, id), tm.ws));
+  return predictionOf(
+    tm,
+    ids,
+    predictNext(tm.model, ids, k, (id) => allowed(id) && isKnown(tm.model, id), tm.ws),
+  );
 }
 
 /** Ids whose word is not in `blocked` (a blocklist: such words are never suggested, still read as context). */
@@ -113,7 +143,9 @@ function completionIndexOf(tm: TextModel): CompletionIndex {
   const clock = m.learned?.clock ?? 0;
   const cached = completionIndexes.get(m);
   if (cached && cached.clock === clock && cached.vocab === m.vocab) return cached.index;
-  const index = cached ? refreshIndex(m, tm.vocab.words, cached.index, baseVocab(m)) : completionIndex(m, tm.vocab.words);
+  const index = cached
+    ? refreshIndex(m, tm.vocab.words, cached.index, baseVocab(m))
+    : completionIndex(m, tm.vocab.words);
   completionIndexes.set(m, { index, clock, vocab: m.vocab });
   return index;
 }

@@ -121,8 +121,7 @@ function wordEnd(s: string, start: number): number {
     const c = s[i];
     const next = kindAt(s, i + 1);
     const joins =
-      ((c === "'" || c === "-") && isWordChar(next)) ||
-      ((c === "." || c === ",") && prev === DIGIT && next === DIGIT);
+      ((c === "'" || c === "-") && isWordChar(next)) || ((c === "." || c === ",") && prev === DIGIT && next === DIGIT);
     if (!joins) return i;
     i += 1;
   }

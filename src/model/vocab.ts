@@ -88,11 +88,15 @@ export function vocabFromJson(json: unknown): Vocab {
   const vocab = makeVocab(words as string[]);
   const forms = (json as { forms?: unknown }).forms;
   if (forms === undefined) return vocab;
-  if (typeof forms !== "object" || forms === null || Array.isArray(forms)) throw new Error("vocabulary forms must be an object {word: form}");
+  if (typeof forms !== "object" || forms === null || Array.isArray(forms))
+    throw new Error("vocabulary forms must be an object {word: form}");
   for (const [w, form] of Object.entries(forms)) {
-    if (!vocab.index.has(w) || SPECIALS.includes(w)) throw new Error(`form of ${JSON.stringify(w)}, which is not a vocabulary word`);
+    if (!vocab.index.has(w) || SPECIALS.includes(w))
+      throw new Error(`form of ${JSON.stringify(w)}, which is not a vocabulary word`);
     if (typeof form !== "string" || form.length > MAX_FORM_CHARS || form.toLowerCase() !== w) {
-      throw new Error(`form of ${JSON.stringify(w)} must be a string of at most ${MAX_FORM_CHARS} characters that lowers to the word`);
+      throw new Error(
+        `form of ${JSON.stringify(w)} must be a string of at most ${MAX_FORM_CHARS} characters that lowers to the word`,
+      );
     }
   }
   return { ...vocab, forms: new Map(Object.entries(forms as Record<string, string>)) };

@@ -27,13 +27,17 @@ export class BlocklistError extends Error {
  * "Damn" is "damn"). Throws BlocklistError saying what is wrong.
  */
 export function parseBlocklist(json: unknown): string[] {
-  const words = typeof json === "object" && json !== null && !Array.isArray(json) ? (json as { words?: unknown }).words : undefined;
+  const words =
+    typeof json === "object" && json !== null && !Array.isArray(json) ? (json as { words?: unknown }).words : undefined;
   if (!Array.isArray(words)) throw new BlocklistError('the blocklist must be a JSON object {"words": ["...", ...]}');
-  if (words.length === 0) throw new BlocklistError("the list of words is empty (DELETE /blocklist clears the blocklist)");
-  if (words.length > MAX_BLOCKED_WORDS) throw new BlocklistError(`a blocklist holds at most ${MAX_BLOCKED_WORDS} words`);
+  if (words.length === 0)
+    throw new BlocklistError("the list of words is empty (DELETE /blocklist clears the blocklist)");
+  if (words.length > MAX_BLOCKED_WORDS)
+    throw new BlocklistError(`a blocklist holds at most ${MAX_BLOCKED_WORDS} words`);
   const tokens = new Set<string>();
   for (const [i, w] of words.entries()) {
-    if (typeof w !== "string" || w.length > MAX_BLOCKED_CHARS) throw new BlocklistError(`words[${i}] must be a string of at most ${MAX_BLOCKED_CHARS} characters`);
+    if (typeof w !== "string" || w.length > MAX_BLOCKED_CHARS)
+      throw new BlocklistError(`words[${i}] must be a string of at most ${MAX_BLOCKED_CHARS} characters`);
     const t = tokenize(w, 2);
     if (t.length !== 1) throw new BlocklistError(`words[${i}] (${JSON.stringify(w)}) must be exactly one word`);
     tokens.add(t[0]);
@@ -61,7 +65,11 @@ export async function readBlocklist(kv: KVNamespace, now = Date.now()): Promise<
 }
 
 /** Stores the blocklist (words from parseBlocklist), or clears it with null; this isolate sees it at once. */
-export async function writeBlocklist(kv: KVNamespace, words: readonly string[] | null, now = Date.now()): Promise<void> {
+export async function writeBlocklist(
+  kv: KVNamespace,
+  words: readonly string[] | null,
+  now = Date.now(),
+): Promise<void> {
   if (words === null) await kv.delete(BLOCKLIST_KEY);
   else await kv.put(BLOCKLIST_KEY, JSON.stringify({ words }));
   cached = { words: new Set(words ?? []), at: now };

@@ -179,7 +179,10 @@ export async function writeManifest(kv: KVNamespace, id: string, manifest: Manif
 // Immutable values
 
 /** The weights a manifest (or a writer's version row) names; throws KvLayoutError if missing or not the recorded size. */
-export async function readWeights(kv: KVNamespace, manifest: Pick<Manifest, "weightsKey" | "bytes">): Promise<ArrayBuffer> {
+export async function readWeights(
+  kv: KVNamespace,
+  manifest: Pick<Manifest, "weightsKey" | "bytes">,
+): Promise<ArrayBuffer> {
   const bytes = await kv.get(manifest.weightsKey, { type: "arrayBuffer", cacheTtl: IMMUTABLE_CACHE_TTL_S });
   if (bytes === null) fail(`weights ${manifest.weightsKey} named by the manifest are missing`);
   if (bytes.byteLength !== manifest.bytes) {

@@ -51,7 +51,11 @@ export function encodeUserData(layers: ReadonlyMap<string, LayerRecord>): Uint8A
       let at = 0;
       for (const s of held) ids.set(s, (at += s.length) - s.length);
       tensors[`${model}/memory_ids`] = { dtype: "I32", shape: [ids.length], data: ids };
-      tensors[`${model}/memory_lengths`] = { dtype: "I32", shape: [held.length], data: Int32Array.from(held, (s) => s.length) };
+      tensors[`${model}/memory_lengths`] = {
+        dtype: "I32",
+        shape: [held.length],
+        data: Int32Array.from(held, (s) => s.length),
+      };
     }
     const { capacity, clock, words, uses, lastUse } = layer.learned;
     meta[model] = {
@@ -69,7 +73,10 @@ export function encodeUserData(layers: ReadonlyMap<string, LayerRecord>): Uint8A
 }
 
 /** The safetensors file and its layers' metadata, checked only for their framing. */
-function readUserFile(bytes: Uint8Array): { file: ReturnType<typeof decodeSafetensors>; layers: Record<string, unknown> } {
+function readUserFile(bytes: Uint8Array): {
+  file: ReturnType<typeof decodeSafetensors>;
+  layers: Record<string, unknown>;
+} {
   if (bytes.byteLength > MAX_USER_FILE_BYTES) fail(`a user file is at most ${MAX_USER_FILE_BYTES} bytes`);
   let file: ReturnType<typeof decodeSafetensors>;
   try {
@@ -85,7 +92,8 @@ function readUserFile(bytes: Uint8Array): { file: ReturnType<typeof decodeSafete
   } catch (e) {
     fail("metadata layers is not valid JSON", e);
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) fail("metadata layers must be a JSON object");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    fail("metadata layers must be a JSON object");
   return { file, layers: parsed as Record<string, unknown> };
 }
 
@@ -104,7 +112,10 @@ export interface SharedShape {
  * Parses and validates a user file (ModelFormatError on anything wrong). `shared(model)` gives
  * the shape of the shared model a layer is over, or null when there is no such model.
  */
-export function decodeUserData(bytes: Uint8Array, shared: (model: string) => SharedShape | null): Map<string, LayerRecord> {
+export function decodeUserData(
+  bytes: Uint8Array,
+  shared: (model: string) => SharedShape | null,
+): Map<string, LayerRecord> {
   const { file, layers: parsed } = readUserFile(bytes);
   const out = new Map<string, LayerRecord>();
   const named = new Set<string>();
@@ -114,7 +125,8 @@ export function decodeUserData(bytes: Uint8Array, shared: (model: string) => Sha
     const o = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
     const count = (k: string) => {
       const x = o[k];
-      if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0) fail(`layer ${model}: ${k} must be a non-negative integer`);
+      if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0)
+        fail(`layer ${model}: ${k} must be a non-negative integer`);
       return x;
     };
     const time = (k: string) => {
@@ -123,14 +135,21 @@ export function decodeUserData(bytes: Uint8Array, shared: (model: string) => Sha
       return x;
     };
     if (o.vocab_hash !== shape.vocabHash || count("base") !== shape.base) {
-      fail(`layer ${model}: it was learned over another vocabulary than model ${model}'s (${shape.vocabHash}, ${shape.base} words)`);
+      fail(
+        `layer ${model}: it was learned over another vocabulary than model ${model}'s (${shape.vocabHash}, ${shape.base} words)`,
+      );
     }
     const forgotten = o.forgotten;
-    if (!Array.isArray(forgotten) || forgotten.length > MAX_FORGOTTEN || !forgotten.every((w) => typeof w === "string" && w.length > 0 && w.length <= 64)) {
+    if (
+      !Array.isArray(forgotten) ||
+      forgotten.length > MAX_FORGOTTEN ||
+      !forgotten.every((w) => typeof w === "string" && w.length > 0 && w.length <= 64)
+    ) {
       fail(`layer ${model}: forgotten must be at most ${MAX_FORGOTTEN} words`);
     }
     const wordsJson = o.learned_words;
-    const words = typeof wordsJson === "object" && wordsJson !== null ? (wordsJson as { words?: unknown }).words : undefined;
+    const words =
+      typeof wordsJson === "object" && wordsJson !== null ? (wordsJson as { words?: unknown }).words : undefined;
     if (!Array.isArray(words)) fail(`layer ${model}: learned_words.words is missing`);
     const vocab = shape.base + words.length;
     const learned = readLearnedWords({ learned_words: JSON.stringify(wordsJson) }, vocab);
@@ -141,7 +160,9 @@ export function decodeUserData(bytes: Uint8Array, shared: (model: string) => Sha
       fail(`layer ${model}: delta must hold 2^${MIN_DELTA_BITS} to 2^${MAX_DELTA_BITS} values, a power of two`);
     }
     const delta = takeFloat(t, `${model}/delta`, [size]).slice();
-    const memory = readMemory({ memory_ids: t[`${model}/memory_ids`], memory_lengths: t[`${model}/memory_lengths`] }, vocab) ?? new PhraseMemory();
+    const memory =
+      readMemory({ memory_ids: t[`${model}/memory_ids`], memory_lengths: t[`${model}/memory_lengths`] }, vocab) ??
+      new PhraseMemory();
     for (const name of ["delta", "memory_ids", "memory_lengths"]) named.add(`${model}/${name}`);
     out.set(model, {
       vocabHash: shape.vocabHash,
@@ -159,5 +180,7 @@ export function decodeUserData(bytes: Uint8Array, shared: (model: string) => Sha
 
 /** Bytes of the most a layer may hold: delta, a full memory of the longest sentences, every slot's word (docs/personal.md). */
 export function layerCapBytes(deltaBits: number, slots: number): number {
-  return 4 * 2 ** deltaBits + 4 * MEMORY_SENTENCES * (MEMORY_MAX_SENTENCE_IDS + 1) + slots * (MAX_SLOT_WORD_CHARS * 4 + 40);
+  return (
+    4 * 2 ** deltaBits + 4 * MEMORY_SENTENCES * (MEMORY_MAX_SENTENCE_IDS + 1) + slots * (MAX_SLOT_WORD_CHARS * 4 + 40)
+  );
 }

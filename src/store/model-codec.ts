@@ -30,11 +30,34 @@
 
 import { isCount, MAX_COUNT } from "../model/count.ts";
 import type { Placement } from "../model/kernel-memory.ts";
-import { assertModelShape, classOutput, type LearnedWords, type OutputLayer, placeWeights, type RnnLm, rnnLm } from "../model/model.ts";
+import {
+  assertModelShape,
+  classOutput,
+  type LearnedWords,
+  type OutputLayer,
+  placeWeights,
+  type RnnLm,
+  rnnLm,
+} from "../model/model.ts";
 import { MEMORY_MAX_SENTENCE_IDS, MEMORY_SENTENCES, PhraseMemory } from "../model/phrase-memory.ts";
 import { ANONYMOUS, KNOWN_AFTER, MAX_SLOT_WORD_CHARS, mayTakeSlot, WORD_SLOTS } from "../model/word-slots.ts";
-import { type Dims, dimsOf, MODEL_FORMAT, type Part, READABLE_FORMATS, type TensorSpec, tensorsFor } from "./model-format.ts";
-import { decodeSafetensorsRaw, encodeSafetensors, type RawTensor, SafetensorsError, type Tensor, tensorOf } from "./safetensors.ts";
+import {
+  type Dims,
+  dimsOf,
+  MODEL_FORMAT,
+  type Part,
+  READABLE_FORMATS,
+  type TensorSpec,
+  tensorsFor,
+} from "./model-format.ts";
+import {
+  decodeSafetensorsRaw,
+  encodeSafetensors,
+  type RawTensor,
+  SafetensorsError,
+  type Tensor,
+  tensorOf,
+} from "./safetensors.ts";
 
 export { MODEL_FORMAT };
 
@@ -69,7 +92,8 @@ const HALF_LIMIT = 65520;
 
 function assertFiniteWeights(name: string, a: Float32Array, limit: number): void {
   for (let i = 0; i < a.length; i++) {
-    if (!(Math.abs(a[i]) < limit)) fail(`${name}[${i}] = ${a[i]} is not finite${limit < Infinity ? " as float16" : ""}`);
+    if (!(Math.abs(a[i]) < limit))
+      fail(`${name}[${i}] = ${a[i]} is not finite${limit < Infinity ? " as float16" : ""}`);
   }
 }
 
@@ -123,7 +147,15 @@ export function encodeModel(model: RnnLm, meta: ModelMeta, opts: { dtype?: Weigh
   if (model.direct) metadata.direct_order = String(model.direct.order);
   if (model.learned) {
     const { capacity, clock, words, uses, lastUse, teachers, firstBy } = model.learned;
-    metadata.learned_words = JSON.stringify({ capacity, clock, words, uses, last_use: lastUse, teachers, first_by: firstBy });
+    metadata.learned_words = JSON.stringify({
+      capacity,
+      clock,
+      words,
+      uses,
+      last_use: lastUse,
+      teachers,
+      first_by: firstBy,
+    });
   }
   if (Object.keys(meta.hyperparameters).length > 0) metadata.train = JSON.stringify(meta.hyperparameters);
   return encodeSafetensors(tensors, metadata);
@@ -155,7 +187,8 @@ function readHyperparameters(md: Record<string, string>): Record<string, number>
   } catch (e) {
     fail("metadata train is not valid JSON", e);
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) fail("metadata train must be a JSON object");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    fail("metadata train must be a JSON object");
   const entries = Object.entries(parsed);
   for (const [k, x] of entries) {
     if (typeof x !== "number" || !Number.isFinite(x)) fail(`metadata train.${k} must be a finite number`);
@@ -200,7 +233,8 @@ export function readLearnedWords(md: Record<string, string>, vocab: number): Lea
   }
   if (new Set(words).size !== words.length) fail("metadata learned_words.words has a word twice");
   const n = words.length;
-  if (n > (capacity as number) || uses.length !== n || lastUse.length !== n || n >= vocab) fail("metadata learned_words: the slots do not fit");
+  if (n > (capacity as number) || uses.length !== n || lastUse.length !== n || n >= vocab)
+    fail("metadata learned_words: the slots do not fit");
   // Files from before teachers were kept: each learn counted as another teacher (ANONYMOUS).
   const teachers = o.teachers ?? uses.map((u) => Math.min(u, KNOWN_AFTER));
   const firstBy = o.first_by ?? uses.map(() => ANONYMOUS);
@@ -208,7 +242,16 @@ export function readLearnedWords(md: Record<string, string>, vocab: number): Lea
   if (!counts(teachers) || !int32(firstBy) || teachers.length !== n || firstBy.length !== n) {
     fail("metadata learned_words.teachers and first_by need one integer per word");
   }
-  return { base: vocab - n, capacity: capacity as number, clock: clock as number, words: words as string[], uses, lastUse, teachers, firstBy };
+  return {
+    base: vocab - n,
+    capacity: capacity as number,
+    clock: clock as number,
+    words: words as string[],
+    uses,
+    lastUse,
+    teachers,
+    firstBy,
+  };
 }
 
 /**
@@ -216,15 +259,19 @@ export function readLearnedWords(md: Record<string, string>, vocab: number): Lea
  * taught each (absent: anonymous, as files from before subjects), ids below `vocab`.
  */
 function memoryOf(ids: Int32Array, lengths: Int32Array, vocab: number, subjects?: Int32Array): PhraseMemory {
-  if (lengths.length > MEMORY_SENTENCES) fail(`tensor memory_lengths holds ${lengths.length} sentences, at most ${MEMORY_SENTENCES}`);
+  if (lengths.length > MEMORY_SENTENCES)
+    fail(`tensor memory_lengths holds ${lengths.length} sentences, at most ${MEMORY_SENTENCES}`);
   let total = 0;
   for (const n of lengths) {
-    if (n < 2 || n > MEMORY_MAX_SENTENCE_IDS) fail(`tensor memory_lengths: a sentence of ${n} ids (want 2 to ${MEMORY_MAX_SENTENCE_IDS})`);
+    if (n < 2 || n > MEMORY_MAX_SENTENCE_IDS)
+      fail(`tensor memory_lengths: a sentence of ${n} ids (want 2 to ${MEMORY_MAX_SENTENCE_IDS})`);
     total += n;
   }
   if (total !== ids.length) fail(`tensor memory_ids holds ${ids.length} ids, memory_lengths add up to ${total}`);
-  for (const id of ids) if (id < 0 || id >= vocab) fail(`tensor memory_ids: id ${id} is outside the vocabulary of ${vocab}`);
-  if (subjects && subjects.length !== lengths.length) fail(`tensor memory_subjects holds ${subjects.length} subjects for ${lengths.length} sentences`);
+  for (const id of ids)
+    if (id < 0 || id >= vocab) fail(`tensor memory_ids: id ${id} is outside the vocabulary of ${vocab}`);
+  if (subjects && subjects.length !== lengths.length)
+    fail(`tensor memory_subjects holds ${subjects.length} subjects for ${lengths.length} sentences`);
   const memory = new PhraseMemory();
   let at = 0;
   for (const [i, n] of lengths.entries()) memory.add(ids.subarray(at, (at += n)), subjects?.[i] ?? ANONYMOUS);
@@ -234,7 +281,8 @@ function memoryOf(ids: Int32Array, lengths: Int32Array, vocab: number, subjects?
 /** The phrase memory of a file with `vocab` ids, from tensors memory_ids and memory_lengths (absent: none). */
 export function readMemory(tensors: Record<string, Tensor>, vocab: number): PhraseMemory | undefined {
   if (tensors.memory_ids === undefined && tensors.memory_lengths === undefined) return undefined;
-  const lengths = takeTensor(tensors, "memory_lengths", [tensors.memory_lengths?.shape[0] ?? 0], "I32").data as Int32Array;
+  const lengths = takeTensor(tensors, "memory_lengths", [tensors.memory_lengths?.shape[0] ?? 0], "I32")
+    .data as Int32Array;
   const ids = takeTensor(tensors, "memory_ids", [tensors.memory_ids?.shape[0] ?? 0], "I32").data as Int32Array;
   return memoryOf(ids, lengths, vocab);
 }
@@ -273,7 +321,8 @@ class FileTensors {
     this.tensors = tensors;
     this.dims = dims;
     this.specs = new Map(tensorsFor(output).map((spec) => [spec.name, spec]));
-    for (const name of Object.keys(tensors)) if (!this.specs.has(name)) fail(`unexpected tensor ${name} for ${output} output`);
+    for (const name of Object.keys(tensors))
+      if (!this.specs.has(name)) fail(`unexpected tensor ${name} for ${output} output`);
   }
 
   /** Whether the file holds any tensor of `part` (then it must hold all of them). */
@@ -327,7 +376,11 @@ export function decodeModel(
   }
   const format = file.metadata.format;
   if (format === undefined || !Object.hasOwn(READABLE_FORMATS, format)) {
-    fail(`format is ${JSON.stringify(format)}, want one of ${Object.keys(READABLE_FORMATS).map((f) => JSON.stringify(f)).join(", ")}`);
+    fail(
+      `format is ${JSON.stringify(format)}, want one of ${Object.keys(READABLE_FORMATS)
+        .map((f) => JSON.stringify(f))
+        .join(", ")}`,
+    );
   }
   const md = READABLE_FORMATS[format](file.metadata);
   const kind = md.output;
@@ -363,7 +416,8 @@ export function decodeModel(
   const order = hasDirect ? readCount(md, "direct_order", 1) : 0;
   const D = hasDirect ? f.weight("D") : undefined;
   const weights = placeWeights(h, { U: f.weight("U"), W: f.weight("W"), V: f.weight("V"), C, D });
-  for (const [name, { view, firstNonFinite: i }] of Object.entries(weights)) if (i >= 0) fail(`${name}[${i}] = ${view[i]} is not finite`);
+  for (const [name, { view, firstNonFinite: i }] of Object.entries(weights))
+    if (i >= 0) fail(`${name}[${i}] = ${view[i]} is not finite`);
   // Safe before validation: wordClassOf only fills a [V] array, whatever classStart holds.
   const output: OutputLayer = classStart ? classOutput(classStart, weights.C!.view, v) : { kind: "full" };
   const model = rnnLm({
@@ -375,9 +429,17 @@ export function decodeModel(
     output,
     direct: D && { order, D: weights.D!.view },
     learned,
-    memory: f.has("memory") ? memoryOf(f.ints("memory_ids"), f.ints("memory_lengths"), v, f.has("subjects") ? f.ints("memory_subjects") : undefined) : undefined,
+    memory: f.has("memory")
+      ? memoryOf(
+          f.ints("memory_ids"),
+          f.ints("memory_lengths"),
+          v,
+          f.has("subjects") ? f.ints("memory_subjects") : undefined,
+        )
+      : undefined,
   });
-  if (f.has("anchor")) model.anchor = { W: f.float("anchor_W"), C: kind === "class" ? f.float("anchor_C") : new Float32Array(0) };
+  if (f.has("anchor"))
+    model.anchor = { W: f.float("anchor_W"), C: kind === "class" ? f.float("anchor_C") : new Float32Array(0) };
   try {
     assertModelShape(model);
   } catch (e) {

@@ -28,7 +28,12 @@ function clampV1Counts(md: Record<string, string>): Record<string, string> {
     try {
       const lw = JSON.parse(out.learned_words) as Record<string, unknown>;
       const clampAll = (a: unknown) => (Array.isArray(a) ? a.map(clamp) : a);
-      out.learned_words = JSON.stringify({ ...lw, clock: clamp(lw.clock), uses: clampAll(lw.uses), last_use: clampAll(lw.last_use) });
+      out.learned_words = JSON.stringify({
+        ...lw,
+        clock: clamp(lw.clock),
+        uses: clampAll(lw.uses),
+        last_use: clampAll(lw.last_use),
+      });
     } catch {
       // Not JSON: the reader refuses it as it is.
     }
@@ -107,14 +112,76 @@ export const TENSORS: readonly TensorSpec[] = [
   { name: "U", dtype: "float", part: "core", classOnly: false, shape: (d) => [d.hidden, d.vocab], read: inputColumns },
   { name: "W", dtype: "float", part: "core", classOnly: false, shape: (d) => [d.hidden, d.hidden], read: (m) => m.W },
   { name: "V", dtype: "float", part: "core", classOnly: false, shape: (d) => [d.vocab, d.hidden], read: (m) => m.V },
-  { name: "C", dtype: "float", part: "core", classOnly: true, shape: (d) => [d.classes, d.hidden], read: (m) => (m.output.kind === "class" ? m.output.C : undefined) },
-  { name: "D", dtype: "float", part: "direct", classOnly: false, shape: (d) => [d.directSize], read: (m) => m.direct?.D },
-  { name: "anchor_W", dtype: "float", part: "anchor", classOnly: false, shape: (d) => [d.hidden, d.hidden], read: (m) => m.anchor?.W },
-  { name: "anchor_C", dtype: "float", part: "anchor", classOnly: true, shape: (d) => [d.anchorClasses, d.hidden], read: (m) => m.anchor?.C },
-  { name: "class_start", dtype: "I32", part: "core", classOnly: true, shape: (d) => [d.classes + 1], read: (m) => (m.output.kind === "class" ? m.output.classStart : undefined) },
-  { name: "memory_ids", dtype: "I32", part: "memory", classOnly: false, shape: (d) => [d.memoryIds], read: (m) => { const s = remembered(m); return s && concat(s); } },
-  { name: "memory_lengths", dtype: "I32", part: "memory", classOnly: false, shape: (d) => [d.memorySentences], read: (m) => { const s = remembered(m); return s && Int32Array.from(s, (x) => x.length); } },
-  { name: "memory_subjects", dtype: "I32", part: "subjects", classOnly: false, shape: (d) => [d.memorySentences], read: (m) => (remembered(m) && Int32Array.from(m.memory?.subjects() ?? [])) },
+  {
+    name: "C",
+    dtype: "float",
+    part: "core",
+    classOnly: true,
+    shape: (d) => [d.classes, d.hidden],
+    read: (m) => (m.output.kind === "class" ? m.output.C : undefined),
+  },
+  {
+    name: "D",
+    dtype: "float",
+    part: "direct",
+    classOnly: false,
+    shape: (d) => [d.directSize],
+    read: (m) => m.direct?.D,
+  },
+  {
+    name: "anchor_W",
+    dtype: "float",
+    part: "anchor",
+    classOnly: false,
+    shape: (d) => [d.hidden, d.hidden],
+    read: (m) => m.anchor?.W,
+  },
+  {
+    name: "anchor_C",
+    dtype: "float",
+    part: "anchor",
+    classOnly: true,
+    shape: (d) => [d.anchorClasses, d.hidden],
+    read: (m) => m.anchor?.C,
+  },
+  {
+    name: "class_start",
+    dtype: "I32",
+    part: "core",
+    classOnly: true,
+    shape: (d) => [d.classes + 1],
+    read: (m) => (m.output.kind === "class" ? m.output.classStart : undefined),
+  },
+  {
+    name: "memory_ids",
+    dtype: "I32",
+    part: "memory",
+    classOnly: false,
+    shape: (d) => [d.memoryIds],
+    read: (m) => {
+      const s = remembered(m);
+      return s && concat(s);
+    },
+  },
+  {
+    name: "memory_lengths",
+    dtype: "I32",
+    part: "memory",
+    classOnly: false,
+    shape: (d) => [d.memorySentences],
+    read: (m) => {
+      const s = remembered(m);
+      return s && Int32Array.from(s, (x) => x.length);
+    },
+  },
+  {
+    name: "memory_subjects",
+    dtype: "I32",
+    part: "subjects",
+    classOnly: false,
+    shape: (d) => [d.memorySentences],
+    read: (m) => remembered(m) && Int32Array.from(m.memory?.subjects() ?? []),
+  },
 ];
 
 /** The tensors a file of this output layer may hold. */

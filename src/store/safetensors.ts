@@ -144,7 +144,8 @@ function checkTensorForEncode(name: string, t: Tensor): void {
     fail(`tensor ${name}: shape must be non-negative integers, got ${JSON.stringify(t.shape)}`);
   }
   const n = elementCount(t.shape);
-  if (n !== t.data.length) fail(`tensor ${name}: shape ${JSON.stringify(t.shape)} needs ${n} values, got ${t.data.length}`);
+  if (n !== t.data.length)
+    fail(`tensor ${name}: shape ${JSON.stringify(t.shape)} needs ${n} values, got ${t.data.length}`);
 }
 
 function writeTensorBytes(out: Uint8Array, at: number, t: Tensor): void {
@@ -265,11 +266,7 @@ function parseEntry(name: string, raw: unknown, dataBytes: number): Entry {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     fail(`tensor ${name}: shape must be an array of non-negative integers`);
   }
-  if (
-    !Array.isArray(offsets) ||
-    offsets.length !== 2 ||
-    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
-  ) {
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
     fail(`tensor ${name}: data_offsets must be two non-negative integers`);
   }
   const [begin, end] = offsets as [number, number];
@@ -307,7 +304,10 @@ export function tensorOf(raw: RawTensor): Tensor {
     return { dtype, shape, data };
   }
   const Ctor = dtype === "I32" ? Int32Array : Float32Array;
-  const data = bytes.byteOffset % 4 === 0 ? new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, count) : new Ctor(bytes.slice().buffer);
+  const data =
+    bytes.byteOffset % 4 === 0
+      ? new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, count)
+      : new Ctor(bytes.slice().buffer);
   return { dtype, shape, data } as Tensor;
 }
 
@@ -346,7 +346,10 @@ export function decodeSafetensorsRaw(
   checkCoverage(entries, dataBytes);
 
   const tensors = Object.fromEntries(
-    entries.map((e) => [e.name, { dtype: e.dtype, shape: e.shape, bytes: bytes.subarray(dataStart + e.begin, dataStart + e.end) }]),
+    entries.map((e) => [
+      e.name,
+      { dtype: e.dtype, shape: e.shape, bytes: bytes.subarray(dataStart + e.begin, dataStart + e.end) },
+    ]),
   );
   return { tensors, metadata };
 }

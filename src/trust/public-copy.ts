@@ -22,5 +22,9 @@ export function publicCopy(m: RnnLm): RnnLm {
     return name;
   });
   // Who first taught each word is a hash of a user id: not for everyone either.
-  return rnnLm({ ...m, memory: undefined, learned: { ...learned, words, firstBy: learned.firstBy.map(() => ANONYMOUS) } });
+  return rnnLm({
+    ...m,
+    memory: undefined,
+    learned: { ...learned, words, firstBy: learned.firstBy.map(() => ANONYMOUS) },
+  });
 }

@@ -42,7 +42,12 @@ export class LearnPolicy {
    * Options for `sub`'s learn of `tokens` (undefined: anonymous, for a model one person owns, as
    * the benchmarks' per-user copies); `guards` are UPDATE_GUARDS but for experiments (adapt-bench's flags).
    */
-  options(tokens: readonly string[], req: RequestedOptions, sub: string | undefined, guards: Omit<LearnOptions, keyof RequestedOptions> = UPDATE_GUARDS): LearnOptions {
+  options(
+    tokens: readonly string[],
+    req: RequestedOptions,
+    sub: string | undefined,
+    guards: Omit<LearnOptions, keyof RequestedOptions> = UPDATE_GUARDS,
+  ): LearnOptions {
     const scale = this.damper?.scale(tokens) ?? 1;
     const subject = sub === undefined ? undefined : subjectHash(sub);
     return { ...guards, lr: req.lr * scale, truncate: req.truncate, steps: req.steps, subject };

@@ -59,7 +59,10 @@ export class LearnLog {
       loss_after REAL NOT NULL
     )`);
     // Logs from before subjects were recorded: their learns came with the admin token.
-    const columns = sql.exec<Row>("PRAGMA table_info(learn_log)").toArray().map((r) => String(r.name));
+    const columns = sql
+      .exec<Row>("PRAGMA table_info(learn_log)")
+      .toArray()
+      .map((r) => String(r.name));
     if (!columns.includes("sub")) sql.exec(`ALTER TABLE learn_log ADD COLUMN sub TEXT NOT NULL DEFAULT '${ADMIN}'`);
   }
 
@@ -87,13 +90,19 @@ export class LearnLog {
 
   /** Entries after `seq`, in order. */
   since(seq: number): LogEntry[] {
-    return this.sql.exec<Row>("SELECT seq, sentence, ids, options, sub FROM learn_log WHERE seq > ? ORDER BY seq", seq).toArray().map(entry);
+    return this.sql
+      .exec<Row>("SELECT seq, sentence, ids, options, sub FROM learn_log WHERE seq > ? ORDER BY seq", seq)
+      .toArray()
+      .map(entry);
   }
 
   /** The last `n` entries, in order. */
   last(n: number): LogEntry[] {
     return this.sql
-      .exec<Row>("SELECT * FROM (SELECT seq, sentence, ids, options, sub FROM learn_log ORDER BY seq DESC LIMIT ?) ORDER BY seq", n)
+      .exec<Row>(
+        "SELECT * FROM (SELECT seq, sentence, ids, options, sub FROM learn_log ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+        n,
+      )
       .toArray()
       .map(entry);
   }

@@ -69,8 +69,6 @@ type NextVersion =
    */
   | { kind: "replace"; held: HeldModel; counters: Counters; blob?: VersionRow };
 
-
-
 const unavailable = (id: string, e: unknown): WriterError => {
   console.error(JSON.stringify({ event: "writer_failed", id, error: String(e) }));
   return error(503, "model_unavailable", `model "${id}" could not be loaded or written; try again shortly`);
@@ -143,7 +141,11 @@ export class ModelWriter extends DurableObject<Env> {
     const tokens = withoutNewBlocked(held.tm.vocab, req.tokens, new Set(req.blocked));
     const fit = budgetSentence(held.tm.model, held.tm.vocab, tokens, req, budgetMs);
     if (!fit) {
-      return error(422, "over_budget", `not even one word fits the ${budgetMs} ms CPU budget with these options: lower steps or truncate`);
+      return error(
+        422,
+        "over_budget",
+        `not even one word fits the ${budgetMs} ms CPU budget with these options: lower steps or truncate`,
+      );
     }
     const policy = (this.policy ??= LearnPolicy.after(this.log.last(DAMPING_WINDOW)));
     const options = policy.options(fit.tokens, req, req.sub);
@@ -162,7 +164,15 @@ export class ModelWriter extends DurableObject<Env> {
     policy.applied(fit.tokens, options);
     const { lossBefore, lossAfter } = outcome;
     const budget = { estimateMs: fit.estimateMs, budgetMs, truncated: fit.truncated };
-    return { ok: true, seq, tokens: fit.tokens.length, lossBefore, lossAfter, budget, model: await this.afterLearn(id, seq) };
+    return {
+      ok: true,
+      seq,
+      tokens: fit.tokens.length,
+      lossBefore,
+      lossAfter,
+      budget,
+      model: await this.afterLearn(id, seq),
+    };
   }
 
   /** Read-your-writes prediction from the in-memory weights. */
@@ -199,15 +209,31 @@ export class ModelWriter extends DurableObject<Env> {
     this.creating = true;
     try {
       const kv = this.env.MODELS;
-      const found = await readManifest(kv, id).catch((e: unknown) => (e instanceof KvLayoutError ? "corrupt" : Promise.reject(e)));
+      const found = await readManifest(kv, id).catch((e: unknown) =>
+        e instanceof KvLayoutError ? "corrupt" : Promise.reject(e),
+      );
       if (found) return exists;
       if (from === id) return error(404, "base_not_found", `base model "${from}" does not exist`);
       const base = await this.writer(from).pinCurrent(from, id);
       if (!base.ok) return base;
       const now = new Date().toISOString();
-      const ident: Identity = { id, vocabHash: base.vocabHash, createdAt: now, base: { id: from, version: base.version } };
+      const ident: Identity = {
+        id,
+        vocabHash: base.vocabHash,
+        createdAt: now,
+        base: { id: from, version: base.version },
+      };
       const { weightsKey: key, bytes, learns, tokensLearned } = base;
-      const first: VersionRow = { version: 1, weightsKey: key, bytes, seq: 0, learns, tokensLearned, updatedAt: now, upstream: from };
+      const first: VersionRow = {
+        version: 1,
+        weightsKey: key,
+        bytes,
+        seq: 0,
+        learns,
+        tokensLearned,
+        updatedAt: now,
+        upstream: from,
+      };
       await writeManifest(kv, id, manifestOf(ident, first));
       // A learn may have found the manifest (and adopted the same version) while we wrote it.
       if (!this.versions.current()) {
@@ -231,7 +257,11 @@ export class ModelWriter extends DurableObject<Env> {
       const target = this.versions.get(version);
       if (!target) {
         const kept = this.versions.list().join(", ");
-        return error(404, "version_not_found", `version ${version} of model "${id}" is not retained (retained: ${kept})`);
+        return error(
+          404,
+          "version_not_found",
+          `version ${version} of model "${id}" is not retained (retained: ${kept})`,
+        );
       }
       // No learn may interleave: one arriving during the awaits below would be superseded unpublished.
       return this.ctx.blockConcurrencyWhile(async (): Promise<RollbackReply> => {
@@ -271,19 +301,28 @@ export class ModelWriter extends DurableObject<Env> {
       const ident = this.identity();
       const { vocab, model } = this.heldModel().tm;
       if (file.meta.vocabHash !== ident.vocabHash) {
-        return error(422, "vocabulary_mismatch", `the weights are for vocabulary ${file.meta.vocabHash}; model "${id}" uses ${ident.vocabHash}`);
+        return error(
+          422,
+          "vocabulary_mismatch",
+          `the weights are for vocabulary ${file.meta.vocabHash}; model "${id}" uses ${ident.vocabHash}`,
+        );
       }
       const mismatch = architectureMismatch(model, file.model);
       if (mismatch) return error(422, "shape_mismatch", mismatch);
       const known = file.model.learned?.words.find((w) => (vocab.index.get(w) ?? Infinity) < baseVocab(model));
-      if (known !== undefined) return error(400, "invalid_weights", `learned word ${JSON.stringify(known)} is already in the base vocabulary`);
+      if (known !== undefined)
+        return error(400, "invalid_weights", `learned word ${JSON.stringify(known)} is already in the base vocabulary`);
       // No learn may interleave: the log, the counters and the weights switch together.
       return this.ctx.blockConcurrencyWhile(async (): Promise<ImportReply> => {
         try {
           await this.publishPending(id);
           const { learns, tokensLearned, hyperparameters } = file.meta;
           const imported = { tm: learningModel(file.model, vocab), hyperparameters };
-          const row = await this.commitVersion(id, { kind: "replace", held: imported, counters: { learns, tokensLearned } });
+          const row = await this.commitVersion(id, {
+            kind: "replace",
+            held: imported,
+            counters: { learns, tokensLearned },
+          });
           return { ok: true, model: { id, version: row.version, published: true }, learns, tokensLearned };
         } catch (e) {
           return unavailable(id, e);
@@ -353,7 +392,8 @@ export class ModelWriter extends DurableObject<Env> {
         await this.publishFailed(id, e);
         return;
       }
-      if (this.failure) console.log(JSON.stringify({ event: "publish_recovered", id, attempts: this.failure.attempts }));
+      if (this.failure)
+        console.log(JSON.stringify({ event: "publish_recovered", id, attempts: this.failure.attempts }));
       this.failure = null;
     });
   }
@@ -425,17 +465,32 @@ export class ModelWriter extends DurableObject<Env> {
     const version = Math.max(this.versions.nextVersion(), floor);
     const updatedAt = new Date().toISOString();
     const reused = next.kind === "replace" ? next.blob : undefined;
-    const meta = { version, vocabHash: ident.vocabHash, createdAt: ident.createdAt, updatedAt, ...counters, hyperparameters: held.hyperparameters };
+    const meta = {
+      version,
+      vocabHash: ident.vocabHash,
+      createdAt: ident.createdAt,
+      updatedAt,
+      ...counters,
+      hyperparameters: held.hyperparameters,
+    };
     const file = reused ? null : encodeModel(held.tm.model, meta, { dtype: "F32" });
     // Taken once the file is encoded (nothing awaited since): a model that cannot be encoded burns no number.
     this.versions.reserve(floor);
-    const { weightsKey: key, bytes, upstream } = reused ?? { weightsKey: weightsKey(id, version), bytes: file?.byteLength ?? 0, upstream: null };
+    const {
+      weightsKey: key,
+      bytes,
+      upstream,
+    } = reused ?? { weightsKey: weightsKey(id, version), bytes: file?.byteLength ?? 0, upstream: null };
     // Blob, then manifest, then our record: a crash in between replays to the same weights and
     // burns the reserved number (the orphaned blob is never named, so never served).
     if (file) await this.env.MODELS.put(key, file);
     const row: VersionRow = { version, weightsKey: key, bytes, upstream, seq, ...counters, updatedAt };
     // A replacement's weights are not those the learn-loss average was measured on.
-    await writeManifest(this.env.MODELS, id, manifestOf(ident, row, next.kind === "publish" ? this.log.lossAvg() : null));
+    await writeManifest(
+      this.env.MODELS,
+      id,
+      manifestOf(ident, row, next.kind === "publish" ? this.log.lossAvg() : null),
+    );
     if (next.kind === "replace") {
       // The switch: weights, replay point and counters change together, nothing awaited in between.
       // Learns logged so far (published first by the caller) are superseded: a restart replays only
@@ -518,7 +573,16 @@ export class ModelWriter extends DurableObject<Env> {
     const { version, weightsKey: key, bytes, learns, tokensLearned, updatedAt } = m;
     return this.versions.init(
       { id, vocabHash: m.vocabHash, createdAt: m.createdAt, ...(m.base && { base: m.base }) },
-      { version, weightsKey: key, bytes, seq: 0, learns, tokensLearned, updatedAt, upstream: own ? null : (m.base?.id ?? null) },
+      {
+        version,
+        weightsKey: key,
+        bytes,
+        seq: 0,
+        learns,
+        tokensLearned,
+        updatedAt,
+        upstream: own ? null : (m.base?.id ?? null),
+      },
     );
   }
 

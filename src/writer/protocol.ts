@@ -60,11 +60,24 @@ export interface LearnBudget {
 }
 
 export type LearnReply =
-  | { ok: true; seq: number; tokens: number; lossBefore: number; lossAfter: number; budget: LearnBudget; model: ModelRef }
+  | {
+      ok: true;
+      seq: number;
+      tokens: number;
+      lossBefore: number;
+      lossAfter: number;
+      budget: LearnBudget;
+      model: ModelRef;
+    }
   | WriterError;
 
 export type PredictReply =
-  | { ok: true; prefix: string[]; predictions: { word: string; text: string; p: number }[]; model: { id: string; version: number; learns: number } }
+  | {
+      ok: true;
+      prefix: string[];
+      predictions: { word: string; text: string; p: number }[];
+      model: { id: string; version: number; learns: number };
+    }
   | WriterError;
 
 /** A model's metadata, as GET /models/:id shows it (plus `base` for a model created from another). */
@@ -105,5 +118,13 @@ export type StatusReply = WriterStatus | WriterError;
 
 /** A base model's answer to a child being created from it: the blob the child may share. */
 export type PinReply =
-  | { ok: true; version: number; weightsKey: string; bytes: number; vocabHash: string; learns: number; tokensLearned: number }
+  | {
+      ok: true;
+      version: number;
+      weightsKey: string;
+      bytes: number;
+      vocabHash: string;
+      learns: number;
+      tokensLearned: number;
+    }
   | WriterError;

@@ -6,7 +6,13 @@ import { DELTA_BITS, emptyLayer, personalBase } from "../model/personal.ts";
 import { asTextModel, learnPersonalWords, type PersonalText, personalText } from "../model/personal-text.ts";
 import { notBlocked, suggestWords, type TextModel, textModel } from "../model/text-model.ts";
 import { WORD_SLOTS } from "../model/word-slots.ts";
-import { decodeUserData, encodeUserData, type LayerRecord, type SharedShape, userFileModels } from "../store/layer-codec.ts";
+import {
+  decodeUserData,
+  encodeUserData,
+  type LayerRecord,
+  type SharedShape,
+  userFileModels,
+} from "../store/layer-codec.ts";
 import { type LoadedModel, loadModel } from "../store/model-cache.ts";
 import { ModelFormatError } from "../store/model-codec.ts";
 import { noModel, type PredictRequest, type WriterError, writerError as error } from "./protocol.ts";
@@ -72,7 +78,6 @@ export interface PersonalLearn {
   model: { id: string; version: number };
   user: { id: string; learns: number };
 }
-
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -171,10 +176,18 @@ export class UserStore extends DurableObject<Env> {
       record = newRecord(shape, String(row.created_at));
     }
     if (record.vocabHash !== shared.manifest.vocabHash) return incompatible(model);
-    Object.assign(record, { learns: Number(row.learns), tokens: Number(row.tokens), updatedAt: String(row.updated_at) });
+    Object.assign(record, {
+      learns: Number(row.learns),
+      tokens: Number(row.tokens),
+      updatedAt: String(row.updated_at),
+    });
     const pt = personalText(baseOf(shared), shared.vocab, record.layer, LIMITS.maxSentenceTokens);
     const seq = Number(row.seq);
-    for (const e of this.sql.exec<Row>("SELECT tokens FROM user_log WHERE model = ? AND seq > ? ORDER BY seq", model, seq)) {
+    for (const e of this.sql.exec<Row>(
+      "SELECT tokens FROM user_log WHERE model = ? AND seq > ? ORDER BY seq",
+      model,
+      seq,
+    )) {
       learnPersonalWords(pt, JSON.parse(String(e.tokens)) as string[], PERSONAL_LEARN);
     }
     return { record, shared, pt, seq };
@@ -189,11 +202,25 @@ export class UserStore extends DurableObject<Env> {
       if ("ok" in shared) return shared;
       const layers = this.sql.exec<Row>("SELECT model FROM layers").toArray();
       if (layers.length >= MAX_USER_LAYERS) {
-        return error(409, "layer_limit", `user "${user}" has a layer over model "${String(layers[0].model)}" already (at most ${MAX_USER_LAYERS}); DELETE the user to start over`);
+        return error(
+          409,
+          "layer_limit",
+          `user "${user}" has a layer over model "${String(layers[0].model)}" already (at most ${MAX_USER_LAYERS}); DELETE the user to start over`,
+        );
       }
       const record = newRecord(shapeOf(shared), now);
-      held = { record, shared, pt: personalText(baseOf(shared), shared.vocab, record.layer, LIMITS.maxSentenceTokens), seq: 0 };
-      this.sql.exec("INSERT INTO layers (model, snapshot, seq, learns, tokens, created_at, updated_at) VALUES (?, NULL, 0, 0, 0, ?, ?)", model, now, now);
+      held = {
+        record,
+        shared,
+        pt: personalText(baseOf(shared), shared.vocab, record.layer, LIMITS.maxSentenceTokens),
+        seq: 0,
+      };
+      this.sql.exec(
+        "INSERT INTO layers (model, snapshot, seq, learns, tokens, created_at, updated_at) VALUES (?, NULL, 0, 0, 0, ?, ?)",
+        model,
+        now,
+        now,
+      );
       this.held.set(model, held);
     }
     // From here to the log append nothing awaits: the layer and its log change together.
@@ -208,11 +235,33 @@ export class UserStore extends DurableObject<Env> {
     record.updatedAt = now;
     const version = held.shared.manifest.version;
     const seq = this.sql
-      .exec<{ seq: number }>("INSERT INTO user_log (model, at, tokens, shared_version) VALUES (?, ?, ?, ?) RETURNING seq", model, now, JSON.stringify(tokens), version)
+      .exec<{ seq: number }>(
+        "INSERT INTO user_log (model, at, tokens, shared_version) VALUES (?, ?, ?, ?) RETURNING seq",
+        model,
+        now,
+        JSON.stringify(tokens),
+        version,
+      )
       .one().seq;
-    this.sql.exec("UPDATE layers SET learns = ?, tokens = ?, updated_at = ? WHERE model = ?", record.learns, record.tokens, now, model);
-    if (this.sql.exec<Row>("SELECT count(*) AS n FROM user_log WHERE model = ?", model).one().n as number >= CHECKPOINT_LEARNS) this.checkpoint(model, held, seq);
-    return { ok: true, tokens: tokens.length, lossBefore: outcome.lossBefore, model: { id: model, version }, user: { id: user, learns: record.learns } };
+    this.sql.exec(
+      "UPDATE layers SET learns = ?, tokens = ?, updated_at = ? WHERE model = ?",
+      record.learns,
+      record.tokens,
+      now,
+      model,
+    );
+    if (
+      (this.sql.exec<Row>("SELECT count(*) AS n FROM user_log WHERE model = ?", model).one().n as number) >=
+      CHECKPOINT_LEARNS
+    )
+      this.checkpoint(model, held, seq);
+    return {
+      ok: true,
+      tokens: tokens.length,
+      lossBefore: outcome.lossBefore,
+      model: { id: model, version },
+      user: { id: user, learns: record.learns },
+    };
   }
 
   /** Stores the layer as of log entry `seq` and drops the log entries it holds. */
@@ -245,16 +294,30 @@ export class UserStore extends DurableObject<Env> {
     const { pt, record } = held;
     // Never suggested: the deployment's blocklist and the words this user asked to forget.
     const tm = asTextModel(pt);
-    const p = suggestWords(tm, tokens, partial, k, LIMITS.prefixWindow, notBlocked(tm.vocab, new Set([...blockedWords, ...record.forgotten])));
+    const p = suggestWords(
+      tm,
+      tokens,
+      partial,
+      k,
+      LIMITS.prefixWindow,
+      notBlocked(tm.vocab, new Set([...blockedWords, ...record.forgotten])),
+    );
     return { ok: true, ...p, model: { id: model, version }, user: { id: user, learns: record.learns } };
   }
 
   async info(user: string): Promise<UserReply<UserInfo>> {
     this.tables();
     const layers: UserLayerInfo[] = [];
-    for (const row of this.sql.exec<Row>("SELECT model, learns, tokens, created_at, updated_at, coalesce(length(snapshot), 0) AS bytes FROM layers ORDER BY model")) {
+    for (const row of this.sql.exec<Row>(
+      "SELECT model, learns, tokens, created_at, updated_at, coalesce(length(snapshot), 0) AS bytes FROM layers ORDER BY model",
+    )) {
       const model = String(row.model);
-      const logged = this.sql.exec<Row>("SELECT coalesce(sum(length(tokens) + length(at) + 16), 0) AS b FROM user_log WHERE model = ?", model).one();
+      const logged = this.sql
+        .exec<Row>(
+          "SELECT coalesce(sum(length(tokens) + length(at) + 16), 0) AS b FROM user_log WHERE model = ?",
+          model,
+        )
+        .one();
       const held = await this.layer(model);
       const record = held !== null && !("ok" in held) ? held.record : null;
       layers.push({
@@ -296,7 +359,10 @@ export class UserStore extends DurableObject<Env> {
   /** The word is never suggested from the user's layers again, and its remembered phrases go. */
   async forget(word: string): Promise<UserReply<{ layers: number }>> {
     this.tables();
-    const models = this.sql.exec<Row>("SELECT model FROM layers").toArray().map((r) => String(r.model));
+    const models = this.sql
+      .exec<Row>("SELECT model FROM layers")
+      .toArray()
+      .map((r) => String(r.model));
     let changed = 0;
     for (const model of models) {
       const held = await this.layer(model);
@@ -339,7 +405,10 @@ export class UserStore extends DurableObject<Env> {
     }
     for (const model of names) {
       const shared = await this.shared(model);
-      if ("ok" in shared) return shared.status === 404 ? error(422, "invalid_user_file", `layer ${JSON.stringify(model)}: there is no such model`) : shared;
+      if ("ok" in shared)
+        return shared.status === 404
+          ? error(422, "invalid_user_file", `layer ${JSON.stringify(model)}: there is no such model`)
+          : shared;
       shapes.set(model, shapeOf(shared));
     }
     let records: Map<string, LayerRecord>;
@@ -348,7 +417,8 @@ export class UserStore extends DurableObject<Env> {
     } catch (e) {
       return refused(e);
     }
-    if (records.size > MAX_USER_LAYERS) return error(422, "invalid_user_file", `a user has at most ${MAX_USER_LAYERS} layer`);
+    if (records.size > MAX_USER_LAYERS)
+      return error(422, "invalid_user_file", `a user has at most ${MAX_USER_LAYERS} layer`);
     this.tables();
     this.held.clear();
     this.sql.exec("DELETE FROM user_log");
@@ -369,11 +439,23 @@ export class UserStore extends DurableObject<Env> {
 }
 
 function newRecord(shape: SharedShape, now: string): LayerRecord {
-  return { vocabHash: shape.vocabHash, layer: emptyLayer(shape.base, WORD_SLOTS, DELTA_BITS), forgotten: [], learns: 0, tokens: 0, createdAt: now, updatedAt: now };
+  return {
+    vocabHash: shape.vocabHash,
+    layer: emptyLayer(shape.base, WORD_SLOTS, DELTA_BITS),
+    forgotten: [],
+    learns: 0,
+    tokens: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 function incompatible(model: string): WriterError {
-  return error(409, "layer_incompatible", `this user's layer over model "${model}" was learned over another vocabulary; DELETE the user or import a layer for the current one`);
+  return error(
+    409,
+    "layer_incompatible",
+    `this user's layer over model "${model}" was learned over another vocabulary; DELETE the user or import a layer for the current one`,
+  );
 }
 
 function refused(e: unknown): WriterError {

@@ -105,7 +105,10 @@ export class VersionTable {
 
   /** Retained versions, ascending. */
   list(): number[] {
-    return this.sql.exec<Row>("SELECT version FROM versions ORDER BY version").toArray().map((r) => Number(r.version));
+    return this.sql
+      .exec<Row>("SELECT version FROM versions ORDER BY version")
+      .toArray()
+      .map((r) => Number(r.version));
   }
 
   add(row: VersionRow): void {
@@ -140,12 +143,19 @@ export class VersionTable {
 
   /** Records that `child` names `weightsKey` (which must be one of our current blobs). */
   pin(weightsKey: string, child: string, upstream: string | null): void {
-    this.sql.exec("INSERT OR REPLACE INTO pins (weights_key, child, upstream) VALUES (?, ?, ?)", weightsKey, child, upstream);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO pins (weights_key, child, upstream) VALUES (?, ?, ?)",
+      weightsKey,
+      child,
+      upstream,
+    );
   }
 
   /** Drops `child`'s pin; returns the blob if nothing names it any more. */
   unpin(weightsKey: string, child: string): Release | null {
-    const r = this.sql.exec<Row>("DELETE FROM pins WHERE weights_key = ? AND child = ? RETURNING upstream", weightsKey, child).toArray()[0];
+    const r = this.sql
+      .exec<Row>("DELETE FROM pins WHERE weights_key = ? AND child = ? RETURNING upstream", weightsKey, child)
+      .toArray()[0];
     if (!r || this.named(weightsKey)) return null;
     return { weightsKey, upstream: r.upstream === null ? null : String(r.upstream) };
   }
@@ -153,7 +163,10 @@ export class VersionTable {
   /** Forgets all but the newest `keep` versions; returns the blobs nothing names any more. */
   prune(keep: number): Release[] {
     const doomed = this.sql
-      .exec<Row>("DELETE FROM versions WHERE version NOT IN (SELECT version FROM versions ORDER BY version DESC LIMIT ?) RETURNING *", keep)
+      .exec<Row>(
+        "DELETE FROM versions WHERE version NOT IN (SELECT version FROM versions ORDER BY version DESC LIMIT ?) RETURNING *",
+        keep,
+      )
       .toArray()
       .map(toRow);
     const released = new Map<string, Release>();

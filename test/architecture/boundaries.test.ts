@@ -3,12 +3,13 @@ import { describe, expect, it } from "vitest";
 import { checkImports, rulesFromDoc, specifiers } from "./imports.ts";
 
 // Vite inlines these at build time: workerd has no file system to read them from.
-const architecture = Object.values(import.meta.glob("/docs/architecture.md", { query: "?raw", import: "default", eager: true }))[0] as string;
+const architecture = Object.values(
+  import.meta.glob("/docs/architecture.md", { query: "?raw", import: "default", eager: true }),
+)[0] as string;
 const sources = Object.fromEntries(
-  Object.entries(import.meta.glob("/src/**/*.ts", { query: "?raw", import: "default", eager: true })).map(([path, text]) => [
-    path.slice(1),
-    text as string,
-  ]),
+  Object.entries(import.meta.glob("/src/**/*.ts", { query: "?raw", import: "default", eager: true })).map(
+    ([path, text]) => [path.slice(1), text as string],
+  ),
 );
 const rules = rulesFromDoc(architecture);
 
@@ -28,7 +29,8 @@ describe("import boundaries (docs/architecture.md, Source layout)", () => {
   it("fails on a planted violation: the numerics importing a route, a store or a Cloudflare API", () => {
     const planted = {
       ...sources,
-      "src/model/planted.ts": 'import { createApp } from "../http/app.ts";\nimport { env } from "cloudflare:workers";\n',
+      "src/model/planted.ts":
+        'import { createApp } from "../http/app.ts";\nimport { env } from "cloudflare:workers";\n',
       "src/store/planted.ts": 'export { predictRoute } from "../http/predict.ts";\n',
     };
     expect(checkImports(planted, rules).map((v) => [v.file, v.specifier])).toEqual([

@@ -40,7 +40,8 @@ export function rulesFromDoc(markdown: string): Rule[] {
 /** Every module specifier a TypeScript source imports or re-exports, static or dynamic. */
 export function specifiers(source: string): string[] {
   const found: string[] = [];
-  for (const m of source.matchAll(/(?:^|[\s;}])(?:import|export)\b[^;"']*?\bfrom\s*["']([^"']+)["']/g)) found.push(m[1]);
+  for (const m of source.matchAll(/(?:^|[\s;}])(?:import|export)\b[^;"']*?\bfrom\s*["']([^"']+)["']/g))
+    found.push(m[1]);
   for (const m of source.matchAll(/(?:^|[\s;])import\s*\(?\s*["']([^"']+)["']/g)) found.push(m[1]);
   return found;
 }
@@ -56,7 +57,9 @@ function resolveRelative(file: string, specifier: string): string {
 
 /** The unit a repository path belongs to: the longest unit that is the path or a folder holding it. */
 function unitOf(path: string, units: readonly string[]): string | undefined {
-  return units.filter((u) => (u.endsWith("/") ? path.startsWith(u) : path === u)).sort((a, b) => b.length - a.length)[0];
+  return units
+    .filter((u) => (u.endsWith("/") ? path.startsWith(u) : path === u))
+    .sort((a, b) => b.length - a.length)[0];
 }
 
 function packageAllowed(specifier: string, allowed: readonly string[]): boolean {

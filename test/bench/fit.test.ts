@@ -18,7 +18,11 @@ function samples(noise: (i: number) => number): CalibrationSample[] {
 
 describe("fitCalibration", () => {
   it("recovers the prices that made exact measurements, with no margin", () => {
-    const cal = fitCalibration(samples(() => 1), SHAPE, "test");
+    const cal = fitCalibration(
+      samples(() => 1),
+      SHAPE,
+      "test",
+    );
     expect(cal.fixedMs).toBeCloseTo(0.2, 6);
     expect(cal.nsPerRecurrentMac).toBeCloseTo(0.6, 6);
     expect(cal.nsPerOutputMac).toBeCloseTo(0.9, 6);
@@ -30,13 +34,19 @@ describe("fitCalibration", () => {
     const cal = fitCalibration(measured, SHAPE, "test");
     expect(cal.margin).toBeGreaterThan(1);
     for (const s of measured) {
-      expect(estimateLearnMs(s.tokens, s, { ...SHAPE, rowsPerToken: s.rowsPerToken }, cal)).toBeGreaterThanOrEqual(s.p95 * (1 - 1e-9));
+      expect(estimateLearnMs(s.tokens, s, { ...SHAPE, rowsPerToken: s.rowsPerToken }, cal)).toBeGreaterThanOrEqual(
+        s.p95 * (1 - 1e-9),
+      );
     }
   });
 
   it("never prices anything below zero", () => {
     // Times that fall with size would fit a negative price; the fit keeps every price >= 0.
-    const cal = fitCalibration(samples((i) => 10 / (1 + GRID[i].tokens)), SHAPE, "test");
+    const cal = fitCalibration(
+      samples((i) => 10 / (1 + GRID[i].tokens)),
+      SHAPE,
+      "test",
+    );
     expect(Math.min(cal.fixedMs, cal.nsPerRecurrentMac, cal.nsPerOutputMac)).toBeGreaterThanOrEqual(0);
   });
 });

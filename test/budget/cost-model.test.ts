@@ -47,7 +47,9 @@ describe("learnWork", () => {
   it("stops counting propagation at the sentence's start", () => {
     // Truncation beyond the sentence changes nothing.
     expect(learnWork(5, { truncate: 6, steps: 1 }, SHIPPED)).toEqual(learnWork(5, { truncate: 60, steps: 1 }, SHIPPED));
-    expect(learnWork(5, { truncate: 4, steps: 1 }, SHIPPED).recurrent).toBeLessThan(learnWork(5, { truncate: 5, steps: 1 }, SHIPPED).recurrent);
+    expect(learnWork(5, { truncate: 4, steps: 1 }, SHIPPED).recurrent).toBeLessThan(
+      learnWork(5, { truncate: 5, steps: 1 }, SHIPPED).recurrent,
+    );
   });
 });
 
@@ -85,7 +87,13 @@ describe("learnShape", () => {
     const classStart = Int32Array.from([0, 3, 10, 40]);
     const m = initModel({ vocab: 40, hidden: 4, classStart }, seededRng(1));
     // Targets 5 (class 1, 7 words) and 1 (class 0, 3 words): 3 classes each.
-    expect(learnShape(m, [0, 5, 1])).toEqual({ hidden: 4, vocab: 40, classes: 3, rowsPerToken: (3 + 7 + 3 + 3) / 2, directOrder: 0 });
+    expect(learnShape(m, [0, 5, 1])).toEqual({
+      hidden: 4,
+      vocab: 40,
+      classes: 3,
+      rowsPerToken: (3 + 7 + 3 + 3) / 2,
+      directOrder: 0,
+    });
   });
 
   it("scores the whole vocabulary with a full softmax", () => {
@@ -95,7 +103,10 @@ describe("learnShape", () => {
 
   it("counts the learned words' fast step once the model has learned words", () => {
     const classStart = Int32Array.from([0, 3, 10, 40]);
-    const slots = withWordSlots(initModel({ vocab: 40, hidden: 4, classStart, direct: { order: 3, size: 256 } }, seededRng(1)), 8);
+    const slots = withWordSlots(
+      initModel({ vocab: 40, hidden: 4, classStart, direct: { order: 3, size: 256 } }, seededRng(1)),
+      8,
+    );
     expect(learnShape(slots, [0, 5, 1]).newWordStep).toBeUndefined();
     const learned = withLearnedCount(slots, 2);
     learned.learned?.words.push("zorblax", "quux");

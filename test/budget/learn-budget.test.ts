@@ -10,7 +10,10 @@ import { learnJson } from "../helpers/api.ts";
 import { repoFile, repoJson } from "../helpers/repo-files.ts";
 
 const ID = "budgeted";
-const LONG = Array.from({ length: 64 }, (_, i) => ["the", "old", "man", "said", "that", "he", "would", "come", "back", "."][i % 10]);
+const LONG = Array.from(
+  { length: 64 },
+  (_, i) => ["the", "old", "man", "said", "that", "he", "would", "come", "back", "."][i % 10],
+);
 
 async function baseModel() {
   const vocab = vocabFromJson(await repoJson("models/base/vocab.json"));
@@ -37,9 +40,9 @@ describe("the learn budget", () => {
     expect(cut.estimateMs).toBeLessThanOrEqual(10 - ROUTING_ALLOWANCE_MS);
     // One more word would not have fitted.
     const longer = LONG.slice(LONG.length - cut.tokens.length - 1);
-    expect(estimateLearnMs(longer.length, opts, learnShape(model, encodeSentence(longer, vocab)), CALIBRATION)).toBeGreaterThan(
-      10 - ROUTING_ALLOWANCE_MS,
-    );
+    expect(
+      estimateLearnMs(longer.length, opts, learnShape(model, encodeSentence(longer, vocab)), CALIBRATION),
+    ).toBeGreaterThan(10 - ROUTING_ALLOWANCE_MS);
   });
 
   it("refuses when not even one word fits", async () => {
@@ -52,13 +55,22 @@ describe("the learn budget", () => {
       const { vocab, bytes } = await baseModel();
       const hash = vocabHash(vocab);
       const now = new Date().toISOString();
-      await publishVersion(env.MODELS, ID, new Uint8Array(bytes), { version: 1, vocabHash: hash, createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0 }, { vocab });
+      await publishVersion(
+        env.MODELS,
+        ID,
+        new Uint8Array(bytes),
+        { version: 1, vocabHash: hash, createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0 },
+        { vocab },
+      );
     });
 
     it("says how the learn fitted the budget, and trains on the recent window when it had to", async () => {
       const small = await learnJson("the old man said that he would come back", {}, `/models/${ID}/learn`);
       expect(small.status).toBe(200);
-      const a = (await small.json()) as { tokens: number; budget: { estimateMs: number; budgetMs: number; truncated: boolean } };
+      const a = (await small.json()) as {
+        tokens: number;
+        budget: { estimateMs: number; budgetMs: number; truncated: boolean };
+      };
       expect(a.tokens).toBe(9);
       expect(a.budget.truncated).toBe(false);
       expect(a.budget.budgetMs).toBe(10);

@@ -42,7 +42,9 @@ describe("parsePart / plainText", () => {
   it("drops the header block and keeps the body of a plain message", () => {
     const part = parsePart(REPLY);
     expect(part.headers.get("subject")).toBe("Re: New Sequences Window");
-    expect(part.headers.get("received")).toBe("from localhost (localhost [127.0.0.1]) by phobos.labs.example.com (Postfix) with ESMTP id D03E543C36");
+    expect(part.headers.get("received")).toBe(
+      "from localhost (localhost [127.0.0.1]) by phobos.labs.example.com (Postfix) with ESMTP id D03E543C36",
+    );
     expect(part.body.startsWith("    Date:")).toBe(true);
     expect(plainText(part)).toBe(part.body);
   });
@@ -86,7 +88,17 @@ describe("ownLines / sentencesOf", () => {
   it("removes quotes, attributions, quoted headers, URLs, addresses, the signature and the footer", () => {
     const lines = ownLines(parsePart(REPLY).body);
     const text = lines.join("\n");
-    for (const gone of ["reproduce", "Quoted", "wrote", "Date:", "From:", "http", "example.com", "Robert", "mailing list"]) {
+    for (const gone of [
+      "reproduce",
+      "Quoted",
+      "wrote",
+      "Date:",
+      "From:",
+      "http",
+      "example.com",
+      "Robert",
+      "mailing list",
+    ]) {
       expect(text).not.toContain(gone);
     }
     expect(sentencesOf(lines)).toEqual([
@@ -113,7 +125,14 @@ describe("ownLines / sentencesOf", () => {
   });
 
   it("splits a paragraph at sentence ends followed by a capital, digit or quote, and not inside one", () => {
-    expect(sentencesOf(["It works. 2 people said so!", 'He asked "why?" and left. "Fine," she said.', "", "Version 3.5 is out."])).toEqual([
+    expect(
+      sentencesOf([
+        "It works. 2 people said so!",
+        'He asked "why?" and left. "Fine," she said.',
+        "",
+        "Version 3.5 is out.",
+      ]),
+    ).toEqual([
       "It works.",
       "2 people said so!",
       'He asked "why?" and left.',
@@ -141,12 +160,19 @@ describe("isProse", () => {
 
 describe("emailSentences", () => {
   it("gives the author's own prose sentences of a message", () => {
-    expect(emailSentences(REPLY, 64)).toEqual(["For me it is very repeatable, like every time.", "See for the log.", "Mail me at anytime!"]);
+    expect(emailSentences(REPLY, 64)).toEqual([
+      "For me it is very repeatable, like every time.",
+      "See for the log.",
+      "Mail me at anytime!",
+    ]);
   });
 });
 
 describe("splitDomain", () => {
-  const message = (i: number, lines: string[]): RawEmail => ({ id: `g/${String(i).padStart(5, "0")}`, text: `Subject: m${i}\n\n${lines.join("\n")}` });
+  const message = (i: number, lines: string[]): RawEmail => ({
+    id: `g/${String(i).padStart(5, "0")}`,
+    text: `Subject: m${i}\n\n${lines.join("\n")}`,
+  });
   const NUMBERS = ["one", "two", "three", "four", "five"];
   const own = (i: number, n: number) => NUMBERS.slice(0, n).map((j) => `Message ${i} says that thing ${j} is here.`);
   const emails = Array.from({ length: 40 }, (_, i) => message(i, [...own(i, 5), "This line is in every message."]));
@@ -162,7 +188,8 @@ describe("splitDomain", () => {
     expect(a.heldOut.some((s) => streamMessages.has(messageOf(s)))).toBe(false);
     expect([...a.stream, ...a.heldOut].some((s) => s.includes("every message"))).toBe(false);
     for (const side of [a.stream, a.heldOut]) {
-      for (const m of new Set(side.map(messageOf))) expect(side.filter((s) => messageOf(s) === m).length).toBeLessThanOrEqual(3);
+      for (const m of new Set(side.map(messageOf)))
+        expect(side.filter((s) => messageOf(s) === m).length).toBeLessThanOrEqual(3);
     }
     // Held-out messages are exactly those whose id hash is divisible by heldOutEvery.
     for (const s of a.heldOut) expect(fnv1a(`g/${String(messageOf(s)).padStart(5, "0")}`) % 4).toBe(0);

@@ -31,7 +31,11 @@ async function suggestionsFor(page: Page, text: string): Promise<Chip[]> {
   await page.waitForSelector(`#suggestions[data-text=${JSON.stringify(text)}] .chip`);
   const chips = await page.locator(".chip").all();
   return Promise.all(
-    chips.map(async (c) => ({ word: (await c.getAttribute("data-word")) ?? "", text: (await c.getAttribute("data-text")) ?? "", p: Number(await c.getAttribute("data-p")) })),
+    chips.map(async (c) => ({
+      word: (await c.getAttribute("data-word")) ?? "",
+      text: (await c.getAttribute("data-text")) ?? "",
+      p: Number(await c.getAttribute("data-p")),
+    })),
   );
 }
 
@@ -85,7 +89,10 @@ export function browserTests(server: () => DevServer, token: string, screenshot:
   });
 
   it("is served with its security headers", () => {
-    assert.match(pageHeaders["content-security-policy"] ?? "", /default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'.*frame-ancestors 'none'/);
+    assert.match(
+      pageHeaders["content-security-policy"] ?? "",
+      /default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'.*frame-ancestors 'none'/,
+    );
     assert.equal(pageHeaders["x-frame-options"], "DENY");
     assert.equal(pageHeaders["x-content-type-options"], "nosniff");
   });
@@ -95,7 +102,9 @@ export function browserTests(server: () => DevServer, token: string, screenshot:
     const line = await page.textContent("#model");
     const size = `${(weightsBytes / 1e6).toFixed(1)} MB`; // the seeded file, as published
     assert.ok(
-      (line ?? "").startsWith(`Model “default”, published version 1: 10,000 words, 100 hidden units, 100 word classes, ${size}`),
+      (line ?? "").startsWith(
+        `Model “default”, published version 1: 10,000 words, 100 hidden units, 100 word classes, ${size}`,
+      ),
       line ?? "(empty)",
     );
   });
@@ -112,7 +121,10 @@ export function browserTests(server: () => DevServer, token: string, screenshot:
     await type(page, "we went to ");
     const chips = await suggestionsFor(page, "we went to ");
     assert.ok(chips.length >= 3, JSON.stringify(chips));
-    assert.ok(chips.every((c, i) => i === 0 || c.p <= chips[i - 1].p), "best first");
+    assert.ok(
+      chips.every((c, i) => i === 0 || c.p <= chips[i - 1].p),
+      "best first",
+    );
     await page.keyboard.press("Tab");
     assert.equal(await page.inputValue("#text"), `we went to ${chips[0].text} `);
   });
@@ -122,14 +134,23 @@ export function browserTests(server: () => DevServer, token: string, screenshot:
     await type(page, "we went to the pl");
     const chips = await suggestionsFor(page, "we went to the pl");
     assert.ok(chips.length >= 3, JSON.stringify(chips));
-    assert.ok(chips.every((c) => c.word.startsWith("pl")), JSON.stringify(chips));
-    assert.ok(chips.every((c, i) => i === 0 || c.p <= chips[i - 1].p), "best first");
+    assert.ok(
+      chips.every((c) => c.word.startsWith("pl")),
+      JSON.stringify(chips),
+    );
+    assert.ok(
+      chips.every((c, i) => i === 0 || c.p <= chips[i - 1].p),
+      "best first",
+    );
     await page.keyboard.press("Tab");
     assert.equal(await page.inputValue("#text"), `we went to the ${chips[0].text} `);
     await page.fill("#text", "");
     await type(page, "It was late. Wash");
     const names = await suggestionsFor(page, "It was late. Wash");
-    assert.ok(names.some((c) => c.word === "washington" && c.text === "Washington"), JSON.stringify(names));
+    assert.ok(
+      names.some((c) => c.word === "washington" && c.text === "Washington"),
+      JSON.stringify(names),
+    );
     await page.fill("#text", "");
     await type(page, "th");
     const first = await suggestionsFor(page, "th");
@@ -162,7 +183,9 @@ export function browserTests(server: () => DevServer, token: string, screenshot:
   });
 
   it("follows the model line until the taught version is published, then saves the screenshot", async () => {
-    await page.locator("#model", { hasText: /published version 2: .* · 1 sentence learned$/ }).waitFor({ timeout: 40_000 });
+    await page
+      .locator("#model", { hasText: /published version 2: .* · 1 sentence learned$/ })
+      .waitFor({ timeout: 40_000 });
     await page.locator("#teach-result", { hasText: /, now published$/ }).waitFor();
     await page.mouse.move(0, 0); // no chip in :hover on the picture
     await page.screenshot({ path: screenshot, fullPage: true, animations: "disabled" });
@@ -193,10 +216,15 @@ export function browserTests(server: () => DevServer, token: string, screenshot:
     for (let i = 0; i < 3; i++) {
       await page.fill("#text", "my cat is called zorblax");
       await page.click("#teach");
-      await page.locator("#teach-result", { hasText: new RegExp(`into e2e-ann's layer \\(${i + 1} sentences? so far\\)`) }).waitFor();
+      await page
+        .locator("#teach-result", { hasText: new RegExp(`into e2e-ann's layer \\(${i + 1} sentences? so far\\)`) })
+        .waitFor();
     }
     const mine = await freshSuggestions(page, "my cat is called ");
-    assert.ok(mine.some((c) => c.word === "zorblax"), JSON.stringify(mine));
+    assert.ok(
+      mine.some((c) => c.word === "zorblax"),
+      JSON.stringify(mine),
+    );
     await page.locator("#user-info", { hasText: /^3 sentences learned, 1 own words/ }).waitFor();
     assert.deepEqual(await shared(), before);
     // Delete the user: her suggestions are the shared model's again.

@@ -21,10 +21,15 @@ interface Run {
 /** Runs the CLI with EDGE_RNNLM_URL/TOKEN set (unless `env` overrides them). */
 function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
   return new Promise((ok) => {
-    const child = execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-      ok({ code, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [bin, ...args],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+        ok({ code, stdout, stderr });
+      },
+    );
     child.stdin?.end(stdin ?? "");
   });
 }
@@ -66,17 +71,29 @@ export function cliTests(server: () => DevServer, token: string): void {
       const lines = r.stdout.trim().split("\n");
       assert.equal(lines.length, 3);
       const ps = lines.map((l) => Number(/ ([0-9.]+)%$/.exec(l)?.[1]));
-      assert.ok(ps.every((p) => p > 0 && p < 100), r.stdout);
-      assert.deepEqual([...ps].sort((a, b) => b - a), ps);
+      assert.ok(
+        ps.every((p) => p > 0 && p < 100),
+        r.stdout,
+      );
+      assert.deepEqual(
+        [...ps].sort((a, b) => b - a),
+        ps,
+      );
       assert.match(r.stderr, /^model cli version 1$/m);
     });
 
     it("--partial completes the word being typed, each word as written", async () => {
       const r = await run(["predict", "the president of the", "--partial", "Un", "-k", "3"]);
       assert.equal(r.code, 0, r.stderr);
-      const words = r.stdout.trim().split("\n").map((l) => l.split(/\s+/)[0]);
+      const words = r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split(/\s+/)[0]);
       assert.equal(words.length, 3);
-      assert.ok(words.every((w) => /^un/i.test(w)), r.stdout);
+      assert.ok(
+        words.every((w) => /^un/i.test(w)),
+        r.stdout,
+      );
       assert.ok(words.includes("United"), r.stdout);
     });
 
@@ -99,7 +116,14 @@ export function cliTests(server: () => DevServer, token: string): void {
   describe("learn", () => {
     const tooLong = Array.from({ length: 70 }, () => "word").join(" ");
     const file = () => join(dir, "sentences.txt");
-    const text = ["we went to the river", "", "she plays the piano every day", tooLong, "  i would like to see you again  ", "the dog sat on the mat"].join("\n");
+    const text = [
+      "we went to the river",
+      "",
+      "she plays the piano every day",
+      tooLong,
+      "  i would like to see you again  ",
+      "the dog sat on the mat",
+    ].join("\n");
 
     it("teaches each non-blank line, reports failures by line and exits 1 when one failed", async () => {
       await writeFile(file(), text);
@@ -109,7 +133,10 @@ export function cliTests(server: () => DevServer, token: string): void {
       assert.equal(s.sentences, 5);
       assert.equal(s.learned, 4);
       assert.equal(s.tokens, 5 + 6 + 7 + 6);
-      assert.deepEqual(s.failures.map((f) => [f.line, f.status, f.code]), [[4, 413, "sentence_too_long"]]);
+      assert.deepEqual(
+        s.failures.map((f) => [f.line, f.status, f.code]),
+        [[4, 413, "sentence_too_long"]],
+      );
       assert.ok(s.lossAfter < s.lossBefore, `${s.lossBefore} -> ${s.lossAfter}`);
       assert.equal(s.model.id, model);
       assert.ok(s.model.version >= 2);
@@ -137,23 +164,46 @@ export function cliTests(server: () => DevServer, token: string): void {
         .filter((l) => l.startsWith('{"event":"request"'))
         .map((l) => JSON.parse(l) as { route: string; status: number; model: string; version: number; tokens: number });
       const learns = lines.filter((l) => l.route === "/models/:id/learn" && l.model === model);
-      assert.deepEqual(learns.filter((l) => l.status === 200).map((l) => l.tokens), [5, 6, 7, 6, 5, 5]);
-      assert.deepEqual(learns.filter((l) => l.status !== 200).map((l) => l.status), [413, 401]);
+      assert.deepEqual(
+        learns.filter((l) => l.status === 200).map((l) => l.tokens),
+        [5, 6, 7, 6, 5, 5],
+      );
+      assert.deepEqual(
+        learns.filter((l) => l.status !== 200).map((l) => l.status),
+        [413, 401],
+      );
       assert.ok(learns.every((l) => l.status !== 200 || l.version >= 2));
     });
 
     it("--user teaches a user's layer and predict --user sees it at once; user <id> shows and --delete erases it", async () => {
-      const taught = await run(["learn", "-", "--user", "cli-bob"], "we feed the quokka every day\nwe feed the quokka every day\nwe feed the quokka every day\n");
+      const taught = await run(
+        ["learn", "-", "--user", "cli-bob"],
+        "we feed the quokka every day\nwe feed the quokka every day\nwe feed the quokka every day\n",
+      );
       assert.equal(taught.code, 0, taught.stderr);
-      assert.match(taught.stdout, /^learned 3 of 3 sentences \(18 tokens\) into model cli, version \d+ \(a personal layer over it\)/);
+      assert.match(
+        taught.stdout,
+        /^learned 3 of 3 sentences \(18 tokens\) into model cli, version \d+ \(a personal layer over it\)/,
+      );
       const p = await run(["predict", "we feed the", "--user", "cli-bob", "--json"]);
       assert.equal(p.code, 0, p.stderr);
       assert.equal(JSON.parse(p.stdout).predictions[0].word, "quokka");
       const shown = await run(["user", "cli-bob", "--json"]);
       assert.equal(shown.code, 0, shown.stderr);
-      assert.deepEqual({ ...JSON.parse(shown.stdout), bytes: 0, storageBytes: 0, createdAt: null, updatedAt: null, layers: [] }, {
-        id: "cli-bob", bytes: 0, storageBytes: 0, learns: 3, tokens: 18, learnedWords: 1, createdAt: null, updatedAt: null, layers: [],
-      });
+      assert.deepEqual(
+        { ...JSON.parse(shown.stdout), bytes: 0, storageBytes: 0, createdAt: null, updatedAt: null, layers: [] },
+        {
+          id: "cli-bob",
+          bytes: 0,
+          storageBytes: 0,
+          learns: 3,
+          tokens: 18,
+          learnedWords: 1,
+          createdAt: null,
+          updatedAt: null,
+          layers: [],
+        },
+      );
       const erased = await run(["user", "cli-bob", "--delete", "--json"]);
       assert.deepEqual(JSON.parse(erased.stdout), { id: "cli-bob", erased: true });
     });
@@ -166,7 +216,9 @@ export function cliTests(server: () => DevServer, token: string): void {
       assert.equal(r.code, 0, r.stderr);
       // The CLI sends the admin token, which downloads the stored file (without it the phrase memory
       // is left out: docs/limits.md); compare with that, as bytes (a diff of 18 MB arrays would not fit in memory).
-      const weights = await fetch(`${server().url}/models/${model}/model/weights`, { headers: { authorization: `Bearer ${token}` } });
+      const weights = await fetch(`${server().url}/models/${model}/model/weights`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       const served = Buffer.from(await weights.arrayBuffer());
       assert.ok(served.equals(await readFile(out)), "the exported file differs from the admin download");
       assert.match(r.stdout, new RegExp(`^exported model cli version \\d+: ${served.byteLength} bytes to `));
@@ -215,13 +267,18 @@ export function cliTests(server: () => DevServer, token: string): void {
     });
 
     it("exit 3 when the URL answers but is not the API", async () => {
-      const other = createServer((_, res) => res.writeHead(404, { "content-type": "text/html" }).end("<h1>Not found</h1>"));
+      const other = createServer((_, res) =>
+        res.writeHead(404, { "content-type": "text/html" }).end("<h1>Not found</h1>"),
+      );
       await new Promise<void>((ok) => other.listen(0, "127.0.0.1", ok));
       try {
         const { port } = other.address() as AddressInfo;
         const r = await cli(["predict", "the", "--url", `http://127.0.0.1:${port}`], env);
         assert.equal(r.code, 3, r.stderr);
-        assert.match(r.stderr, /HTTP 404 \(text\/html\) without the API's JSON error; is http:\/\/127\.0\.0\.1:\d+ an edge-rnnlm server\?/);
+        assert.match(
+          r.stderr,
+          /HTTP 404 \(text\/html\) without the API's JSON error; is http:\/\/127\.0\.0\.1:\d+ an edge-rnnlm server\?/,
+        );
       } finally {
         other.close();
       }

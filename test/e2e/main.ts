@@ -24,21 +24,34 @@ const running = (): DevServer => {
 };
 
 describe("end to end against wrangler dev", () => {
-  before(async () => {
-    server = await startDevServer({ model: resolve(root, "models/base"), vars: { LEARN_TOKEN: TOKEN } });
-  }, { timeout: 240_000 });
-  after(async () => {
-    if (!server) return;
-    try {
-      // What the Worker logged, to read after a failure.
-      await writeFile(join(tmpdir(), "edge-rnnlm-e2e-wrangler.log"), server.output());
-    } finally {
-      await server.stop();
-    }
-  }, { timeout: 30_000 });
+  before(
+    async () => {
+      server = await startDevServer({ model: resolve(root, "models/base"), vars: { LEARN_TOKEN: TOKEN } });
+    },
+    { timeout: 240_000 },
+  );
+  after(
+    async () => {
+      if (!server) return;
+      try {
+        // What the Worker logged, to read after a failure.
+        await writeFile(join(tmpdir(), "edge-rnnlm-e2e-wrangler.log"), server.output());
+      } finally {
+        await server.stop();
+      }
+    },
+    { timeout: 30_000 },
+  );
 
   describe("CLI", { timeout: 180_000 }, () => cliTests(running, TOKEN));
-  describe("demo page in Chromium", { timeout: 180_000 }, () => browserTests(running, TOKEN, resolve(root, "docs/demo.png"), statSync(resolve(root, "models/base/weights.safetensors")).size));
+  describe("demo page in Chromium", { timeout: 180_000 }, () =>
+    browserTests(
+      running,
+      TOKEN,
+      resolve(root, "docs/demo.png"),
+      statSync(resolve(root, "models/base/weights.safetensors")).size,
+    ),
+  );
 });
 
 describe("a model trained on your own text", { timeout: 300_000 }, () => ownCorpusTests());

@@ -27,9 +27,14 @@ interface Run {
 
 function script(name: string, args: string[]): Promise<Run> {
   return new Promise((ok) => {
-    execFile(process.execPath, [`scripts/${name}.ts`, ...args], { cwd: root, timeout: 120_000 }, (error, stdout, stderr) => {
-      ok({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [`scripts/${name}.ts`, ...args],
+      { cwd: root, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        ok({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -69,7 +74,11 @@ export function ownCorpusTests(): void {
     it("a corpus too small to train (exit 1), and bad flags (exit 2)", async () => {
       const lines = (await readFile(join(root, CORPUS), "utf8")).split("\n").slice(0, 30);
       await writeFile(join(dir, "small.txt"), lines.join("\n"));
-      assertRefused(await train(join(dir, "small.txt")), 1, /too small to train a model: \d+ training tokens in 27 lines, at least 1000 needed/);
+      assertRefused(
+        await train(join(dir, "small.txt")),
+        1,
+        /too small to train a model: \d+ training tokens in 27 lines, at least 1000 needed/,
+      );
       assertRefused(await script("train", ["--corpus", CORPUS, "--hidden", "big"]), 2, /--hidden must be a number/);
       assertRefused(await script("train", ["--corpus", CORPUS, "--direct-size", "1000"]), 2, /power of two/);
       assertRefused(await script("train", ["--valid", CORPUS]), 2, /--valid goes with --corpus/);
@@ -100,10 +109,16 @@ export function ownCorpusTests(): void {
       assert.equal(report.corpus.heldOutEvery, 10);
       // The report's best is the lowest of the printed ones (printed to 1 decimal).
       assert.ok(Math.abs(report.bestValidPerplexity - Math.min(...epochs.map((e) => Number(e[2])))) <= 0.05, r.stderr);
-      const vocab = JSON.parse(await readFile(join(model, "vocab.json"), "utf8")) as { words: string[]; forms: Record<string, string> };
-      assert.ok(vocab.words.includes("마셨다") && vocab.words.includes("카페에서"), "the vocabulary is the corpus's words");
+      const vocab = JSON.parse(await readFile(join(model, "vocab.json"), "utf8")) as {
+        words: string[];
+        forms: Record<string, string>;
+      };
+      assert.ok(
+        vocab.words.includes("마셨다") && vocab.words.includes("카페에서"),
+        "the vocabulary is the corpus's words",
+      );
       // Tokens are lower case; the corpus's own spelling is kept as the words' written forms.
-      assert.deepEqual(vocab.forms, { "seoul에서": "Seoul에서", "ktx를": "KTX를" });
+      assert.deepEqual(vocab.forms, { seoul에서: "Seoul에서", ktx를: "KTX를" });
       words = vocab.words.length;
     });
 
@@ -119,11 +134,18 @@ export function ownCorpusTests(): void {
       };
       assert.equal(e.split, TEST);
       assert.equal(e.sentences, 40);
-      assert.ok(e.perplexity < e.baselines.unigram.perplexity / 2, `rnn ${e.perplexity} vs unigram ${e.baselines.unigram.perplexity}`);
+      assert.ok(
+        e.perplexity < e.baselines.unigram.perplexity / 2,
+        `rnn ${e.perplexity} vs unigram ${e.baselines.unigram.perplexity}`,
+      );
       assert.ok(Number.isFinite(e.baselines.kn3.perplexity));
       assert.deepEqual([e.api.sentences, e.api.words], [40, 200]);
       assert.deepEqual(JSON.parse(await readFile(join(model, "eval-corpus-ko-test.json"), "utf8")), e);
-      assertRefused(await script("eval", ["--model", model]), 2, /not Brown: give the sentences to score with --test FILE/);
+      assertRefused(
+        await script("eval", ["--model", model]),
+        2,
+        /not Brown: give the sentences to score with --test FILE/,
+      );
     });
 
     it("seeds into local KV and /predict answers in the corpus's words", { timeout: 240_000 }, async () => {
@@ -135,7 +157,9 @@ export function ownCorpusTests(): void {
       // In the corpus "책을" is always followed by "읽었다".
       assert.equal(a.predictions[0].word, "읽었다");
       // The written forms travel with the vocabulary into KV: every suggestion of the word shows its spelling.
-      const all = (await (await fetch(`${server.url}/predict?k=50&prefix=${encodeURIComponent("친구는 어제 Seoul에서")}`)).json()) as {
+      const all = (await (
+        await fetch(`${server.url}/predict?k=50&prefix=${encodeURIComponent("친구는 어제 Seoul에서")}`)
+      ).json()) as {
         predictions: { word: string; text: string }[];
       };
       assert.equal(all.predictions.find((x) => x.word === "ktx를")?.text, "KTX를");

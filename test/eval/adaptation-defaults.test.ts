@@ -26,7 +26,12 @@ describe("/learn defaults on the shipped base model", () => {
     const vocab = vocabFromJson(await repoJson("models/base/vocab.json"));
     const { model } = decodeModel(await repoFile("models/base/weights.safetensors"));
     const ws = new Workspace(model, 66);
-    const opts = { lr: LEARN_BOUNDS.lr.default, truncate: LEARN_BOUNDS.truncate.default, steps: LEARN_BOUNDS.steps.default, ...UPDATE_GUARDS };
+    const opts = {
+      lr: LEARN_BOUNDS.lr.default,
+      truncate: LEARN_BOUNDS.truncate.default,
+      steps: LEARN_BOUNDS.steps.default,
+      ...UPDATE_GUARDS,
+    };
     const enc = (s: string) => encodeSentence(tokenize(s), vocab);
     const loss = (texts: string[]) => texts.reduce((sum, s) => sum + sentenceLoss(model, enc(s), ws), 0) / texts.length;
     const [brown0, mail0] = [loss(BROWN), loss(MAIL)];

@@ -18,7 +18,16 @@ describe("simulateTyping", () => {
     const r = await simulateTyping([SENTENCES[0]], suggester, 6);
     // "the " typed (3 letters, then the space after the last request); "cat" taken after "ca"; ", " typed.
     expect(asked).toEqual(["|", "|t", "|th", "|the", "the|", "the|c", "the|ca"]);
-    expect(r).toEqual({ sentences: 1, chars: 10, typed: 8, selections: 1, keystrokes: 9, requests: 7, takenAfter: [0, 0, 1, 0], ksr: 1 - 9 / 10 });
+    expect(r).toEqual({
+      sentences: 1,
+      chars: 10,
+      typed: 8,
+      selections: 1,
+      keystrokes: 9,
+      requests: 7,
+      takenAfter: [0, 0, 1, 0],
+      ksr: 1 - 9 / 10,
+    });
   });
 
   it("saves nothing without suggestions, and reaches the ceiling when every word is suggested at once", async () => {
@@ -35,7 +44,14 @@ describe("simulateTyping", () => {
 
   it("hands each sentence to the suggester once it is typed, before the next one", async () => {
     const events: string[] = [];
-    await simulateTyping(SENTENCES, { suggest: (before) => (events.push(`ask ${before.length}`), []), typed: (s) => void events.push(`typed ${s.join(" ")}`) }, 6);
+    await simulateTyping(
+      SENTENCES,
+      {
+        suggest: (before) => (events.push(`ask ${before.length}`), []),
+        typed: (s) => void events.push(`typed ${s.join(" ")}`),
+      },
+      6,
+    );
     expect(events.indexOf("typed the cat ,")).toBeLessThan(events.indexOf("ask 0", 5));
     expect(events.at(-1)).toBe("typed a dog sat .");
   });

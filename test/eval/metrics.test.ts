@@ -42,10 +42,40 @@ function dist(entries: [number, number][]): Float64Array {
 
 const model = new TableModel(
   new Map([
-    [BOS, dist([[A, 0.5], [B, 0.25], [UNK, 0.125], [EOS, 0.125]])],
-    [A, dist([[B, 0.25], [COMMA, 0.25], [A, 0.25], [C, 0.125], [EOS, 0.125]])],
-    [B, dist([[EOS, 0.5], [A, 0.25], [COMMA, 0.25]])],
-    [COMMA, dist([[A, 0.5], [B, 0.5]])],
+    [
+      BOS,
+      dist([
+        [A, 0.5],
+        [B, 0.25],
+        [UNK, 0.125],
+        [EOS, 0.125],
+      ]),
+    ],
+    [
+      A,
+      dist([
+        [B, 0.25],
+        [COMMA, 0.25],
+        [A, 0.25],
+        [C, 0.125],
+        [EOS, 0.125],
+      ]),
+    ],
+    [
+      B,
+      dist([
+        [EOS, 0.5],
+        [A, 0.25],
+        [COMMA, 0.25],
+      ]),
+    ],
+    [
+      COMMA,
+      dist([
+        [A, 0.5],
+        [B, 0.5],
+      ]),
+    ],
     [UNK, dist([[EOS, 1]])],
     [C, dist([[EOS, 1]])],
   ]),
@@ -71,7 +101,11 @@ describe("evaluate", () => {
 
   it("counts a word outside the vocabulary as a miss over all words, as a client of /predict does", () => {
     const text = [["a", "b"], ["b", ",", "a"], ["zebra"], ["a", "c"]];
-    const r = evaluate(model, text.map((s) => encode(s, vocab)), vocab);
+    const r = evaluate(
+      model,
+      text.map((s) => encode(s, vocab)),
+      vocab,
+    );
     // 7 word tokens, "zebra" among them; the hits of the toy corpus above: top-1 2, top-3 5, top-5 6.
     expect(wordTokens(text)).toBe(7);
     const all = topKOverAllWords(r, wordTokens(text));
@@ -87,7 +121,15 @@ describe("evaluate", () => {
 });
 
 describe("rivalsIn", () => {
-  const p = dist([[BOS, 0.3], [EOS, 0.3], [UNK, 0.3], [A, 0.02], [B, 0.02], [C, 0.03], [COMMA, 0.03]]);
+  const p = dist([
+    [BOS, 0.3],
+    [EOS, 0.3],
+    [UNK, 0.3],
+    [A, 0.02],
+    [B, 0.02],
+    [C, 0.03],
+    [COMMA, 0.03],
+  ]);
 
   it("counts other suggestible ids at least as likely, never the specials", () => {
     expect(rivalsIn(p, A, 10)).toBe(3);
@@ -104,7 +146,13 @@ describe("countsForTopK", () => {
   it("counts words and numbers, not punctuation or markers", () => {
     expect(["the", "don't", "1,000", "東京", "é"].map(countsForTopK)).toEqual([true, true, true, true, true]);
     expect([",", "--", '"', "'", "<s>", "</s>", "<unk>"].map(countsForTopK)).toEqual([
-      false, false, false, false, false, false, false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
     ]);
   });
 });

@@ -29,7 +29,10 @@ function bruteHits(tokens: string[], from: number, k: number, m: RnnLm): [number
 }
 
 describe("phraseRecall", () => {
-  const sentences = ["the quick brown fox jumps over the lazy dog .", "my cat sat on the zebra mat , it was good ."].map((s) => s.split(" "));
+  const sentences = [
+    "the quick brown fox jumps over the lazy dog .",
+    "my cat sat on the zebra mat , it was good .",
+  ].map((s) => s.split(" "));
 
   it("scores the words from the fourth on (not punctuation; a word outside the vocabulary is a miss) before and after learning", () => {
     const m = tinyModel();

@@ -42,7 +42,9 @@ function randomSentence(rng: Rng, length: number): Int32Array {
   return Int32Array.from({ length }, () => 2 + Math.floor(rng() * (VOCAB - 2)));
 }
 
-const vocab = vocabFromJson({ words: [...SPECIALS, ...Array.from({ length: VOCAB - 3 }, (_, i) => (i % 9 === 4 ? `,${i}` : `w${i}`))] });
+const vocab = vocabFromJson({
+  words: [...SPECIALS, ...Array.from({ length: VOCAB - 3 }, (_, i) => (i % 9 === 4 ? `,${i}` : `w${i}`))],
+});
 
 describe.each(["full", "class", "full+direct", "class+direct"] as const)("RnnScorer, %s output", (output) => {
   it("gives every id the probability a fresh forward pass over the prefix gives it, summing to 1", () => {

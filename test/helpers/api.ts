@@ -36,9 +36,12 @@ export function authed(init: RequestInit = {}): RequestInit {
 }
 
 export function learnJson(sentence: unknown, extra: Record<string, unknown> = {}, path = "/learn"): Promise<Response> {
-  return call(path, authed({
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ sentence, ...extra }),
-  }));
+  return call(
+    path,
+    authed({
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ sentence, ...extra }),
+    }),
+  );
 }

@@ -12,7 +12,9 @@ async function sha256(...parts: ArrayBufferView[]): Promise<string> {
     all.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), at);
     at += p.byteLength;
   }
-  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", all))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", all))]
+    .map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 /**
@@ -24,7 +26,9 @@ export async function modelState(id: string): Promise<string> {
   const status = await stub.status(id);
   const live = await runInDurableObject(stub, async (instance) => {
     const m = (instance as unknown as { held: { tm: { model: RnnLm } } | null }).held?.tm.model;
-    return m ? sha256(...Object.values(weightsOf(m)), ...(m.output.kind === "class" ? [m.output.classStart] : [])) : "not loaded";
+    return m
+      ? sha256(...Object.values(weightsOf(m)), ...(m.output.kind === "class" ? [m.output.classStart] : []))
+      : "not loaded";
   });
   const manifest = await env.MODELS.get(manifestKey(id), "text");
   const key = manifest ? (JSON.parse(manifest) as { weightsKey: string }).weightsKey : null;

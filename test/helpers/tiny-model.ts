@@ -26,7 +26,10 @@ export const TINY_DIRECT = { order: 3, size: 1024 };
 export function tinyModel(seed = 1, hidden = 16, direct: { order: number; size: number } | null = TINY_DIRECT): RnnLm {
   const n = SPECIALS.length + WORDS.length;
   const counts = Array.from({ length: n }, (_, i) => (i === 0 ? 0 : 100 / i));
-  return initModel({ vocab: n, hidden, classStart: assignClasses(counts, 6), direct: direct ?? undefined }, seededRng(seed));
+  return initModel(
+    { vocab: n, hidden, classStart: assignClasses(counts, 6), direct: direct ?? undefined },
+    seededRng(seed),
+  );
 }
 
 /** Publishes a model to KV as `npm run seed` would, as version 1 (or the given version). */
@@ -43,5 +46,11 @@ export async function seedTinyModel(kv: KVNamespace, id = "default", version = 1
     learns: 0,
     hyperparameters: { hidden: model.hidden },
   });
-  await publishVersion(kv, id, bytes, { version, vocabHash: hash, createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0 }, { vocab });
+  await publishVersion(
+    kv,
+    id,
+    bytes,
+    { version, vocabHash: hash, createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0 },
+    { vocab },
+  );
 }

@@ -27,12 +27,15 @@ const publishNow = () => runDurableObjectAlarm(env.WRITER.get(env.WRITER.idFromN
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("before seeding", () => {
-  it.each(["/predict?prefix=the", "/model", "/model/weights"])("GET %s answers 503 saying how to seed", async (path) => {
-    const { status, body } = await json<ApiErrorBody>(path);
-    expect(status).toBe(503);
-    expect(body.error.code).toBe("no_model");
-    expect(body.error.message).toContain("npm run seed");
-  });
+  it.each(["/predict?prefix=the", "/model", "/model/weights"])(
+    "GET %s answers 503 saying how to seed",
+    async (path) => {
+      const { status, body } = await json<ApiErrorBody>(path);
+      expect(status).toBe(503);
+      expect(body.error.code).toBe("no_model");
+      expect(body.error.message).toContain("npm run seed");
+    },
+  );
 
   it("POST /learn answers 503", async () => {
     const r = await learnJson("the quick brown fox");
@@ -113,7 +116,10 @@ describe("with a seeded model", () => {
   });
 
   it("accepts text/plain with options in the query", async () => {
-    const r = await call(`${base}/learn?lr=0.05&steps=2`, authed({ method: "POST", headers: { "content-type": "text/plain" }, body: "a cat sat on my mat" }));
+    const r = await call(
+      `${base}/learn?lr=0.05&steps=2`,
+      authed({ method: "POST", headers: { "content-type": "text/plain" }, body: "a cat sat on my mat" }),
+    );
     expect(r.status).toBe(200);
     expect(((await r.json()) as LearnBody).tokens).toBe(6);
   });
@@ -121,7 +127,15 @@ describe("with a seeded model", () => {
   it("GET /model describes the published model; /model/weights returns its safetensors bytes", async () => {
     const m = await json<Record<string, unknown>>(`${base}/model`);
     expect(m.status).toBe(200);
-    expect(m.body).toMatchObject({ id, version: 1, vocab: 45, hidden: 16, output: "class", learns: 0, tokensLearned: 0 });
+    expect(m.body).toMatchObject({
+      id,
+      version: 1,
+      vocab: 45,
+      hidden: 16,
+      output: "class",
+      learns: 0,
+      tokensLearned: 0,
+    });
     const w = await call(`${base}/model/weights`);
     expect(w.status).toBe(200);
     expect(w.headers.get("content-type")).toBe("application/octet-stream");

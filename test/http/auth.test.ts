@@ -19,9 +19,17 @@ const jsonBody = (body: unknown) => ({ headers: { "content-type": "application/j
 /** Every write endpoint, each with a request that the right token would get accepted. */
 const WRITES: Write[] = [
   { name: "POST /learn", path: "/learn", init: { method: "POST", ...jsonBody({ sentence: "the cat sat" }) } },
-  { name: "POST /models/:id/learn", path: `/models/${ID}/learn`, init: { method: "POST", ...jsonBody({ sentence: "the cat sat" }) } },
+  {
+    name: "POST /models/:id/learn",
+    path: `/models/${ID}/learn`,
+    init: { method: "POST", ...jsonBody({ sentence: "the cat sat" }) },
+  },
   { name: "POST /models", path: "/models", init: { method: "POST", ...jsonBody({ id: "auth-child", from: ID }) } },
-  { name: "POST /models/:id/rollback", path: `/models/${ID}/rollback`, init: { method: "POST", ...jsonBody({ version: 1 }) } },
+  {
+    name: "POST /models/:id/rollback",
+    path: `/models/${ID}/rollback`,
+    init: { method: "POST", ...jsonBody({ version: 1 }) },
+  },
   {
     name: "PUT /model/weights",
     path: "/model/weights",
@@ -99,7 +107,13 @@ describe("write endpoints", () => {
 });
 
 describe("read endpoints", () => {
-  const READS = ["/predict?prefix=the", `/models/${ID}/predict?prefix=the`, "/model", "/model/weights", `/models/${ID}`];
+  const READS = [
+    "/predict?prefix=the",
+    `/models/${ID}/predict?prefix=the`,
+    "/model",
+    "/model/weights",
+    `/models/${ID}`,
+  ];
 
   it.each(READS)("GET %s is public without READ_TOKEN", async (path) => {
     expect((await call(path)).status).toBe(200);
@@ -108,13 +122,20 @@ describe("read endpoints", () => {
   it.each(READS)("GET %s needs READ_TOKEN (or LEARN_TOKEN) once READ_TOKEN is set", async (path) => {
     const config = { READ_TOKEN: "read-secret" };
     await expectUnauthorized(await callWith(config, path), "Bearer");
-    await expectUnauthorized(await callWith(config, path, { headers: { authorization: "Bearer nope" } }), 'error="invalid_token"');
+    await expectUnauthorized(
+      await callWith(config, path, { headers: { authorization: "Bearer nope" } }),
+      'error="invalid_token"',
+    );
     expect((await callWith(config, path, { headers: { authorization: "Bearer read-secret" } })).status).toBe(200);
     expect((await callWith(config, path, { headers: AUTH })).status).toBe(200);
   });
 
   it("a read token does not open writes", async () => {
-    const r = await callWith({ READ_TOKEN: "read-secret" }, "/learn", withHeaders(WRITES[0].init, { authorization: "Bearer read-secret" }));
+    const r = await callWith(
+      { READ_TOKEN: "read-secret" },
+      "/learn",
+      withHeaders(WRITES[0].init, { authorization: "Bearer read-secret" }),
+    );
     await expectUnauthorized(r, 'error="invalid_token"');
   });
 });
@@ -131,7 +152,10 @@ describe("bearerToken", () => {
     expect(bearerToken(header)).toBe(token);
   });
 
-  it.each(["Bearer", "Bearer ", "Bearerabc", "Token abc", "Bearer a b", "Bearer é", "Bearer\tabc"])("%j is malformed", (header) => {
-    expect(() => bearerToken(header)).toThrow(/Bearer <token>/);
-  });
+  it.each(["Bearer", "Bearer ", "Bearerabc", "Token abc", "Bearer a b", "Bearer é", "Bearer\tabc"])(
+    "%j is malformed",
+    (header) => {
+      expect(() => bearerToken(header)).toThrow(/Bearer <token>/);
+    },
+  );
 });

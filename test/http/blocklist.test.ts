@@ -15,7 +15,8 @@ interface PredictBody {
 }
 
 const ID = "blocking";
-const put = (body: string, type = "application/json") => call("/blocklist", authed({ method: "PUT", headers: { "content-type": type }, body }));
+const put = (body: string, type = "application/json") =>
+  call("/blocklist", authed({ method: "PUT", headers: { "content-type": type }, body }));
 const blocklist = async () => (await json<{ words: string[] }>("/blocklist", authed())).body.words;
 const predict = async (query: string) => (await json<PredictBody>(`/models/${ID}/predict?${query}`)).body.predictions;
 
@@ -40,7 +41,12 @@ describe("/blocklist", () => {
     ["a word that is not a string", '{"words": ["dog", 7]}', 400, "invalid_blocklist"],
     ["two words in one entry", '{"words": ["lazy dog"]}', 400, "invalid_blocklist"],
     ["an entry without a word", '{"words": [" "]}', 400, "invalid_blocklist"],
-    ["too many words", JSON.stringify({ words: Array.from({ length: 1001 }, (_, i) => `w${i}`) }), 400, "invalid_blocklist"],
+    [
+      "too many words",
+      JSON.stringify({ words: Array.from({ length: 1001 }, (_, i) => `w${i}`) }),
+      400,
+      "invalid_blocklist",
+    ],
     ["malformed JSON", '{"words": [', 400, "invalid_json"],
     ["a JSON array", '["dog"]', 400, "invalid_body"],
   ])("refuses %s with a JSON %i, changing nothing", async (_, body, status, code) => {
@@ -64,12 +70,20 @@ describe("blocked words", () => {
       fc.asyncProperty(
         fc.subarray(words, { minLength: 1, maxLength: 8 }),
         fc.array(fc.constantFrom(...WORDS), { maxLength: 5 }),
-        fc.option(fc.constantFrom(...words).chain((w) => fc.integer({ min: 0, max: w.length }).map((n) => w.slice(0, n))), { nil: undefined }),
+        fc.option(
+          fc.constantFrom(...words).chain((w) => fc.integer({ min: 0, max: w.length }).map((n) => w.slice(0, n))),
+          { nil: undefined },
+        ),
         fc.integer({ min: 1, max: 10 }),
         fc.boolean(),
         async (blocked, prefix, partial, k, fresh) => {
           const query = (n: number) =>
-            new URLSearchParams({ prefix: prefix.join(" "), k: String(n), ...(partial !== undefined && { partial }), ...(fresh && { fresh: "1" }) }).toString();
+            new URLSearchParams({
+              prefix: prefix.join(" "),
+              k: String(n),
+              ...(partial !== undefined && { partial }),
+              ...(fresh && { fresh: "1" }),
+            }).toString();
           await call("/blocklist", authed({ method: "DELETE" }));
           const open = await predict(query(50));
           expect((await put(JSON.stringify({ words: blocked }))).status).toBe(200);
@@ -93,7 +107,8 @@ describe("blocked words", () => {
 
   it("never take a learned-word slot", async () => {
     await put(JSON.stringify({ words: ["Zorblax"] }));
-    for (let i = 0; i < 2; i++) expect((await learnJson("my cat zorblax and my cat quux", { lr: 0.1 }, `/models/${ID}/learn`)).status).toBe(200);
+    for (let i = 0; i < 2; i++)
+      expect((await learnJson("my cat zorblax and my cat quux", { lr: 0.1 }, `/models/${ID}/learn`)).status).toBe(200);
     // A second subject: a learned word is shown once two subjects taught it (docs/limits.md).
     await learnAs(ID, "bob", "my cat zorblax and my cat quux", { lr: 0.1, blocked: ["zorblax"] });
     await call("/blocklist", authed({ method: "DELETE" }));

@@ -34,7 +34,8 @@ describe("GET /predict?partial=", () => {
     expect(body.predictions.map((p) => p.word).sort()).toEqual(words.sort());
     // The same probabilities as the next-word prediction: completion filters nothing but the words.
     for (const p of body.predictions) expect(p.p).toBe(all.body.predictions.find((q) => q.word === p.word)?.p ?? p.p);
-    for (let i = 1; i < body.predictions.length; i++) expect(body.predictions[i - 1].p).toBeGreaterThanOrEqual(body.predictions[i].p);
+    for (let i = 1; i < body.predictions.length; i++)
+      expect(body.predictions[i - 1].p).toBeGreaterThanOrEqual(body.predictions[i].p);
   });
 
   it("includes a partial that is already a whole word, and offers no punctuation for an empty partial", async () => {

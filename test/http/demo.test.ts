@@ -14,7 +14,8 @@ describe("demo page (static assets)", () => {
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toMatch(/^text\/html/);
     const html = await r.text();
-    for (const id of ['id="text"', 'id="suggestions"', 'id="teach"', 'id="token"', 'id="model"']) expect(html).toContain(id);
+    for (const id of ['id="text"', 'id="suggestions"', 'id="teach"', 'id="token"', 'id="model"'])
+      expect(html).toContain(id);
   });
 
   it("serves every script and stylesheet the page names", async () => {
@@ -27,5 +28,4 @@ describe("demo page (static assets)", () => {
       expect((await r.text()).length, ref).toBeGreaterThan(100);
     }
   });
-
 });

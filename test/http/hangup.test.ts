@@ -21,7 +21,9 @@ function brokenBody(first: string): ReadableStream<Uint8Array> {
 /** Every line the Worker logged (console.log, warn and error) while `run` ran. */
 async function logs(run: () => Promise<void>): Promise<string[]> {
   const lines: string[] = [];
-  const spies = (["log", "warn", "error"] as const).map((level) => vi.spyOn(console, level).mockImplementation((line: unknown) => void lines.push(String(line))));
+  const spies = (["log", "warn", "error"] as const).map((level) =>
+    vi.spyOn(console, level).mockImplementation((line: unknown) => void lines.push(String(line))),
+  );
   try {
     await run();
   } finally {
@@ -41,20 +43,28 @@ describe("a client that hangs up mid-body", () => {
     ["POST", `/models/${ID}/rollback`, "application/json", '{"vers'],
   ];
 
-  it.each(routes)("%s %s (%s) ends in a logged 400, not a 500, and changes nothing", async (method, path, type, first) => {
-    const before = await modelState(ID);
-    let status = 0;
-    let code = "";
-    const lines = await logs(async () => {
-      const r = await callWith({}, path, { method, headers: { ...AUTH, "content-type": type }, body: brokenBody(first), duplex: "half" } as RequestInit);
-      status = r.status;
-      code = ((await r.json()) as ApiErrorBody).error.code;
-    });
-    expect(status).toBe(400);
-    expect(code).toBe("body_incomplete");
-    const events = lines.map((l) => (JSON.parse(l) as { event: string; status?: number }));
-    expect(events.map((e) => e.event)).toEqual(["body_read_failed", "request"]);
-    expect(events[1].status).toBe(400);
-    expect(await modelState(ID)).toEqual(before);
-  });
+  it.each(routes)(
+    "%s %s (%s) ends in a logged 400, not a 500, and changes nothing",
+    async (method, path, type, first) => {
+      const before = await modelState(ID);
+      let status = 0;
+      let code = "";
+      const lines = await logs(async () => {
+        const r = await callWith({}, path, {
+          method,
+          headers: { ...AUTH, "content-type": type },
+          body: brokenBody(first),
+          duplex: "half",
+        } as RequestInit);
+        status = r.status;
+        code = ((await r.json()) as ApiErrorBody).error.code;
+      });
+      expect(status).toBe(400);
+      expect(code).toBe("body_incomplete");
+      const events = lines.map((l) => JSON.parse(l) as { event: string; status?: number });
+      expect(events.map((e) => e.event)).toEqual(["body_read_failed", "request"]);
+      expect(events[1].status).toBe(400);
+      expect(await modelState(ID)).toEqual(before);
+    },
+  );
 });

@@ -10,12 +10,29 @@ import { decodeSafetensors, encodeSafetensors, type Tensor } from "../../src/sto
 import { type ApiErrorBody, AUTH, authed, call, json } from "../helpers/api.ts";
 import { modelState } from "../helpers/model-state.ts";
 import { seedTinyModel, tinyModel, tinyVocab } from "../helpers/tiny-model.ts";
-import { expectSameWeights, learnOk, logOf, publishedWeights, publishNow, replay, sentence, status } from "../writer/support.ts";
+import {
+  expectSameWeights,
+  learnOk,
+  logOf,
+  publishedWeights,
+  publishNow,
+  replay,
+  sentence,
+  status,
+} from "../writer/support.ts";
 
 const NOW = "2026-01-01T00:00:00.000Z";
 
 function fileOf(model: RnnLm, meta: Partial<ModelMeta> = {}, dtype: WeightDtype = "F32"): Uint8Array {
-  const base: ModelMeta = { version: 7, vocabHash: vocabHash(tinyVocab()), createdAt: NOW, updatedAt: NOW, tokensLearned: 11, learns: 3, hyperparameters: { lr: 0.1 } };
+  const base: ModelMeta = {
+    version: 7,
+    vocabHash: vocabHash(tinyVocab()),
+    createdAt: NOW,
+    updatedAt: NOW,
+    tokensLearned: 11,
+    learns: 3,
+    hyperparameters: { lr: 0.1 },
+  };
   return encodeModel(model, { ...base, ...meta }, { dtype });
 }
 
@@ -26,8 +43,16 @@ function rewritten(edit: (tensors: Record<string, Tensor>, metadata: Record<stri
   return encodeSafetensors(tensors, metadata);
 }
 
-function put(id: string, body: BodyInit, type = "application/octet-stream", headers: Record<string, string> = {}): Promise<Response> {
-  return call(`/models/${id}/model/weights`, authed({ method: "PUT", headers: { "content-type": type, ...headers }, body }));
+function put(
+  id: string,
+  body: BodyInit,
+  type = "application/octet-stream",
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return call(
+    `/models/${id}/model/weights`,
+    authed({ method: "PUT", headers: { "content-type": type, ...headers }, body }),
+  );
 }
 
 async function freshTop(id: string): Promise<unknown> {
@@ -100,30 +125,112 @@ describe("PUT /model/weights refuses anything else and keeps the model", () => {
 
   const valid = () => fileOf(tinyModel(2));
   const cases: [string, () => Response | Promise<Response>, number, string][] = [
-    ["no token", () => call(`/models/${ID}/model/weights`, { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: valid() }), 401, "unauthorized"],
+    [
+      "no token",
+      () =>
+        call(`/models/${ID}/model/weights`, {
+          method: "PUT",
+          headers: { "content-type": "application/octet-stream" },
+          body: valid(),
+        }),
+      401,
+      "unauthorized",
+    ],
     ["JSON content type", () => put(ID, valid(), "application/json"), 415, "unsupported_media_type"],
-    ["no content type", () => call(`/models/${ID}/model/weights`, authed({ method: "PUT", body: valid() })), 415, "unsupported_media_type"],
+    [
+      "no content type",
+      () => call(`/models/${ID}/model/weights`, authed({ method: "PUT", body: valid() })),
+      415,
+      "unsupported_media_type",
+    ],
     ["an empty body", () => put(ID, new Uint8Array(0)), 400, "invalid_weights"],
     ["random bytes", () => put(ID, crypto.getRandomValues(new Uint8Array(4096))), 400, "invalid_weights"],
     ["a truncated file", () => put(ID, valid().slice(0, 5000)), 400, "invalid_weights"],
-    ["a header longer than the file", () => put(ID, new Uint8Array([255, 255, 0, 0, 0, 0, 0, 0, 123])), 400, "invalid_weights"],
-    ["a header that is not JSON", () => put(ID, new Uint8Array([4, 0, 0, 0, 0, 0, 0, 0, 123, 34, 58, 125])), 400, "invalid_weights"],
+    [
+      "a header longer than the file",
+      () => put(ID, new Uint8Array([255, 255, 0, 0, 0, 0, 0, 0, 123])),
+      400,
+      "invalid_weights",
+    ],
+    [
+      "a header that is not JSON",
+      () => put(ID, new Uint8Array([4, 0, 0, 0, 0, 0, 0, 0, 123, 34, 58, 125])),
+      400,
+      "invalid_weights",
+    ],
     [
       "a NaN weight",
       () => {
         const { tensors } = decodeSafetensors(valid());
         const U = tensors.U.data as Float32Array;
-        return put(ID, rewritten((t) => void (t.U = { ...t.U, data: U.map((x, i) => (i === 17 ? NaN : x)) } as Tensor)));
+        return put(
+          ID,
+          rewritten((t) => void (t.U = { ...t.U, data: U.map((x, i) => (i === 17 ? NaN : x)) } as Tensor)),
+        );
       },
       400,
       "invalid_weights",
     ],
-    ["an infinite weight", () => put(ID, rewritten((t) => void (t.W.data as Float32Array).fill(Infinity, 3, 4))), 400, "invalid_weights"],
-    ["an integer dtype", () => put(ID, rewritten((t) => void (t.W = { dtype: "I32", shape: t.W.shape, data: new Int32Array(t.W.data.length) }))), 400, "invalid_weights"],
-    ["a shape that disagrees with the metadata", () => put(ID, rewritten((t) => void (t.W = { ...t.W, shape: [t.W.data.length] } as Tensor))), 400, "invalid_weights"],
-    ["a missing tensor", () => put(ID, rewritten((t) => void delete t.C)), 400, "invalid_weights"],
-    ["an extra tensor", () => put(ID, rewritten((t) => void (t.extra = { dtype: "F32", shape: [1], data: new Float32Array(1) }))), 400, "invalid_weights"],
-    ["no format metadata", () => put(ID, rewritten((_, md) => void delete md.format)), 400, "invalid_weights"],
+    [
+      "an infinite weight",
+      () =>
+        put(
+          ID,
+          rewritten((t) => void (t.W.data as Float32Array).fill(Infinity, 3, 4)),
+        ),
+      400,
+      "invalid_weights",
+    ],
+    [
+      "an integer dtype",
+      () =>
+        put(
+          ID,
+          rewritten((t) => void (t.W = { dtype: "I32", shape: t.W.shape, data: new Int32Array(t.W.data.length) })),
+        ),
+      400,
+      "invalid_weights",
+    ],
+    [
+      "a shape that disagrees with the metadata",
+      () =>
+        put(
+          ID,
+          rewritten((t) => void (t.W = { ...t.W, shape: [t.W.data.length] } as Tensor)),
+        ),
+      400,
+      "invalid_weights",
+    ],
+    [
+      "a missing tensor",
+      () =>
+        put(
+          ID,
+          rewritten((t) => void delete t.C),
+        ),
+      400,
+      "invalid_weights",
+    ],
+    [
+      "an extra tensor",
+      () =>
+        put(
+          ID,
+          rewritten((t) => void (t.extra = { dtype: "F32", shape: [1], data: new Float32Array(1) })),
+        ),
+      400,
+      "invalid_weights",
+    ],
+    [
+      "no format metadata",
+      () =>
+        put(
+          ID,
+          rewritten((_, md) => void delete md.format),
+        ),
+      400,
+      "invalid_weights",
+    ],
     ["another vocabulary", () => put(ID, fileOf(tinyModel(), { vocabHash: "0123abcd" })), 422, "vocabulary_mismatch"],
     ["another hidden size", () => put(ID, fileOf(tinyModel(1, 8))), 422, "shape_mismatch"],
     ["no direct weights", () => put(ID, fileOf(tinyModel(1, 16, null))), 422, "shape_mismatch"],
@@ -156,7 +263,11 @@ describe("PUT /model/weights refuses anything else and keeps the model", () => {
   });
 
   it("answers 503 for a model that does not exist", async () => {
-    const r = await call("/models/nobody/model/weights", { method: "PUT", headers: { ...AUTH, "content-type": "application/octet-stream" }, body: valid() });
+    const r = await call("/models/nobody/model/weights", {
+      method: "PUT",
+      headers: { ...AUTH, "content-type": "application/octet-stream" },
+      body: valid(),
+    });
     expect(r.status).toBe(503);
     expect(((await r.json()) as ApiErrorBody).error.code).toBe("no_model");
   });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { IMPORT_HEADER_SLACK_BYTES, LEARN_BOUNDS, LIMITS, RATE_LIMIT_RETRY_S, runtimeConfig, UPDATE_GUARDS } from "../../src/config.ts";
+import {
+  IMPORT_HEADER_SLACK_BYTES,
+  LEARN_BOUNDS,
+  LIMITS,
+  RATE_LIMIT_RETRY_S,
+  runtimeConfig,
+  UPDATE_GUARDS,
+} from "../../src/config.ts";
 import type { Env } from "../../src/env.ts";
 import { importLimitBytes } from "../../src/http/weights-import.ts";
 import { decodeModel } from "../../src/store/model-codec.ts";
@@ -12,7 +19,10 @@ function tableRows(page: string): Map<string, string[]> {
   const rows = new Map<string, string[]>();
   for (const line of page.split("\n")) {
     if (!line.startsWith("| ") || line.startsWith("| ---")) continue;
-    const cells = line.slice(2, -2).split(" | ").map((c) => c.trim());
+    const cells = line
+      .slice(2, -2)
+      .split(" | ")
+      .map((c) => c.trim());
     rows.set(cells[0], cells.slice(1));
   }
   return rows;
@@ -35,14 +45,20 @@ describe("docs/limits.md quotes the limits the code enforces", () => {
     const { lr, truncate, steps } = LEARN_BOUNDS;
     expect(bound("`/learn` body")).toBe(kib(LIMITS.maxBodyBytes));
     expect(bound("`POST /models`, rollback body")).toBe(kib(LIMITS.maxModelBodyBytes));
-    expect(bound("weight import body")).toContain(`+ ${kib(IMPORT_HEADER_SLACK_BYTES)} of header (${en(importLimitBytes(shipped))} bytes for the shipped model)`);
+    expect(bound("weight import body")).toContain(
+      `+ ${kib(IMPORT_HEADER_SLACK_BYTES)} of header (${en(importLimitBytes(shipped))} bytes for the shipped model)`,
+    );
     expect(bound("sentence")).toBe(`1–${LIMITS.maxSentenceTokens} tokens (markers not counted)`);
-    expect(bound("`prefix`")).toBe(`${en(LIMITS.maxPrefixChars)} characters; read through its last ${LIMITS.prefixWindow} tokens`);
+    expect(bound("`prefix`")).toBe(
+      `${en(LIMITS.maxPrefixChars)} characters; read through its last ${LIMITS.prefixWindow} tokens`,
+    );
     expect(bound("`k`")).toBe(`integer ${LIMITS.minK}–${LIMITS.maxK} (default ${LIMITS.defaultK})`);
     expect(bound("`lr`")).toBe(`${num(lr.min)}–${num(lr.max)} (default ${num(lr.default)})`);
     expect(bound("`truncate`")).toBe(`integer ${truncate.min}–${truncate.max} (default ${truncate.default})`);
     expect(bound("`steps`")).toBe(`integer ${steps.min}–${steps.max} (default ${steps.default})`);
-    expect(bound("the update itself")).toContain(`gradient norm clipped to ${UPDATE_GUARDS.clipNorm}, step norm capped at ${UPDATE_GUARDS.maxStepNorm}`);
+    expect(bound("the update itself")).toContain(
+      `gradient norm clipped to ${UPDATE_GUARDS.clipNorm}, step norm capped at ${UPDATE_GUARDS.maxStepNorm}`,
+    );
     expect(bound("a learn's CPU")).toContain(`\`LEARN_CPU_MS\` (default ${runtimeConfig({} as Env).learnCpuMs})`);
   });
 

@@ -18,7 +18,11 @@ async function freshWindow(): Promise<void> {
 }
 
 const learnInit = (sentence: string, ip: string) =>
-  authed({ method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": ip }, body: JSON.stringify({ sentence }) });
+  authed({
+    method: "POST",
+    headers: { "content-type": "application/json", "cf-connecting-ip": ip },
+    body: JSON.stringify({ sentence }),
+  });
 
 async function expectRetry(r: Response, status: number, code: string, retryAfter: string): Promise<void> {
   expect(r.status).toBe(status);
@@ -33,27 +37,41 @@ describe("per-client rate limits", () => {
   it("answers 429 with Retry-After once a client's write budget is spent, before any work, and counts clients apart", async () => {
     const tight: Partial<Env> = { WRITE_LIMITER: TIGHT };
     await freshWindow();
-    for (let i = 0; i < 3; i++) expect((await callWith(tight, `/models/${ID}/learn`, learnInit("the cat sat", "192.0.2.1"))).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await callWith(tight, `/models/${ID}/learn`, learnInit("the cat sat", "192.0.2.1"))).status).toBe(200);
     const before = await modelState(ID);
-    await expectRetry(await callWith(tight, `/models/${ID}/learn`, learnInit("the cat sat", "192.0.2.1")), 429, "rate_limited", "10");
+    await expectRetry(
+      await callWith(tight, `/models/${ID}/learn`, learnInit("the cat sat", "192.0.2.1")),
+      429,
+      "rate_limited",
+      "10",
+    );
     expect(await modelState(ID)).toEqual(before);
     // Refused before the token is even looked at.
-    await expectRetry(await callWith(tight, `/models/${ID}/learn`, { method: "POST", headers: { "cf-connecting-ip": "192.0.2.1" } }), 429, "rate_limited", "10");
+    await expectRetry(
+      await callWith(tight, `/models/${ID}/learn`, { method: "POST", headers: { "cf-connecting-ip": "192.0.2.1" } }),
+      429,
+      "rate_limited",
+      "10",
+    );
     expect((await callWith(tight, `/models/${ID}/learn`, learnInit("the cat sat", "192.0.2.2"))).status).toBe(200);
-   }, 20_000);
+  }, 20_000);
 
   it("limits reads with their own budget", async () => {
     const tight: Partial<Env> = { READ_LIMITER: TIGHT };
     await freshWindow();
-    const read = () => callWith(tight, `/models/${ID}/predict?prefix=the`, { headers: { "cf-connecting-ip": "2001:db8:7:7::1" } });
+    const read = () =>
+      callWith(tight, `/models/${ID}/predict?prefix=the`, { headers: { "cf-connecting-ip": "2001:db8:7:7::1" } });
     for (let i = 0; i < 3; i++) expect((await read()).status).toBe(200);
     await expectRetry(await read(), 429, "rate_limited", "10");
     // Another address of the same /64 shares the budget.
-    const sibling = await callWith(tight, `/models/${ID}/predict`, { headers: { "cf-connecting-ip": "2001:db8:7:7:ffff::2" } });
+    const sibling = await callWith(tight, `/models/${ID}/predict`, {
+      headers: { "cf-connecting-ip": "2001:db8:7:7:ffff::2" },
+    });
     expect(sibling.status).toBe(429);
     // Writes are counted apart from reads.
     expect((await callWith(tight, `/models/${ID}/learn`, learnInit("a dog", "2001:db8:7:7::1"))).status).toBe(200);
-   }, 20_000);
+  }, 20_000);
 
   it("lets requests through when the limiter itself fails", async () => {
     const broken = { limit: () => Promise.reject(new Error("limiter down")) } as unknown as RateLimit;
@@ -93,8 +111,18 @@ describe("a writer that fails mid-request", () => {
       }),
     } as unknown as Env["WRITER"];
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
-    await expectRetry(await callWith({ WRITER: failing }, "/models/reset/learn", learnInit("the cat", "192.0.2.9")), 503, "writer_unavailable", "1");
-    await expectRetry(await callWith({ WRITER: failing }, "/models/reset/predict?prefix=the&fresh=1"), 503, "writer_unavailable", "1");
+    await expectRetry(
+      await callWith({ WRITER: failing }, "/models/reset/learn", learnInit("the cat", "192.0.2.9")),
+      503,
+      "writer_unavailable",
+      "1",
+    );
+    await expectRetry(
+      await callWith({ WRITER: failing }, "/models/reset/predict?prefix=the&fresh=1"),
+      503,
+      "writer_unavailable",
+      "1",
+    );
     errors.mockRestore();
   });
 

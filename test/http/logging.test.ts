@@ -54,21 +54,48 @@ describe("request log", () => {
 
   it("logs a predict with its route, model, version and the tokens read", async () => {
     const e = await one("/models/logged/predict?prefix=the%20quick%20brown&k=3");
-    expect(e).toMatchObject({ event: "request", method: "GET", route: "/models/:id/predict", status: 200, model: "logged", version: 1, tokens: 3, estimatedCpuMs: null, ray: null });
+    expect(e).toMatchObject({
+      event: "request",
+      method: "GET",
+      route: "/models/:id/predict",
+      status: 200,
+      model: "logged",
+      version: 1,
+      tokens: 3,
+      estimatedCpuMs: null,
+      ray: null,
+    });
     expect(e.durationMs).toBeGreaterThanOrEqual(0);
   });
 
   it("logs a learn with the tokens learned, the version that will hold it and the cost model's CPU estimate", async () => {
     let answer: { budget: { estimateMs: number } } | undefined;
-    const lines = await logged(async () => (answer = await (await learnJson("the cat sat on my mat", {}, "/models/logged/learn")).json()));
-    expect(lines).toEqual([expect.objectContaining({ method: "POST", route: "/models/:id/learn", status: 200, model: "logged", version: 2, tokens: 6 })]);
+    const lines = await logged(
+      async () => (answer = await (await learnJson("the cat sat on my mat", {}, "/models/logged/learn")).json()),
+    );
+    expect(lines).toEqual([
+      expect.objectContaining({
+        method: "POST",
+        route: "/models/:id/learn",
+        status: 200,
+        model: "logged",
+        version: 2,
+        tokens: 6,
+      }),
+    ]);
     expect(lines[0].estimatedCpuMs).toBeGreaterThan(0);
     expect(lines[0].estimatedCpuMs).toBe(answer?.budget.estimateMs);
   });
 
   it("logs refused requests with the model named in the path and no version", async () => {
     const e = await one("/models/logged/predict?k=0");
-    expect(e).toMatchObject({ route: "/models/:id/predict", status: 400, model: "logged", version: null, tokens: null });
+    expect(e).toMatchObject({
+      route: "/models/:id/predict",
+      status: 400,
+      model: "logged",
+      version: null,
+      tokens: null,
+    });
   });
 
   it("logs unmatched paths with route null, and never the user's text", async () => {
@@ -79,20 +106,42 @@ describe("request log", () => {
   });
 
   it("logs /model and /health", async () => {
-    expect(await one("/models/logged/model")).toMatchObject({ route: "/models/:id/model", status: 200, model: "logged", version: 1 });
+    expect(await one("/models/logged/model")).toMatchObject({
+      route: "/models/:id/model",
+      status: 200,
+      model: "logged",
+      version: 1,
+    });
     expect(await one("/health")).toMatchObject({ route: "/health", status: 200, model: null, version: null });
   });
 });
 
 describe("factsOf", () => {
   it("reads the model from `model` or the top level, tokens from `prefix` or `tokens`", () => {
-    expect(factsOf({ prefix: ["a", "b"], model: { id: "x", version: 3 } })).toEqual({ model: "x", version: 3, tokens: 2, estimatedCpuMs: null });
-    expect(factsOf({ id: "y", version: 0, tokens: 7 })).toEqual({ model: "y", version: 0, tokens: 7, estimatedCpuMs: null });
-    expect(factsOf({ tokens: 9, budget: { estimateMs: 1.25 }, model: { id: "z", version: 2 } })).toMatchObject({ estimatedCpuMs: 1.25 });
+    expect(factsOf({ prefix: ["a", "b"], model: { id: "x", version: 3 } })).toEqual({
+      model: "x",
+      version: 3,
+      tokens: 2,
+      estimatedCpuMs: null,
+    });
+    expect(factsOf({ id: "y", version: 0, tokens: 7 })).toEqual({
+      model: "y",
+      version: 0,
+      tokens: 7,
+      estimatedCpuMs: null,
+    });
+    expect(factsOf({ tokens: 9, budget: { estimateMs: 1.25 }, model: { id: "z", version: 2 } })).toMatchObject({
+      estimatedCpuMs: 1.25,
+    });
   });
 
   it("ignores anything that is not a valid id or count", () => {
-    expect(factsOf({ id: "no spaces", version: -1, tokens: 1.5 })).toEqual({ model: null, version: null, tokens: null, estimatedCpuMs: null });
+    expect(factsOf({ id: "no spaces", version: -1, tokens: 1.5 })).toEqual({
+      model: null,
+      version: null,
+      tokens: null,
+      estimatedCpuMs: null,
+    });
     expect(factsOf([1, 2])).toEqual({ model: null, version: null, tokens: null, estimatedCpuMs: null });
     expect(factsOf(null)).toEqual({ model: null, version: null, tokens: null, estimatedCpuMs: null });
   });

@@ -7,7 +7,11 @@ import { seedTinyModel } from "../helpers/tiny-model.ts";
 const ID = "numbers";
 const BASE = `/models/${ID}`;
 
-const plain = (query: string) => call(`${BASE}/learn?${query}`, authed({ method: "POST", headers: { "content-type": "text/plain" }, body: "the cat sat" }));
+const plain = (query: string) =>
+  call(
+    `${BASE}/learn?${query}`,
+    authed({ method: "POST", headers: { "content-type": "text/plain" }, body: "the cat sat" }),
+  );
 
 /** One rule: a JSON number in a JSON body, a decimal literal in a query string, nothing else. */
 describe("numbers are JSON numbers in bodies and decimal literals in query strings", () => {
@@ -42,13 +46,23 @@ describe("numbers are JSON numbers in bodies and decimal literals in query strin
     const k = await call(`${BASE}/predict?prefix=the&k=7`);
     expect(((await k.json()) as { predictions: unknown[] }).predictions).toHaveLength(7);
     expect((await plain("lr=0.05&steps=2&truncate=3")).status).toBe(200);
-    const r = await call(`${BASE}/learn`, authed({ method: "POST", headers: { "content-type": "application/json" }, body: '{"sentence": "the cat sat", "lr": 1e-2, "steps": 2.0}' }));
+    const r = await call(
+      `${BASE}/learn`,
+      authed({
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"sentence": "the cat sat", "lr": 1e-2, "steps": 2.0}',
+      }),
+    );
     expect(r.status).toBe(200);
   });
 
   it("reads a JSON learn's options from the body only, never from the query string", async () => {
     // lr=5 is out of bounds: read from the query it would be refused.
-    const r = await call(`${BASE}/learn?lr=5&steps=0x1`, authed({ method: "POST", headers: { "content-type": "application/json" }, body: '{"sentence": "the cat sat"}' }));
+    const r = await call(
+      `${BASE}/learn?lr=5&steps=0x1`,
+      authed({ method: "POST", headers: { "content-type": "application/json" }, body: '{"sentence": "the cat sat"}' }),
+    );
     expect(r.status).toBe(200);
   });
 });

@@ -7,7 +7,10 @@ import { OPERATIONS } from "../../src/http/routes.ts";
 import { type ApiErrorBody, AUTH, call, json } from "../helpers/api.ts";
 import { seedTinyModel } from "../helpers/tiny-model.ts";
 
-interface MediaType { schema?: unknown; example?: unknown }
+interface MediaType {
+  schema?: unknown;
+  example?: unknown;
+}
 interface DocOperation {
   summary: string;
   operationId: string;
@@ -40,7 +43,8 @@ const documented = (op: Operation, path: string): DocOperation => doc.paths[docP
 function exampleRequest(op: Operation, path: string, id: string): { url: string; init: RequestInit } | null {
   const d = documented(op, path);
   const query = new URLSearchParams();
-  for (const p of d.parameters ?? []) if (p.in === "query" && p.example !== undefined) query.set(p.name, String(p.example));
+  for (const p of d.parameters ?? [])
+    if (p.in === "query" && p.example !== undefined) query.set(p.name, String(p.example));
   const url = path.replace(":id", id) + (query.size ? `?${query}` : "");
   const headers: Record<string, string> = { ...AUTH };
   if (!d.requestBody) return { url, init: { method: op.method.toUpperCase(), headers } };
@@ -88,7 +92,9 @@ describe("the OpenAPI document", () => {
 
   it("documents every route Hono has registered, with its method, and nothing more", () => {
     const registered = new Set(
-      createApp().routes.filter((r) => r.method !== "ALL").map((r) => `${r.method.toLowerCase()} ${docPath(r.path)}`),
+      createApp()
+        .routes.filter((r) => r.method !== "ALL")
+        .map((r) => `${r.method.toLowerCase()} ${docPath(r.path)}`),
     );
     const inDoc = new Set(
       Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`)),
@@ -107,7 +113,12 @@ describe("the OpenAPI document", () => {
 
   it("takes its bounds from the config", () => {
     const k = doc.paths["/predict"].get.parameters?.find((p) => p.name === "k");
-    expect(k?.schema).toMatchObject({ type: "integer", minimum: LIMITS.minK, maximum: LIMITS.maxK, default: LIMITS.defaultK });
+    expect(k?.schema).toMatchObject({
+      type: "integer",
+      minimum: LIMITS.minK,
+      maximum: LIMITS.maxK,
+      default: LIMITS.defaultK,
+    });
     const body = doc.paths["/learn"].post.requestBody?.content["application/json"].schema;
     expect(body).toMatchObject({ properties: { lr: { minimum: LEARN_BOUNDS.lr.min, maximum: LEARN_BOUNDS.lr.max } } });
   });
@@ -128,9 +139,14 @@ describe("the documented examples", () => {
     for (const op of OPERATIONS) {
       for (const path of operationPaths(op)) {
         const d = documented(op, path);
-        const query = Object.fromEntries((d.parameters ?? []).filter((p) => p.in === "query").map((p) => [p.name, p.example]));
+        const query = Object.fromEntries(
+          (d.parameters ?? []).filter((p) => p.in === "query").map((p) => [p.name, p.example]),
+        );
         const body = d.requestBody && Object.values(d.requestBody.content)[0].example;
-        for (const [schema, example] of [[op.query, query], [op.body?.schema, body]] as const) {
+        for (const [schema, example] of [
+          [op.query, query],
+          [op.body?.schema, body],
+        ] as const) {
           if (!schema) continue;
           expect(schema.safeParse(example).success, `${op.method} ${path}`).toBe(true);
           checked.push(`${op.method} ${path}`);
@@ -164,17 +180,26 @@ describe("the documented examples", () => {
     ["post", "/models", { body: { id: "not a model id!" } }, "invalid_model_id"],
     ["post", "/models/:id/rollback", { body: { version: -1 } }, "invalid_version"],
     ["put", "/blocklist", { body: { words: [] } }, "invalid_blocklist"],
-  ] as const)("%s %s refuses the invalid example %o with the documented error %s", async (method, path, example, code) => {
-    const op = OPERATIONS.find((o) => o.method === method && o.path === path) as Operation;
-    const schema = "query" in example ? op.query : op.body?.schema;
-    expect(schema?.safeParse("query" in example ? example.query : example.body).success).toBe(false);
-    const id = `openapi-${++models}`;
-    await seedTinyModel(env.MODELS, id);
-    const query = "query" in example ? `?${new URLSearchParams(Object.entries(example.query).map(([k, v]) => [k, String(v)]))}` : "";
-    const init: RequestInit = { method: method.toUpperCase(), headers: { ...AUTH, "content-type": "application/json" } };
-    if ("body" in example) init.body = JSON.stringify(example.body);
-    const r = await json<ApiErrorBody>(path.replace(":id", id) + query, init);
-    expect(r.body.error.code).toBe(code);
-    expect(Object.keys(documented(op, path).responses)).toContain(String(r.status));
-  });
+  ] as const)(
+    "%s %s refuses the invalid example %o with the documented error %s",
+    async (method, path, example, code) => {
+      const op = OPERATIONS.find((o) => o.method === method && o.path === path) as Operation;
+      const schema = "query" in example ? op.query : op.body?.schema;
+      expect(schema?.safeParse("query" in example ? example.query : example.body).success).toBe(false);
+      const id = `openapi-${++models}`;
+      await seedTinyModel(env.MODELS, id);
+      const query =
+        "query" in example
+          ? `?${new URLSearchParams(Object.entries(example.query).map(([k, v]) => [k, String(v)]))}`
+          : "";
+      const init: RequestInit = {
+        method: method.toUpperCase(),
+        headers: { ...AUTH, "content-type": "application/json" },
+      };
+      if ("body" in example) init.body = JSON.stringify(example.body);
+      const r = await json<ApiErrorBody>(path.replace(":id", id) + query, init);
+      expect(r.body.error.code).toBe(code);
+      expect(Object.keys(documented(op, path).responses)).toContain(String(r.status));
+    },
+  );
 });

@@ -65,7 +65,15 @@ const fields = fc.record(
 const validFile = (seed: number) =>
   encodeModel(
     tinyModel(seed),
-    { version: 1, vocabHash: vocabHash(tinyVocab()), createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", tokensLearned: 0, learns: 0, hyperparameters: {} },
+    {
+      version: 1,
+      vocabHash: vocabHash(tinyVocab()),
+      createdAt: "2026-01-01T00:00:00Z",
+      updatedAt: "2026-01-01T00:00:00Z",
+      tokensLearned: 0,
+      learns: 0,
+      hyperparameters: {},
+    },
     { dtype: seed % 2 ? "F32" : "F16" },
   );
 
@@ -85,28 +93,36 @@ function withHeader(file: Uint8Array, edit: (h: Header) => void): Uint8Array {
 }
 
 const HEADER_FIELDS: [string, string][] = [
-  ...["U", "W", "V", "C", "class_start"].flatMap((t) => ["dtype", "shape", "data_offsets"].map((f): [string, string] => [t, f])),
-  ...["format", "output", "hidden", "vocab", "classes", "vocab_hash", "version", "learns", "created_at", "train"].map((f): [string, string] => ["__metadata__", f]),
+  ...["U", "W", "V", "C", "class_start"].flatMap((t) =>
+    ["dtype", "shape", "data_offsets"].map((f): [string, string] => [t, f]),
+  ),
+  ...["format", "output", "hidden", "vocab", "classes", "vocab_hash", "version", "learns", "created_at", "train"].map(
+    (f): [string, string] => ["__metadata__", f],
+  ),
 ];
 
 /** Safetensors files: valid, with bytes overwritten, truncated, with a header field replaced or removed. */
 const safetensors = fc.oneof(
   fc.nat(9).map(validFile),
-  fc.tuple(fc.nat(9), fc.array(fc.tuple(fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 8 }), fc.boolean()).map(([seed, edits, inHeader]) => {
-    const f = validFile(seed);
-    for (const [at, value] of edits) f[inHeader ? at % 400 : at % f.length] = value;
-    return f;
-  }),
+  fc
+    .tuple(fc.nat(9), fc.array(fc.tuple(fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 8 }), fc.boolean())
+    .map(([seed, edits, inHeader]) => {
+      const f = validFile(seed);
+      for (const [at, value] of edits) f[inHeader ? at % 400 : at % f.length] = value;
+      return f;
+    }),
   fc.tuple(fc.nat(9), fc.nat()).map(([seed, cut]) => {
     const f = validFile(seed);
     return f.slice(0, cut % f.length);
   }),
-  fc.tuple(fc.nat(9), fc.constantFrom(...HEADER_FIELDS), fc.option(json, { nil: undefined })).map(([seed, [tensor, field], value]) =>
-    withHeader(validFile(seed), (h) => {
-      if (value === undefined) delete h[tensor][field];
-      else h[tensor][field] = value;
-    }),
-  ),
+  fc
+    .tuple(fc.nat(9), fc.constantFrom(...HEADER_FIELDS), fc.option(json, { nil: undefined }))
+    .map(([seed, [tensor, field], value]) =>
+      withHeader(validFile(seed), (h) => {
+        if (value === undefined) delete h[tensor][field];
+        else h[tensor][field] = value;
+      }),
+    ),
   fc.tuple(fc.nat(9), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })).map(([seed, length]) => {
     const f = validFile(seed);
     new DataView(f.buffer).setBigUint64(0, length, true);
@@ -142,7 +158,15 @@ const contentType = fc.constantFrom(
   ";;;",
 );
 
-const authorization = fc.constantFrom(undefined, AUTH.authorization, AUTH.authorization.toLowerCase(), "Bearer wrong", "Basic dGVzdA==", "Bearer", "");
+const authorization = fc.constantFrom(
+  undefined,
+  AUTH.authorization,
+  AUTH.authorization.toLowerCase(),
+  "Bearer wrong",
+  "Basic dGVzdA==",
+  "Bearer",
+  "",
+);
 
 const ROUTES = ["/predict", "/learn", "/model", "/model/weights"];
 
@@ -156,7 +180,10 @@ const path = fc.oneof(
 const query = fc
   .record(
     {
-      prefix: fc.oneof(text.map((s) => pct(utf8(s.slice(0, 5000)))), segment),
+      prefix: fc.oneof(
+        text.map((s) => pct(utf8(s.slice(0, 5000)))),
+        segment,
+      ),
       k: fc.oneof(fc.integer({ min: -5, max: 60 }).map(String), fc.double().map(String), segment),
       fresh: fc.constantFrom("1", "0", "true", "yes", ""),
       lr: fc.oneof(fc.double().map(String), segment),
@@ -171,13 +198,21 @@ const query = fc
     return s ? `?${s}` : "";
   });
 
-function request(method: fc.Arbitrary<string>, paths: fc.Arbitrary<string>, auth = authorization, types = contentType, bodies = body): fc.Arbitrary<Req> {
-  return fc.record({ method, path: paths, query, auth, type: types, body: bodies }).map(({ method: m, path: p, query: q, auth: a, type, body: b }) => ({
-    method: m,
-    path: p + q,
-    headers: { ...(a !== undefined && { authorization: a }), ...(type !== undefined && { "content-type": type }) },
-    ...(b !== undefined && m !== "GET" && m !== "HEAD" && { body: b }),
-  }));
+function request(
+  method: fc.Arbitrary<string>,
+  paths: fc.Arbitrary<string>,
+  auth = authorization,
+  types = contentType,
+  bodies = body,
+): fc.Arbitrary<Req> {
+  return fc
+    .record({ method, path: paths, query, auth, type: types, body: bodies })
+    .map(({ method: m, path: p, query: q, auth: a, type, body: b }) => ({
+      method: m,
+      path: p + q,
+      headers: { ...(a !== undefined && { authorization: a }), ...(type !== undefined && { "content-type": type }) },
+      ...(b !== undefined && m !== "GET" && m !== "HEAD" && { body: b }),
+    }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -221,62 +256,96 @@ const TIMEOUT_MS = 30_000;
 describe("every endpoint, whatever it is sent", () => {
   beforeAll(() => seedTinyModel(env.MODELS, ID));
 
-  it("never answers 500; errors are JSON; a refused request leaves the model's bytes alone", async () => {
-    const methods = fc.constantFrom("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS");
-    await fc.assert(
-      fc.asyncProperty(request(methods, path), async (req) => void (await sendAndCheck(req))),
-      { numRuns: 2 * RUNS, ...BUDGET },
-    );
-  }, TIMEOUT_MS);
+  it(
+    "never answers 500; errors are JSON; a refused request leaves the model's bytes alone",
+    async () => {
+      const methods = fc.constantFrom("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS");
+      await fc.assert(
+        fc.asyncProperty(request(methods, path), async (req) => void (await sendAndCheck(req))),
+        { numRuns: 2 * RUNS, ...BUDGET },
+      );
+    },
+    TIMEOUT_MS,
+  );
 
-  it("POST /learn with the token: 200 or a 4xx", async () => {
-    const learnPath = fc.constantFrom("/learn", `/models/${ID}/learn`);
-    await fc.assert(
-      fc.asyncProperty(request(fc.constant("POST"), learnPath, fc.constant(AUTH.authorization)), async (req) => {
-        expect([200, 400, 413, 415, 422]).toContain((await sendAndCheck(req)).status);
-      }),
-      { numRuns: RUNS, ...BUDGET },
-    );
-  }, TIMEOUT_MS);
+  it(
+    "POST /learn with the token: 200 or a 4xx",
+    async () => {
+      const learnPath = fc.constantFrom("/learn", `/models/${ID}/learn`);
+      await fc.assert(
+        fc.asyncProperty(request(fc.constant("POST"), learnPath, fc.constant(AUTH.authorization)), async (req) => {
+          expect([200, 400, 413, 415, 422]).toContain((await sendAndCheck(req)).status);
+        }),
+        { numRuns: RUNS, ...BUDGET },
+      );
+    },
+    TIMEOUT_MS,
+  );
 
-  it("GET /predict: 200 or a 4xx", async () => {
-    const predictPath = fc.constantFrom("/predict", `/models/${ID}/predict`);
-    await fc.assert(
-      fc.asyncProperty(request(fc.constant("GET"), predictPath, fc.constant(undefined)), async (req) => {
-        expect([200, 400, 413]).toContain((await sendAndCheck(req)).status);
-      }),
-      { numRuns: RUNS, ...BUDGET },
-    );
-  }, TIMEOUT_MS);
+  it(
+    "GET /predict: 200 or a 4xx",
+    async () => {
+      const predictPath = fc.constantFrom("/predict", `/models/${ID}/predict`);
+      await fc.assert(
+        fc.asyncProperty(request(fc.constant("GET"), predictPath, fc.constant(undefined)), async (req) => {
+          expect([200, 400, 413]).toContain((await sendAndCheck(req)).status);
+        }),
+        { numRuns: RUNS, ...BUDGET },
+      );
+    },
+    TIMEOUT_MS,
+  );
 
-  it("PUT /model/weights with the token and broken safetensors: the model is replaced only by a valid file", async () => {
-    const weightsPath = fc.constantFrom("/model/weights", `/models/${ID}/model/weights`);
-    const octets = fc.constant("application/octet-stream");
-    await fc.assert(
-      fc.asyncProperty(request(fc.constant("PUT"), weightsPath, fc.constant(AUTH.authorization), octets, safetensors), async (req) => {
-        expect([200, 400, 413, 422]).toContain((await sendAndCheck(req)).status);
-      }),
-      { numRuns: RUNS, ...BUDGET },
-    );
-  }, TIMEOUT_MS);
+  it(
+    "PUT /model/weights with the token and broken safetensors: the model is replaced only by a valid file",
+    async () => {
+      const weightsPath = fc.constantFrom("/model/weights", `/models/${ID}/model/weights`);
+      const octets = fc.constant("application/octet-stream");
+      await fc.assert(
+        fc.asyncProperty(
+          request(fc.constant("PUT"), weightsPath, fc.constant(AUTH.authorization), octets, safetensors),
+          async (req) => {
+            expect([200, 400, 413, 422]).toContain((await sendAndCheck(req)).status);
+          },
+        ),
+        { numRuns: RUNS, ...BUDGET },
+      );
+    },
+    TIMEOUT_MS,
+  );
 
-  it("POST /models and rollback with the token: 200/201 or a 4xx", async () => {
-    const managePath = fc.constantFrom("/models", `/models/${ID}/rollback`);
-    const jsonType = fc.constant("application/json");
-    const jsonBody = fc.oneof(fields.map((o) => utf8(JSON.stringify(o))), json.map((v) => utf8(JSON.stringify(v))), text.map(utf8));
-    await fc.assert(
-      fc.asyncProperty(request(fc.constant("POST"), managePath, fc.constant(AUTH.authorization), jsonType, jsonBody), async (req) => {
-        expect([200, 201, 400, 404, 409, 413, 415]).toContain((await sendAndCheck(req)).status);
-      }),
-      { numRuns: RUNS, ...BUDGET },
-    );
-  }, TIMEOUT_MS);
+  it(
+    "POST /models and rollback with the token: 200/201 or a 4xx",
+    async () => {
+      const managePath = fc.constantFrom("/models", `/models/${ID}/rollback`);
+      const jsonType = fc.constant("application/json");
+      const jsonBody = fc.oneof(
+        fields.map((o) => utf8(JSON.stringify(o))),
+        json.map((v) => utf8(JSON.stringify(v))),
+        text.map(utf8),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          request(fc.constant("POST"), managePath, fc.constant(AUTH.authorization), jsonType, jsonBody),
+          async (req) => {
+            expect([200, 201, 400, 404, 409, 413, 415]).toContain((await sendAndCheck(req)).status);
+          },
+        ),
+        { numRuns: RUNS, ...BUDGET },
+      );
+    },
+    TIMEOUT_MS,
+  );
 });
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 describe("tokenize", () => {
-  const anyString = fc.oneof(fc.string({ unit: "binary", maxLength: 300 }), fc.string({ unit: "grapheme", maxLength: 100 }), fc.string({ maxLength: 300 }));
+  const anyString = fc.oneof(
+    fc.string({ unit: "binary", maxLength: 300 }),
+    fc.string({ unit: "grapheme", maxLength: 100 }),
+    fc.string({ maxLength: 300 }),
+  );
 
   it("is total and bounded: at most maxTokens non-empty tokens without spaces, at most 18 chars out per char in", () => {
     fc.assert(

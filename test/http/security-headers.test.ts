@@ -8,7 +8,13 @@ const assets = (env as unknown as { ASSETS: Fetcher }).ASSETS;
 
 /** A Content-Security-Policy as a map from directive to its sources. */
 function directives(csp: string | null): Map<string, string[]> {
-  return new Map((csp ?? "").split(";").map((d) => d.trim().split(/\s+/)).filter((d) => d[0] !== "").map(([name, ...sources]) => [name, sources]));
+  return new Map(
+    (csp ?? "")
+      .split(";")
+      .map((d) => d.trim().split(/\s+/))
+      .filter((d) => d[0] !== "")
+      .map(([name, ...sources]) => [name, sources]),
+  );
 }
 
 async function sha256Source(text: string): Promise<string> {

@@ -19,14 +19,28 @@ function token(sub: string, claims: Record<string, unknown> = {}): Promise<strin
   return sign({ sub, exp: now() + 3600, ...claims }, SECRET);
 }
 
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 const part = (x: unknown) => b64url(new TextEncoder().encode(JSON.stringify(x)));
 
 /** A token built by hand: `header` as given, signed with HMAC-SHA256 under SECRET (or unsigned). */
-async function handMade(header: Record<string, unknown>, payload: Record<string, unknown>, signed = true): Promise<string> {
+async function handMade(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  signed = true,
+): Promise<string> {
   const input = `${part(header)}.${part(payload)}`;
   if (!signed) return `${input}.`;
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(SECRET),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input)));
   return `${input}.${b64url(mac)}`;
 }
@@ -34,7 +48,11 @@ async function handMade(header: Record<string, unknown>, payload: Record<string,
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
 function learn(t: string, body: Record<string, unknown>, path = "/learn"): Promise<Response> {
-  return call(path, { method: "POST", headers: { ...bearer(t), "content-type": "application/json" }, body: JSON.stringify(body) });
+  return call(path, {
+    method: "POST",
+    headers: { ...bearer(t), "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 }
 
 async function refusal(r: Response): Promise<[number, string]> {
@@ -54,17 +72,27 @@ describe("user tokens", () => {
     const info = await json<{ learns: number }>("/users/alice", { headers: bearer(t) });
     expect(info.status).toBe(200);
     expect((await call("/users/alice/export", { headers: bearer(t) })).status).toBe(200);
-    const forget = await call("/users/alice/forget", { method: "POST", headers: { ...bearer(t), "content-type": "application/json" }, body: '{"word":"cat"}' });
+    const forget = await call("/users/alice/forget", {
+      method: "POST",
+      headers: { ...bearer(t), "content-type": "application/json" },
+      body: '{"word":"cat"}',
+    });
     expect(forget.status).toBe(200);
     expect((await call("/users/alice", { method: "DELETE", headers: bearer(t) })).status).toBe(200);
   });
 
   it("are refused another user's data with 403 forbidden", async () => {
     const t = await token("alice");
-    expect(await refusal(await call("/predict?user=bob&prefix=the", { headers: bearer(t) }))).toEqual([403, "forbidden"]);
+    expect(await refusal(await call("/predict?user=bob&prefix=the", { headers: bearer(t) }))).toEqual([
+      403,
+      "forbidden",
+    ]);
     expect(await refusal(await learn(t, { sentence: "the cat", user: "bob" }))).toEqual([403, "forbidden"]);
     expect(await refusal(await call("/users/bob", { headers: bearer(t) }))).toEqual([403, "forbidden"]);
-    expect(await refusal(await call("/users/bob", { method: "DELETE", headers: bearer(t) }))).toEqual([403, "forbidden"]);
+    expect(await refusal(await call("/users/bob", { method: "DELETE", headers: bearer(t) }))).toEqual([
+      403,
+      "forbidden",
+    ]);
   });
 
   it("are refused with 401 invalid_token when expired, tampered, of another algorithm, without exp or malformed", async () => {
@@ -99,16 +127,29 @@ describe("user tokens", () => {
     expect((await call("/predict?user=alice&prefix=the", { headers: bearer(reader) })).status).toBe(200);
     expect((await call("/users/alice", { headers: bearer(reader) })).status).toBe(200);
     expect(await refusal(await learn(reader, { sentence: "the cat", user: "alice" }))).toEqual([403, "forbidden"]);
-    expect(await refusal(await call("/users/alice", { method: "DELETE", headers: bearer(reader) }))).toEqual([403, "forbidden"]);
+    expect(await refusal(await call("/users/alice", { method: "DELETE", headers: bearer(reader) }))).toEqual([
+      403,
+      "forbidden",
+    ]);
     expect((await learn(writer, { sentence: "the cat", user: "alice" })).status).toBe(200);
-    expect(await refusal(await call("/predict?user=alice&prefix=the", { headers: bearer(writer) }))).toEqual([403, "forbidden"]);
+    expect(await refusal(await call("/predict?user=alice&prefix=the", { headers: bearer(writer) }))).toEqual([
+      403,
+      "forbidden",
+    ]);
     // The shared model: no scope, or learn and predict, is not enough; shared is.
     for (const t of [await token("alice"), await token("alice", { scope: "learn predict" })]) {
       expect(await refusal(await learn(t, { sentence: "the cat" }))).toEqual([403, "forbidden"]);
     }
     expect((await learn(await token("alice", { scope: "learn,shared" }), { sentence: "the cat" })).status).toBe(200);
     // Never a write the LEARN_TOKEN guards, whatever the scope.
-    expect(await refusal(await call("/models/default/rollback", { method: "POST", headers: bearer(await token("alice", { scope: "shared" })) }))).toEqual([401, "unauthorized"]);
+    expect(
+      await refusal(
+        await call("/models/default/rollback", {
+          method: "POST",
+          headers: bearer(await token("alice", { scope: "shared" })),
+        }),
+      ),
+    ).toEqual([401, "unauthorized"]);
   });
 
   it("leave LEARN_TOKEN the admin token, for every user and the shared model", async () => {
@@ -125,7 +166,9 @@ describe("a shared learn through a user token", () => {
   async function suggested(id: string): Promise<Set<string>> {
     const out = new Set<string>();
     for (const p of PROBES) {
-      const r = await json<{ predictions: { word: string }[] }>(`/models/${id}/predict?prefix=${encodeURIComponent(p)}&k=50&fresh=1`);
+      const r = await json<{ predictions: { word: string }[] }>(
+        `/models/${id}/predict?prefix=${encodeURIComponent(p)}&k=50&fresh=1`,
+      );
       for (const x of r.body.predictions) out.add(x.word);
     }
     return out;
@@ -133,10 +176,19 @@ describe("a shared learn through a user token", () => {
 
   it("is recorded under the token's subject: with the admin's it makes two teachers, so the phrase is shared", async () => {
     const id = "user-token-subject";
-    const [bytes, vocabJson] = await Promise.all([repoFile("models/base/weights.safetensors"), repoJson("models/base/vocab.json")]);
+    const [bytes, vocabJson] = await Promise.all([
+      repoFile("models/base/weights.safetensors"),
+      repoJson("models/base/vocab.json"),
+    ]);
     const vocab = vocabFromJson(vocabJson);
     const at = new Date().toISOString();
-    await publishVersion(env.MODELS, id, new Uint8Array(bytes), { version: 1, vocabHash: vocabHash(vocab), createdAt: at, updatedAt: at, tokensLearned: 0, learns: 0 }, { vocab });
+    await publishVersion(
+      env.MODELS,
+      id,
+      new Uint8Array(bytes),
+      { version: 1, vocabHash: vocabHash(vocab), createdAt: at, updatedAt: at, tokensLearned: 0, learns: 0 },
+      { vocab },
+    );
     for (let i = 0; i < 3; i++) expect((await learnJson(PASSWORD, {}, `/models/${id}/learn`)).status).toBe(200);
     // One subject (admin) so far: not suggested (docs/limits.md, the two-subject rule).
     expect(await suggested(id)).not.toContain("swordfish");

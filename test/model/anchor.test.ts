@@ -11,7 +11,10 @@ const OPTS = { lr: 0.05, truncate: 4, steps: 1, clipNorm: 5, maxStepNorm: 1 };
 
 function model(output: "full" | "class"): RnnLm {
   const counts = Array.from({ length: 40 }, (_, i) => (i === 0 ? 0 : 100 / i));
-  return initModel({ vocab: 40, hidden: 12, classStart: output === "class" ? assignClasses(counts, 6) : undefined }, seededRng(3));
+  return initModel(
+    { vocab: 40, hidden: 12, classStart: output === "class" ? assignClasses(counts, 6) : undefined },
+    seededRng(3),
+  );
 }
 
 const classC = (m: RnnLm) => (m.output.kind === "class" ? m.output.C : new Float32Array(0));

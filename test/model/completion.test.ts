@@ -44,7 +44,12 @@ function peakyModel(words: readonly string[], variant: "class" | "full", seed: n
 }
 
 /** Every id's probability after ids (mixed with m's memory), and the k best that pass `keep`. */
-function bruteForce(m: RnnLm, ids: Int32Array, k: number, keep: (id: number) => boolean): { probs: number[]; best: number[] } {
+function bruteForce(
+  m: RnnLm,
+  ids: Int32Array,
+  k: number,
+  keep: (id: number) => boolean,
+): { probs: number[]; best: number[] } {
   const ws = new Workspace(m, ids.length + 1);
   const s = hiddenAfter(m, ids, ids.length, ws);
   useHistory(m, ids, ids.length - 1, ws.out);
@@ -52,12 +57,19 @@ function bruteForce(m: RnnLm, ids: Int32Array, k: number, keep: (id: number) => 
   distribution(m, s, all, ws.out);
   const r = m.memory?.recollect(ids, ids.length) ?? null;
   const probs = Array.from(all, (p, w) => mixed(p, w, r));
-  const ranked = probs.map((_, id) => id).filter(keep).sort((a, b) => probs[b] - probs[a] || a - b);
+  const ranked = probs
+    .map((_, id) => id)
+    .filter(keep)
+    .sort((a, b) => probs[b] - probs[a] || a - b);
   return { probs, best: ranked.slice(0, k) };
 }
 
 /** The completion matches brute force: the same probabilities in the same order, each id a valid one. */
-function expectExact(got: { id: number; p: number }[], want: { probs: number[]; best: number[] }, keep: (id: number) => boolean): void {
+function expectExact(
+  got: { id: number; p: number }[],
+  want: { probs: number[]; best: number[] },
+  keep: (id: number) => boolean,
+): void {
   expect(got.map((e) => e.p)).toEqual(want.best.map((id) => want.probs[id]));
   for (const { id, p } of got) {
     expect(keep(id)).toBe(true);
@@ -72,7 +84,10 @@ describe.each(["class", "full"] as const)("completeTopK, %s output", (variant) =
       fc.property(
         fc.integer({ min: 1, max: 1000 }),
         fc.array(fc.integer({ min: 3, max: words.length - 1 }), { maxLength: 6 }),
-        fc.oneof(fc.constantFrom("", "a", "b", "é", "ab", "zz", "1"), fc.string({ unit: fc.constantFrom(..."abcdé"), maxLength: 3 })),
+        fc.oneof(
+          fc.constantFrom("", "a", "b", "é", "ab", "zz", "1"),
+          fc.string({ unit: fc.constantFrom(..."abcdé"), maxLength: 3 }),
+        ),
         fc.integer({ min: 1, max: 12 }),
         fc.array(fc.integer({ min: 0, max: words.length - 1 }), { maxLength: 20 }),
         fc.boolean(),
@@ -89,7 +104,8 @@ describe.each(["class", "full"] as const)("completeTopK, %s output", (variant) =
           }
           const blocked = new Set(blockedIds);
           const allowed = (id: number) => !blocked.has(id);
-          const keep = (id: number) => isSuggestible(id) && isWord(words[id]) && words[id].startsWith(partial) && allowed(id);
+          const keep = (id: number) =>
+            isSuggestible(id) && isWord(words[id]) && words[id].startsWith(partial) && allowed(id);
           const ws = new Workspace(m, ids.length + 1);
           const s = hiddenAfter(m, ids, ids.length, ws);
           useHistory(m, ids, ids.length - 1, ws.out);
@@ -111,8 +127,12 @@ describe("completeWords on a text model", () => {
     const ids = Int32Array.from([BOS, ...tokens.map((t) => tm.vocab.index.get(t) ?? 2)]);
     const p = normalise(partial);
     // A learned word is shown once KNOWN_AFTER subjects taught it (word-slots.ts).
-    const keep = (id: number) => isSuggestible(id) && isKnown(tm.model, id) && isWord(tm.vocab.words[id]) && tm.vocab.words[id].startsWith(p);
-    const got = completeWords(tm, tokens, partial, k, 32).predictions.map(({ word, p: prob }) => ({ id: tm.vocab.index.get(word)!, p: prob }));
+    const keep = (id: number) =>
+      isSuggestible(id) && isKnown(tm.model, id) && isWord(tm.vocab.words[id]) && tm.vocab.words[id].startsWith(p);
+    const got = completeWords(tm, tokens, partial, k, 32).predictions.map(({ word, p: prob }) => ({
+      id: tm.vocab.index.get(word)!,
+      p: prob,
+    }));
     expectExact(got, bruteForce(tm.model, ids, k, keep), keep);
   };
 

@@ -14,7 +14,8 @@ const EPS = 1e-4;
 type Variant = "full" | "class" | "full+direct" | "class+direct" | "full+direct+slots" | "class+direct+slots";
 
 /** <s> ... </s>: 7 steps; with word slots, through the learned words 9 and 10 as well. */
-const sentenceFor = (variant: Variant) => (variant.endsWith("+slots") ? [0, 4, 9, 3, 10, 9, 5, 1] : [0, 4, 7, 3, 8, 3, 5, 1]);
+const sentenceFor = (variant: Variant) =>
+  variant.endsWith("+slots") ? [0, 4, 9, 3, 10, 9, 5, 1] : [0, 4, 7, 3, 8, 3, 5, 1];
 
 function smallModel(variant: Variant, seed: number): RnnLm {
   const rng = seededRng(seed);
@@ -59,58 +60,67 @@ function numeric(m: RnnLm, sentence: number[], p: Omit<Perturbation, "delta">, s
 }
 
 function tensorsOf(m: RnnLm): [Perturbation["tensor"], Float32Array][] {
-  const list: [Perturbation["tensor"], Float32Array][] = [["U", m.U], ["W", m.W], ["V", m.V]];
+  const list: [Perturbation["tensor"], Float32Array][] = [
+    ["U", m.U],
+    ["W", m.W],
+    ["V", m.V],
+  ];
   if (m.output.kind === "class") list.push(["C", m.output.C]);
   if (m.direct) list.push(["D", m.direct.D]);
   return list;
 }
 
-describe.each(["full", "class", "full+direct", "class+direct", "full+direct+slots", "class+direct+slots"] as const)("%s softmax gradient", (output) => {
-  const SENTENCE = sentenceFor(output);
-  it("matches central differences with full BPTT (truncation >= T)", () => {
-    const m = smallModel(output, 1);
-    const ws = new Workspace(m, 16);
-    sentenceGradient(m, SENTENCE, SENTENCE.length, ws);
-    const analytic = denseGradient(m, ws);
-    let worst = 0;
-    for (const [name, arr] of tensorsOf(m)) {
-      for (let i = 0; i < arr.length; i++) {
-        const num = numeric(m, SENTENCE, { tensor: name, index: i }, () => true);
-        worst = Math.max(worst, relativeError(analytic[name][i], num));
-        expect(Math.abs(analytic[name][i] - num), `${name}[${i}]`).toBeLessThan(1e-6 + 1e-5 * Math.abs(num));
-      }
-    }
-    expect(worst).toBeLessThan(1e-4);
-  });
-
-  it.each([1, 2])("truncation %i equals the brute-force truncated sum", (truncate) => {
-    const m = smallModel(output, 2);
-    const ws = new Workspace(m, 16);
-    sentenceGradient(m, SENTENCE, truncate, ws);
-    const analytic = denseGradient(m, ws);
-    const steps = SENTENCE.length - 1;
-    // Truncated gradient of a recurrent weight: sum over output steps t of the
-    // derivative of L(t) with respect to that weight's copy at steps t-truncate..t only.
-    for (const [name, arr] of tensorsOf(m)) {
-      for (let i = 0; i < arr.length; i++) {
-        let expected = 0;
-        if (name === "U" || name === "W") {
-          for (let t = 0; t < steps; t++) {
-            for (let tau = Math.max(0, t - truncate); tau <= t; tau++) {
-              expected += numeric(m, SENTENCE, { tensor: name, index: i, step: tau }, (u) => u === t);
-            }
-          }
-        } else {
-          expected = numeric(m, SENTENCE, { tensor: name, index: i }, () => true);
+describe.each(["full", "class", "full+direct", "class+direct", "full+direct+slots", "class+direct+slots"] as const)(
+  "%s softmax gradient",
+  (output) => {
+    const SENTENCE = sentenceFor(output);
+    it("matches central differences with full BPTT (truncation >= T)", () => {
+      const m = smallModel(output, 1);
+      const ws = new Workspace(m, 16);
+      sentenceGradient(m, SENTENCE, SENTENCE.length, ws);
+      const analytic = denseGradient(m, ws);
+      let worst = 0;
+      for (const [name, arr] of tensorsOf(m)) {
+        for (let i = 0; i < arr.length; i++) {
+          const num = numeric(m, SENTENCE, { tensor: name, index: i }, () => true);
+          worst = Math.max(worst, relativeError(analytic[name][i], num));
+          expect(Math.abs(analytic[name][i] - num), `${name}[${i}]`).toBeLessThan(1e-6 + 1e-5 * Math.abs(num));
         }
-        expect(Math.abs(analytic[name][i] - expected), `${name}[${i}]`).toBeLessThan(1e-6 + 1e-5 * Math.abs(expected));
       }
-    }
-    // And truncation really changes the answer here, so the check above has teeth.
-    const truncatedW = Float64Array.from(analytic.W);
-    sentenceGradient(m, SENTENCE, steps, ws);
-    const fullW = ws.grad.dW;
-    const diff = truncatedW.reduce((a, v, i) => a + Math.abs(v - fullW[i]), 0);
-    expect(diff).toBeGreaterThan(1e-3);
-  });
-});
+      expect(worst).toBeLessThan(1e-4);
+    });
+
+    it.each([1, 2])("truncation %i equals the brute-force truncated sum", (truncate) => {
+      const m = smallModel(output, 2);
+      const ws = new Workspace(m, 16);
+      sentenceGradient(m, SENTENCE, truncate, ws);
+      const analytic = denseGradient(m, ws);
+      const steps = SENTENCE.length - 1;
+      // Truncated gradient of a recurrent weight: sum over output steps t of the
+      // derivative of L(t) with respect to that weight's copy at steps t-truncate..t only.
+      for (const [name, arr] of tensorsOf(m)) {
+        for (let i = 0; i < arr.length; i++) {
+          let expected = 0;
+          if (name === "U" || name === "W") {
+            for (let t = 0; t < steps; t++) {
+              for (let tau = Math.max(0, t - truncate); tau <= t; tau++) {
+                expected += numeric(m, SENTENCE, { tensor: name, index: i, step: tau }, (u) => u === t);
+              }
+            }
+          } else {
+            expected = numeric(m, SENTENCE, { tensor: name, index: i }, () => true);
+          }
+          expect(Math.abs(analytic[name][i] - expected), `${name}[${i}]`).toBeLessThan(
+            1e-6 + 1e-5 * Math.abs(expected),
+          );
+        }
+      }
+      // And truncation really changes the answer here, so the check above has teeth.
+      const truncatedW = Float64Array.from(analytic.W);
+      sentenceGradient(m, SENTENCE, steps, ws);
+      const fullW = ws.grad.dW;
+      const diff = truncatedW.reduce((a, v, i) => a + Math.abs(v - fullW[i]), 0);
+      expect(diff).toBeGreaterThan(1e-3);
+    });
+  },
+);

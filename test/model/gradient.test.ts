@@ -59,10 +59,20 @@ describe.each(["full", "class"] as const)("%s output", (output) => {
  */
 describe("direct weights' sparse gradient", () => {
   const SENTENCE = [0, 450, 17, 250, 451, 88, 320, 1];
-  const direct = () => initModel({ vocab: 600, hidden: HIDDEN, classStart: Int32Array.from([0, 200, 400, 600]), direct: { order: 4, size: 1 << 16 } }, seededRng(5));
+  const direct = () =>
+    initModel(
+      {
+        vocab: 600,
+        hidden: HIDDEN,
+        classStart: Int32Array.from([0, 200, 400, 600]),
+        direct: { order: 4, size: 1 << 16 },
+      },
+      seededRng(5),
+    );
 
   function numericD(m: RnnLm, index: number): number {
-    const loss = (delta: number) => referenceStepLosses(m, SENTENCE, { tensor: "D", index, delta }).reduce((a, b) => a + b, 0);
+    const loss = (delta: number) =>
+      referenceStepLosses(m, SENTENCE, { tensor: "D", index, delta }).reduce((a, b) => a + b, 0);
     return (loss(1e-4) - loss(-1e-4)) / 2e-4;
   }
 

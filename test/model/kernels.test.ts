@@ -41,7 +41,12 @@ function blockedTransposed(W: Float32Array, d: Float64Array): number[] {
   const out = new Array<number>(h).fill(0);
   let i = 0;
   for (; i + 3 < h; i += 4) {
-    for (let j = 0; j < h; j++) out[j] += W[i * h + j] * d[i] + W[(i + 1) * h + j] * d[i + 1] + W[(i + 2) * h + j] * d[i + 2] + W[(i + 3) * h + j] * d[i + 3];
+    for (let j = 0; j < h; j++)
+      out[j] +=
+        W[i * h + j] * d[i] +
+        W[(i + 1) * h + j] * d[i + 1] +
+        W[(i + 2) * h + j] * d[i + 2] +
+        W[(i + 3) * h + j] * d[i + 3];
   }
   for (; i < h; i++) for (let j = 0; j < h; j++) out[j] += W[i * h + j] * d[i];
   return out;
@@ -54,7 +59,9 @@ function blockedAddTransposed(rows: Float32Array, from: number, to: number, d: n
   let r = from;
   for (; r + 3 < to; r += 4) {
     const [e0, e1, e2, e3] = [d[r - from], d[r - from + 1], d[r - from + 2], d[r - from + 3]];
-    for (let j = 0; j < h; j++) o[j] += e0 * rows[r * h + j] + e1 * rows[(r + 1) * h + j] + e2 * rows[(r + 2) * h + j] + e3 * rows[(r + 3) * h + j];
+    for (let j = 0; j < h; j++)
+      o[j] +=
+        e0 * rows[r * h + j] + e1 * rows[(r + 1) * h + j] + e2 * rows[(r + 2) * h + j] + e3 * rows[(r + 3) * h + j];
   }
   for (; r < to; r++) for (let j = 0; j < h; j++) o[j] += d[r - from] * rows[r * h + j];
   return o;
@@ -66,7 +73,9 @@ function blockedOuter(M: Float64Array, a: Float64Array[], b: Float64Array[], fro
   let k = from;
   for (; k + 3 < to; k += 4) {
     for (let i = 0; i < h; i++) {
-      for (let j = 0; j < h; j++) out[i * h + j] += a[k][i] * b[k][j] + a[k + 1][i] * b[k + 1][j] + a[k + 2][i] * b[k + 2][j] + a[k + 3][i] * b[k + 3][j];
+      for (let j = 0; j < h; j++)
+        out[i * h + j] +=
+          a[k][i] * b[k][j] + a[k + 1][i] * b[k + 1][j] + a[k + 2][i] * b[k + 2][j] + a[k + 3][i] * b[k + 3][j];
     }
   }
   for (; k < to; k++) for (let i = 0; i < h; i++) for (let j = 0; j < h; j++) out[i * h + j] += a[k][i] * b[k][j];
@@ -78,7 +87,12 @@ describe("WebAssembly kernels", () => {
     it(`matVec, transposedMatVec and addOuterProducts equal the scalar sums bit for bit (h = ${h})`, () => {
       const m = model(h, 11);
       const x = vector(h, 1);
-      for (const [from, to] of [[0, 11], [2, 9], [3, 4], [5, 5]]) {
+      for (const [from, to] of [
+        [0, 11],
+        [2, 9],
+        [3, 4],
+        [5, 5],
+      ]) {
         const out = new Float64Array(to - from);
         matVec(m.V, from, to, x, out);
         expect(Array.from(out)).toEqual(scalarMatVec(m.V, from, to, x));
@@ -86,7 +100,12 @@ describe("WebAssembly kernels", () => {
       const t = new Float64Array(h);
       transposedMatVec(m.W, x, t);
       expect(Array.from(t)).toEqual(blockedTransposed(m.W, x));
-      for (const [from, to, target] of [[0, 11, 3], [2, 9, 8], [3, 4, 3], [1, 10, -1]]) {
+      for (const [from, to, target] of [
+        [0, 11, 3],
+        [2, 9, 8],
+        [3, 4, 3],
+        [1, 10, -1],
+      ]) {
         const d = vector(to - from, 7);
         const ds = vector(h, 8);
         const err = Array.from(d, (v, i) => (i === target - from ? v - 1 : v));
@@ -96,7 +115,11 @@ describe("WebAssembly kernels", () => {
       }
       const a = Array.from({ length: 7 }, (_, k) => vector(h, 10 + k));
       const b = Array.from({ length: 7 }, (_, k) => vector(h, 20 + k));
-      for (const [from, to] of [[1, 7], [0, 4], [2, 3]]) {
+      for (const [from, to] of [
+        [1, 7],
+        [0, 4],
+        [2, 3],
+      ]) {
         const M = vector(h * h, 3);
         const want = blockedOuter(M, a, b, from, to);
         addOuterProducts(kernelMemoryOf(m.W), M, a, b, from, to);
@@ -117,7 +140,13 @@ describe("WebAssembly kernels", () => {
     expect(Array.from(out)).toEqual(scalarMatVec(D, 0, 1024, x));
     const d = vector(1024, 6);
     const ds = vector(4, 9);
-    const want = blockedAddTransposed(D, 0, 1024, Array.from(d, (v, i) => (i === 1000 ? v - 1 : v)), ds);
+    const want = blockedAddTransposed(
+      D,
+      0,
+      1024,
+      Array.from(d, (v, i) => (i === 1000 ? v - 1 : v)),
+      ds,
+    );
     addTransposed(D, 0, 1024, d, ds, 1000);
     expect(Array.from(ds)).toEqual(want);
   });
@@ -167,7 +196,9 @@ describe("float16 placement", () => {
     for (const n of [65536, 65533, 7, 1]) {
       const bits = new Uint16Array(n);
       for (let i = 0; i < n; i++) bits[i] = (i * 40503) & 0xffff;
-      const [{ view: a, firstNonFinite }] = placeTensors(1, 1, [{ data: { halves: new Uint8Array(bits.buffer) }, capacity: n }]);
+      const [{ view: a, firstNonFinite }] = placeTensors(1, 1, [
+        { data: { halves: new Uint8Array(bits.buffer) }, capacity: n },
+      ]);
       expect(a.length).toBe(n);
       expect(firstNonFinite).toBe(Array.from(bits).findIndex((b) => (b & 0x7c00) === 0x7c00));
       for (let i = 0; i < n; i++) {
@@ -180,14 +211,18 @@ describe("float16 placement", () => {
 
   it("reports the first value that is not finite, float32 or float16, wherever it is", () => {
     const place = (data: Float32Array) => placeTensors(1, 1, [{ data, capacity: data.length }])[0].firstNonFinite;
-    const halves = (bits: number[]) => placeTensors(1, 1, [{ data: { halves: new Uint8Array(Uint16Array.from(bits).buffer) }, capacity: bits.length }])[0].firstNonFinite;
+    const halves = (bits: number[]) =>
+      placeTensors(1, 1, [
+        { data: { halves: new Uint8Array(Uint16Array.from(bits).buffer) }, capacity: bits.length },
+      ])[0].firstNonFinite;
     const values = Float32Array.from({ length: 11 }, (_, i) => i - 5);
     expect(place(values)).toBe(-1);
     expect(halves(Array.from({ length: 19 }, (_, i) => i))).toBe(-1);
     for (const i of [0, 2, 9, 10]) {
       for (const bad of [Infinity, -Infinity, NaN]) expect(place(values.map((x, j) => (j === i ? bad : x)))).toBe(i);
       // +Infinity, -Infinity, a NaN as halves; 19 halves: two steps of eight, then three one at a time.
-      for (const bad of [0x7c00, 0xfc00, 0x7e01]) expect(halves(Array.from({ length: 19 }, (_, j) => (j === i || j === 17 ? bad : j)))).toBe(i);
+      for (const bad of [0x7c00, 0xfc00, 0x7e01])
+        expect(halves(Array.from({ length: 19 }, (_, j) => (j === i || j === 17 ? bad : j)))).toBe(i);
     }
     expect(halves(Array.from({ length: 19 }, (_, j) => (j === 17 ? 0x7c00 : j)))).toBe(17);
   });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { cloneModel, initModel } from "../../src/model/init.ts";
-import { hiddenAfter, learnSentence, predictNext, sentenceGradient, sentenceLoss, Workspace } from "../../src/model/lm.ts";
+import {
+  hiddenAfter,
+  learnSentence,
+  predictNext,
+  sentenceGradient,
+  sentenceLoss,
+  Workspace,
+} from "../../src/model/lm.ts";
 import { type RnnLm, weightsOf } from "../../src/model/model.ts";
 import { assignClasses } from "../../src/model/output/class-softmax.ts";
 import { distribution, useHistory } from "../../src/model/output/index.ts";
@@ -80,11 +87,17 @@ describe.each(["full", "class", "full+direct", "class+direct"] as const)("%s out
     expect(r.stepNorm).toBeCloseTo(0.3, 9);
     // The step really applied has that norm.
     let sq = 0;
-    for (const [a, b] of [[m.U, orig.U], [m.W, orig.W], [m.V, orig.V]] as const) for (let i = 0; i < a.length; i++) sq += (a[i] - b[i]) ** 2;
+    for (const [a, b] of [
+      [m.U, orig.U],
+      [m.W, orig.W],
+      [m.V, orig.V],
+    ] as const)
+      for (let i = 0; i < a.length; i++) sq += (a[i] - b[i]) ** 2;
     if (m.output.kind === "class" && orig.output.kind === "class") {
       for (let i = 0; i < m.output.C.length; i++) sq += (m.output.C[i] - orig.output.C[i]) ** 2;
     }
-    if (m.direct && orig.direct) for (let i = 0; i < m.direct.D.length; i++) sq += (m.direct.D[i] - orig.direct.D[i]) ** 2;
+    if (m.direct && orig.direct)
+      for (let i = 0; i < m.direct.D.length; i++) sq += (m.direct.D[i] - orig.direct.D[i]) ** 2;
     expect(Math.sqrt(sq)).toBeCloseTo(0.3, 4);
   });
 
@@ -98,7 +111,10 @@ describe.each(["full", "class", "full+direct", "class+direct"] as const)("%s out
     distribution(m, s, probs, ws.out);
     expect(probs.reduce((a, p) => a + p, 0)).toBeCloseTo(1, 12);
     const allowed = (id: number) => id > 2;
-    const expected = Array.from(probs.keys()).filter(allowed).sort((a, b) => probs[b] - probs[a] || a - b).slice(0, 7);
+    const expected = Array.from(probs.keys())
+      .filter(allowed)
+      .sort((a, b) => probs[b] - probs[a] || a - b)
+      .slice(0, 7);
     const got = predictNext(m, prefix, 7, allowed, ws);
     expect(got.map((e) => e.id)).toEqual(expected);
     for (const e of got) expect(e.p).toBeCloseTo(probs[e.id], 12);

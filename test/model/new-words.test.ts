@@ -55,7 +55,16 @@ describe("withWordSlots", () => {
     const slots = withWordSlots(m, 4);
     expect(inputStride(slots)).toBe(BASE + 4);
     expect(slots.vocab).toBe(BASE);
-    expect(slots.learned).toEqual({ base: BASE, capacity: 4, words: [], uses: [], lastUse: [], teachers: [], firstBy: [], clock: 0 });
+    expect(slots.learned).toEqual({
+      base: BASE,
+      capacity: 4,
+      words: [],
+      uses: [],
+      lastUse: [],
+      teachers: [],
+      firstBy: [],
+      clock: 0,
+    });
     for (let id = 0; id < BASE; id++) expect(column(slots, id)).toEqual(column(m, id));
     expect(bits(slots.V)).toEqual(bits(m.V));
     expect(bits(classC(slots))).toEqual(bits(classC(m)));
@@ -170,7 +179,17 @@ describe("withLearnedCount", () => {
     expect(Array.from(file)).toEqual(Array.from(fileBefore));
     for (const [k, a] of Object.entries(weightsOf(decoded))) expect(bits(a), k).toEqual(weightsBefore[k]);
     assertModelShape(decoded);
-    assertModelShape({ ...grown, learned: { ...grown.learned!, words: ["zorp", "quux", "new"], uses: [2, 2, 1], lastUse: [0, 0, 0], teachers: [2, 2, 1], firstBy: [0, 0, 0] } });
+    assertModelShape({
+      ...grown,
+      learned: {
+        ...grown.learned!,
+        words: ["zorp", "quux", "new"],
+        uses: [2, 2, 1],
+        lastUse: [0, 0, 0],
+        teachers: [2, 2, 1],
+        firstBy: [0, 0, 0],
+      },
+    });
     const h = grown.hidden;
     expect(grown.vocab).toBe(BASE + 3);
     for (let id = 0; id < BASE + 2; id++) {
@@ -234,7 +253,8 @@ function learnedFeatures(m: RnnLm, ids: number[]): Set<number> {
     const learnedTarget = ids[t + 1] >= BASE;
     for (let n = 1; n < words.count; n++) {
       if (m.output.kind === "class") out.add((classes.bases[n] + m.output.classes - 1) & mask);
-      if (m.output.kind === "full" || learnedTarget) for (let o = BASE; o < m.vocab; o++) out.add((words.bases[n] + o) & mask);
+      if (m.output.kind === "full" || learnedTarget)
+        for (let o = BASE; o < m.vocab; o++) out.add((words.bases[n] + o) & mask);
     }
   }
   return out;
@@ -304,7 +324,13 @@ describe.each(["class", "full"] as const)("learnedWordsStep, %s output", (output
   });
 
   it("moves nothing in a model without direct weights", () => {
-    const m = withWords(withWordSlots(output === "class" ? tinyModel(5, 8, null) : initModel({ vocab: BASE, hidden: 8 }, seededRng(5)), 4), ["zorp"]);
+    const m = withWords(
+      withWordSlots(
+        output === "class" ? tinyModel(5, 8, null) : initModel({ vocab: BASE, hidden: 8 }, seededRng(5)),
+        4,
+      ),
+      ["zorp"],
+    );
     const stepped = cloneModel(m);
     learnedWordsStep(stepped, [0, 5, BASE, 9, 1], BASE, 0.5, new Workspace(stepped, 8));
     for (const [k, a] of Object.entries(weightsOf(m))) expect(bits(weightsOf(stepped)[k]), k).toEqual(bits(a));
@@ -349,7 +375,10 @@ describe.each(["class", "full"] as const)("learnSentence with a newWordRate, %s 
 
   it("takes no fast step in a model without learned words", () => {
     const rng = seededRng(6);
-    const base = output === "class" ? tinyModel(6, 8) : initModel({ vocab: BASE, hidden: 8, direct: { order: 3, size: 1024 } }, rng);
+    const base =
+      output === "class"
+        ? tinyModel(6, 8)
+        : initModel({ vocab: BASE, hidden: 8, direct: { order: 3, size: 1024 } }, rng);
     fillUniform(base.direct!.D, 0.1, rng);
     for (const m of [base, withWordSlots(base, 4)]) {
       const plain = [0, 5, 9, 12, 7, 1];
@@ -360,7 +389,12 @@ describe.each(["class", "full"] as const)("learnSentence with a newWordRate, %s 
   it("takes no fast step when the SGD step was refused", () => {
     const m = model();
     const got = cloneModel(m);
-    const r = learnSentence(got, ids, { ...OPTS, lr: 1e40, clipNorm: Infinity, maxStepNorm: Infinity, newWordRate: 0.5 }, new Workspace(got, 16));
+    const r = learnSentence(
+      got,
+      ids,
+      { ...OPTS, lr: 1e40, clipNorm: Infinity, maxStepNorm: Infinity, newWordRate: 0.5 },
+      new Workspace(got, 16),
+    );
     expect(r.applied).toBe(0);
     expect(allBits(got)).toEqual(allBits(m));
   });
@@ -369,7 +403,8 @@ describe.each(["class", "full"] as const)("learnSentence with a newWordRate, %s 
     const m = model();
     expect(inputStride(m)).toBeGreaterThan(m.vocab);
     const compact: RnnLm = { ...cloneModel(m), U: new Float32Array(m.hidden * m.vocab) };
-    for (let i = 0; i < m.hidden; i++) for (let v = 0; v < m.vocab; v++) compact.U[i * m.vocab + v] = m.U[i * inputStride(m) + v];
+    for (let i = 0; i < m.hidden; i++)
+      for (let v = 0; v < m.vocab; v++) compact.U[i * m.vocab + v] = m.U[i * inputStride(m) + v];
     const opts = { ...OPTS, steps: 3, newWordRate: 0.5 };
     const a = learned(m, ids, opts);
     const b = learned(compact, ids, opts);

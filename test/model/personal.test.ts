@@ -4,7 +4,16 @@ import { predictNext, sentenceLoss, Workspace } from "../../src/model/lm.ts";
 import type { RnnLm } from "../../src/model/model.ts";
 import { assignClasses } from "../../src/model/output/class-softmax.ts";
 import { distribution, outputScratch, useHistory } from "../../src/model/output/index.ts";
-import { emptyLayer, LayerGradient, layerGradient, learnPersonal, type PersonalLayer, personalBase, personalView, widestView } from "../../src/model/personal.ts";
+import {
+  emptyLayer,
+  LayerGradient,
+  layerGradient,
+  learnPersonal,
+  type PersonalLayer,
+  personalBase,
+  personalView,
+  widestView,
+} from "../../src/model/personal.ts";
 import { mixed } from "../../src/model/phrase-memory.ts";
 import { seededRng } from "../../src/model/rng.ts";
 import { hiddenAfter } from "../../src/model/lm.ts";
@@ -93,7 +102,9 @@ describe.each(["class", "full"] as const)("personal layer over a %s output", (ki
     distribution(view, s, probs, x);
     const r = layer.memory.recollect(prefix, prefix.length);
     expect(r, "the memory recalls the learned continuation").not.toBeNull();
-    const expected = Array.from(probs, (p, id) => ({ id, p: mixed(p, id, r) })).sort((a, b) => b.p - a.p || a.id - b.id).slice(0, 4);
+    const expected = Array.from(probs, (p, id) => ({ id, p: mixed(p, id, r) }))
+      .sort((a, b) => b.p - a.p || a.id - b.id)
+      .slice(0, 4);
     const top = predictNext(view, prefix, 4, () => true, ws);
     expect(top.map((e) => e.id)).toEqual(expected.map((e) => e.id));
     for (const [i, e] of top.entries()) expect(e.p).toBeCloseTo(expected[i].p, 12);
@@ -111,7 +122,8 @@ describe.each(["class", "full"] as const)("personal layer over a %s output", (ki
     const bBefore = predictNext(personalView(pbase, b), prefix, 5, () => true, ws);
     const g = new LayerGradient(a.delta.length);
     const deltaBefore = a.delta.slice();
-    for (let i = 0; i < 20; i++) expect(learnPersonal(personalView(pbase, a), a, SENTENCE, OPTS, ws, g).applied).toBe(true);
+    for (let i = 0; i < 20; i++)
+      expect(learnPersonal(personalView(pbase, a), a, SENTENCE, OPTS, ws, g).applied).toBe(true);
     expect(a.delta).not.toEqual(deltaBefore);
     expect(arrays(m)).toEqual(before);
     expect(arrays(pbase)).toEqual(baseBefore);
@@ -126,7 +138,14 @@ describe.each(["class", "full"] as const)("personal layer over a %s output", (ki
     const ws = new Workspace(widestView(pbase), 16);
     const g = new LayerGradient(layer.delta.length);
     const before = layer.delta.slice();
-    const r = learnPersonal(personalView(pbase, layer), layer, SENTENCE, { ...OPTS, rate: Infinity, ownRate: Infinity }, ws, g);
+    const r = learnPersonal(
+      personalView(pbase, layer),
+      layer,
+      SENTENCE,
+      { ...OPTS, rate: Infinity, ownRate: Infinity },
+      ws,
+      g,
+    );
     expect(r.applied).toBe(false);
     expect(layer.delta).toEqual(before);
     expect(layer.memory.sentences()).toEqual([]);

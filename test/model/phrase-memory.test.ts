@@ -66,7 +66,10 @@ describe("PhraseMemory", () => {
     // by 7 twice and 8 once.
     const three = memoryOf(S1, S1, S2);
     expectRecollection(three.recollect(S2, 3), 3, [[12, 3]]);
-    expectRecollection(three.recollect(S2, 4), 3, [[7, 2], [8, 1]]);
+    expectRecollection(three.recollect(S2, 4), 3, [
+      [7, 2],
+      [8, 1],
+    ]);
     expectRecollection(three.recollect(S1, 5), 2, [[20, 2]]);
     // A context the memory never saw.
     expect(three.recollect([BOS, 1, 2, 3], 4)).toBeNull();
@@ -75,7 +78,11 @@ describe("PhraseMemory", () => {
   it("mixes to a distribution: the boosts and the backoff's share add up to 1", () => {
     const memory = memoryOf(S1, S1, S2, S2, S2, [BOS, 5, 9, 12, 30, EOS]);
     const r = memory.recollect(S2, 4);
-    expectRecollection(r, 6, [[7, 2], [8, 3], [30, 1]]);
+    expectRecollection(r, 6, [
+      [7, 2],
+      [8, 3],
+      [30, 1],
+    ]);
     expect((r?.backoff ?? 0) + [...(r?.boosts.values() ?? [])].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 15);
   });
 
@@ -90,7 +97,9 @@ describe("PhraseMemory", () => {
     // One S1 left; the counts match a memory built from what is held.
     expectRecollection(memory.recollect(S1, MEMORY_CONTEXT), 1, [[S1[MEMORY_CONTEXT], 1]]);
     const rebuilt = memoryOf(...memory.sentences().map((s) => Array.from(s)));
-    for (const ids of [S1, other]) for (let end = 0; end <= ids.length; end++) expect(memory.recollect(ids, end)).toEqual(rebuilt.recollect(ids, end));
+    for (const ids of [S1, other])
+      for (let end = 0; end <= ids.length; end++)
+        expect(memory.recollect(ids, end)).toEqual(rebuilt.recollect(ids, end));
   });
 
   it("refuses a sentence longer than a model file may store", () => {
@@ -101,26 +110,39 @@ describe("PhraseMemory", () => {
   it("forgets a token as <unk>, in every sentence that held it", () => {
     const memory = memoryOf(S1, S1, S2);
     memory.forget(12);
-    expect(memory.sentences().map((s) => Array.from(s))).toEqual([S1, S1, S2].map((s) => s.map((id) => (id === 12 ? UNK : id))));
+    expect(memory.sentences().map((s) => Array.from(s))).toEqual(
+      [S1, S1, S2].map((s) => s.map((id) => (id === 12 ? UNK : id))),
+    );
     expectRecollection(memory.recollect(S2, 3), 3, [[UNK, 3]]);
     expect(memory.recollect(S1, 4)).toBeNull();
-    expectRecollection(memory.recollect([5, 9, UNK], 3), 3, [[7, 2], [8, 1]]);
+    expectRecollection(memory.recollect([5, 9, UNK], 3), 3, [
+      [7, 2],
+      [8, 1],
+    ]);
   });
 
   it("after forgetting, recalls exactly what a memory of the <unk>-rewritten sentences recalls", () => {
     const rng = seededRng(7);
     // Token 6 anywhere: first, last, twice in a row, three apart, in every fourth sentence or so.
-    const sentences = Array.from({ length: 40 }, () => [BOS, ...Array.from({ length: 2 + Math.floor(rng() * 12) }, () => (rng() < 0.2 ? 6 : 3 + Math.floor(rng() * 5))), EOS]);
+    const sentences = Array.from({ length: 40 }, () => [
+      BOS,
+      ...Array.from({ length: 2 + Math.floor(rng() * 12) }, () => (rng() < 0.2 ? 6 : 3 + Math.floor(rng() * 5))),
+      EOS,
+    ]);
     const memory = memoryOf(...sentences);
     memory.forget(6);
     const rewritten = sentences.map((s) => s.map((id) => (id === 6 ? UNK : id)));
     const rebuilt = memoryOf(...rewritten);
-    for (const ids of rewritten) for (let end = 0; end <= ids.length; end++) expect(memory.recollect(ids, end)).toEqual(rebuilt.recollect(ids, end));
+    for (const ids of rewritten)
+      for (let end = 0; end <= ids.length; end++)
+        expect(memory.recollect(ids, end)).toEqual(rebuilt.recollect(ids, end));
     // And its size.
     expect(memory.footprintBytes()).toBe(rebuilt.footprintBytes());
     // Its counts stay right as the rewritten sentences leave, oldest first.
     for (let i = 0; i < MEMORY_SENTENCES - 10; i++) for (const m of [memory, rebuilt]) m.add([BOS, 3, 4, 6, 7, EOS]);
-    for (const ids of rewritten) for (let end = 0; end <= ids.length; end++) expect(memory.recollect(ids, end)).toEqual(rebuilt.recollect(ids, end));
+    for (const ids of rewritten)
+      for (let end = 0; end <= ids.length; end++)
+        expect(memory.recollect(ids, end)).toEqual(rebuilt.recollect(ids, end));
   });
 
   it("recalls what brute-force counting over its sentences recalls, through growth, wrap-around and forgetting", () => {
@@ -148,7 +170,8 @@ describe("PhraseMemory", () => {
         const counts = new Map<number, number>();
         for (const s of kept) {
           for (let t = MEMORY_CONTEXT; t < s.length; t++) {
-            if (s[t - 3] === context[0] && s[t - 2] === context[1] && s[t - 1] === context[2]) counts.set(s[t], (counts.get(s[t]) ?? 0) + 1);
+            if (s[t - 3] === context[0] && s[t - 2] === context[1] && s[t - 1] === context[2])
+              counts.set(s[t], (counts.get(s[t]) ?? 0) + 1);
           }
         }
         const total = [...counts.values()].reduce((a, b) => a + b, 0);
@@ -160,13 +183,22 @@ describe("PhraseMemory", () => {
   });
 
   it(`counts a context over its newest ${RECALL_LIMIT} positions at most`, () => {
-    const memory = memoryOf(...Array.from({ length: MEMORY_SENTENCES }, () => [BOS, ...new Array(MEMORY_MAX_SENTENCE_IDS - 2).fill(5), EOS]));
+    const memory = memoryOf(
+      ...Array.from({ length: MEMORY_SENTENCES }, () => [BOS, ...new Array(MEMORY_MAX_SENTENCE_IDS - 2).fill(5), EOS]),
+    );
     // Each sentence holds 62 positions after 5 5 5 (61 5s and </s>), newest first: 66 sentences
     // and 4 positions of the one before (its </s> and three 5s) make 4,096 = 62 · 66 + 4.
-    expectRecollection(memory.recollect([5, 5, 5], 3), RECALL_LIMIT, [[EOS, 67], [5, 61 * 66 + 3]]);
+    expectRecollection(memory.recollect([5, 5, 5], 3), RECALL_LIMIT, [
+      [EOS, 67],
+      [5, 61 * 66 + 3],
+    ]);
     // A newer sentence's 7 comes first and pushes the oldest counted 5 out.
     memory.add([BOS, 5, 5, 5, 7, EOS]);
-    expectRecollection(memory.recollect([5, 5, 5], 3), RECALL_LIMIT, [[7, 1], [EOS, 67], [5, 61 * 66 + 2]]);
+    expectRecollection(memory.recollect([5, 5, 5], 3), RECALL_LIMIT, [
+      [7, 1],
+      [EOS, 67],
+      [5, 61 * 66 + 2],
+    ]);
   });
 
   it("clones into a memory that shares nothing", () => {
@@ -211,20 +243,35 @@ describe("a learn remembers its sentence", () => {
 describe.each(["class", "full"] as const)("predictions with a phrase memory, %s output", (output) => {
   function model(): RnnLm {
     const m = output === "class" ? tinyModel(3) : { ...tinyModel(3), output: { kind: "full" as const } };
-    for (const s of [S1, S1, S2, S2, S2, [BOS, 5, 9, 12, 30, EOS], S1]) learnSentence(m, s, { ...OPTS, remember: true }, new Workspace(m, 16));
+    for (const s of [S1, S1, S2, S2, S2, [BOS, 5, 9, 12, 30, EOS], S1])
+      learnSentence(m, s, { ...OPTS, remember: true }, new Workspace(m, 16));
     return m;
   }
-  const prefixes = [S1.slice(0, 1), S1.slice(0, 3), S1.slice(0, 4), S2.slice(0, 4), S1.slice(0, 5), S1.slice(0, 7), [BOS, 1, 2, 3]];
+  const prefixes = [
+    S1.slice(0, 1),
+    S1.slice(0, 3),
+    S1.slice(0, 4),
+    S2.slice(0, 4),
+    S1.slice(0, 5),
+    S1.slice(0, 7),
+    [BOS, 1, 2, 3],
+  ];
 
   it("predictNext returns the mixture's exact top k, probabilities included", () => {
     const m = model();
     const ws = new Workspace(m, 16);
     for (const prefix of prefixes) {
       const p = mixedDistribution(m, prefix);
-      const best = p.map((q, id) => ({ id, q })).filter(({ id }) => isSuggestible(id)).sort((a, b) => b.q - a.q || a.id - b.id);
+      const best = p
+        .map((q, id) => ({ id, q }))
+        .filter(({ id }) => isSuggestible(id))
+        .sort((a, b) => b.q - a.q || a.id - b.id);
       for (const k of [1, 3, 10]) {
         const top = predictNext(m, prefix, k, isSuggestible, ws);
-        expect(top.map((e) => e.id), `prefix ${prefix} k ${k}`).toEqual(best.slice(0, k).map((e) => e.id));
+        expect(
+          top.map((e) => e.id),
+          `prefix ${prefix} k ${k}`,
+        ).toEqual(best.slice(0, k).map((e) => e.id));
         for (const [i, e] of top.entries()) expect(e.p).toBeCloseTo(best[i].q, 12);
       }
     }
@@ -232,7 +279,8 @@ describe.each(["class", "full"] as const)("predictions with a phrase memory, %s 
 
   it("a phrase learned twice is the first suggestion from its fourth token on", () => {
     const m = output === "class" ? tinyModel(4) : { ...tinyModel(4), output: { kind: "full" as const } };
-    for (const s of [S1, [BOS, 40, 41, 42, 43, EOS], S1]) learnSentence(m, s, { ...OPTS, remember: true }, new Workspace(m, 16));
+    for (const s of [S1, [BOS, 40, 41, 42, 43, EOS], S1])
+      learnSentence(m, s, { ...OPTS, remember: true }, new Workspace(m, 16));
     const ws = new Workspace(m, 16);
     for (let t = MEMORY_CONTEXT; t < S1.length; t++) {
       const next = predictNext(m, S1.slice(0, t), 1, (w) => w !== UNK, ws)[0];
@@ -259,7 +307,8 @@ describe.each(["class", "full"] as const)("predictions with a phrase memory, %s 
 
   it("counts a word whose output ties the target's as its rival, whatever the memory's backoff", () => {
     // No direct weights, so two words with one output row (in one class) tie exactly.
-    const base = output === "class" ? tinyModel(5, 16, null) : { ...tinyModel(5, 16, null), output: { kind: "full" as const } };
+    const base =
+      output === "class" ? tinyModel(5, 16, null) : { ...tinyModel(5, 16, null), output: { kind: "full" as const } };
     const [a, b] = [base.vocab - 6, base.vocab - 5];
     if (base.output.kind === "class") expect(base.output.wordClass[a]).toBe(base.output.wordClass[b]);
     base.V.copyWithin(b * base.hidden, a * base.hidden, (a + 1) * base.hidden);
@@ -280,7 +329,10 @@ describe.each(["class", "full"] as const)("predictions with a phrase memory, %s 
       for (const id of prefix.slice(1)) scorer.advance(id);
       const p = mixedDistribution(m, prefix);
       expect(p[b]).toBe(p[a]);
-      for (const [target, tied] of [[a, b], [b, a]]) {
+      for (const [target, tied] of [
+        [a, b],
+        [b, a],
+      ]) {
         expect(scorer.rivals(target, m.vocab), `prefix ${prefix}`).toBe(rivalsIn(p, target, m.vocab));
         // Exactly the words above the target, and the tied one.
         const above = p.filter((q, w) => w !== target && w !== tied && isSuggestible(w) && q > p[target]).length;
@@ -299,7 +351,9 @@ describe("classTopK with a phrase memory", () => {
     for (let i = 0; i < m.output.C.length; i++) m.output.C[i] *= 60;
     const prefix = [BOS, 5, 9, 12];
     const network = networkDistribution(m, prefix);
-    const classMass = Array.from({ length: 30 }, (_, c) => network.slice(c * 10, c * 10 + 10).reduce((a, b) => a + b, 0));
+    const classMass = Array.from({ length: 30 }, (_, c) =>
+      network.slice(c * 10, c * 10 + 10).reduce((a, b) => a + b, 0),
+    );
     const rarest = classMass.indexOf(Math.min(...classMass));
     const w = rarest * 10 + 3;
     // Learned twice after this prefix, w is the memory's best guess there by far: (2 - d) / 2.
@@ -311,7 +365,10 @@ describe("classTopK with a phrase memory", () => {
     const ws = new Workspace(m, 16);
     const top = predictNext(m, prefix, 3, isSuggestible, ws);
     expect(top[0].id).toBe(w);
-    const best = mixedDistribution(m, prefix).map((q, id) => ({ id, q })).filter(({ id }) => isSuggestible(id)).sort((a, b) => b.q - a.q);
+    const best = mixedDistribution(m, prefix)
+      .map((q, id) => ({ id, q }))
+      .filter(({ id }) => isSuggestible(id))
+      .sort((a, b) => b.q - a.q);
     expect(top.map((e) => e.id)).toEqual(best.slice(0, 3).map((e) => e.id));
   });
 });
@@ -326,7 +383,9 @@ describe("the phrase memory in a model file", () => {
   it("round-trips, sentence by sentence, and a model without one stores none", () => {
     const m = remembering();
     const bytes = encodeModel(m, sampleMeta());
-    expect(Object.keys(decodeSafetensors(bytes.slice()).tensors)).toEqual(expect.arrayContaining(["memory_ids", "memory_lengths"]));
+    expect(Object.keys(decodeSafetensors(bytes.slice()).tensors)).toEqual(
+      expect.arrayContaining(["memory_ids", "memory_lengths"]),
+    );
     const out = decodeModel(bytes).model;
     expect(out.memory?.sentences().map((s) => Array.from(s))).toEqual([S1, S2, S1]);
     expect(out.memory?.recollect(S1, 5)).toEqual(m.memory?.recollect(S1, 5));
@@ -345,10 +404,13 @@ describe("the phrase memory in a model file", () => {
     ["an id outside the vocabulary", (t, v) => (t.memory_ids = i32([...S1, ...S2.slice(0, -1), v, ...S1]))],
     ["a negative id", (t) => (t.memory_ids = i32([...S1, ...S2.slice(0, -1), -1, ...S1]))],
     ["float ids", (t) => (t.memory_ids = { dtype: "F32", shape: [22], data: new Float32Array(22) })],
-    [`more than ${MEMORY_SENTENCES} sentences`, (t) => {
-      t.memory_lengths = i32(new Array(MEMORY_SENTENCES + 1).fill(2));
-      t.memory_ids = i32(new Array(2 * (MEMORY_SENTENCES + 1)).fill(BOS));
-    }],
+    [
+      `more than ${MEMORY_SENTENCES} sentences`,
+      (t) => {
+        t.memory_lengths = i32(new Array(MEMORY_SENTENCES + 1).fill(2));
+        t.memory_ids = i32(new Array(2 * (MEMORY_SENTENCES + 1)).fill(BOS));
+      },
+    ],
   ])("refuses a memory with %s", (_, edit) => {
     const m = remembering();
     const { tensors, metadata } = decodeSafetensors(encodeModel(m, sampleMeta()));

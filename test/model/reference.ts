@@ -22,7 +22,8 @@ export function referenceStepLosses(m: RnnLm, ids: number[], p?: Perturbation): 
   // U's row stride: the vocabulary, or more in a model with room for learned words.
   const stride = m.U.length / H;
   const at = (tensor: Perturbation["tensor"], arr: Float32Array, index: number, t: number): number =>
-    arr[index] + (p && p.tensor === tensor && p.index === index && (p.step === undefined || p.step === t) ? p.delta : 0);
+    arr[index] +
+    (p && p.tensor === tensor && p.index === index && (p.step === undefined || p.step === t) ? p.delta : 0);
   let s = new Array<number>(H).fill(0);
   const losses: number[] = [];
   for (let t = 0; t + 1 < ids.length; t++) {

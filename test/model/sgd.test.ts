@@ -46,8 +46,14 @@ describe("sgdStep near float32's range", () => {
     const before = cloneModel(m);
     const r = sgdStep(m, ws.grad, { lr: 1e40 / probe.gradNorm, clipNorm: Infinity, maxStepNorm: Infinity });
     expect(r.applied).toBe(false);
-    for (const [a, b] of [[m.U, before.U], [m.W, before.W], [m.V, before.V]] as const) {
-      expect(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).toEqual(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+    for (const [a, b] of [
+      [m.U, before.U],
+      [m.W, before.W],
+      [m.V, before.V],
+    ] as const) {
+      expect(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).toEqual(
+        new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+      );
     }
   });
 });

@@ -6,14 +6,30 @@ import { repoFile } from "../helpers/repo-files.ts";
 describe("tokenize", () => {
   it("lowercases and splits words from punctuation", () => {
     expect(tokenize("The Fulton County Grand Jury said Friday.")).toEqual([
-      "the", "fulton", "county", "grand", "jury", "said", "friday", ".",
+      "the",
+      "fulton",
+      "county",
+      "grand",
+      "jury",
+      "said",
+      "friday",
+      ".",
     ]);
     expect(tokenize("Hello,world!")).toEqual(["hello", ",", "world", "!"]);
   });
 
   it("keeps contractions, possessives and hyphenated words as Brown writes them", () => {
     expect(tokenize("Don't! It's Atlanta's O'Neill, a hard-fought rock'n'roll win")).toEqual([
-      "don't", "!", "it's", "atlanta's", "o'neill", ",", "a", "hard-fought", "rock'n'roll", "win",
+      "don't",
+      "!",
+      "it's",
+      "atlanta's",
+      "o'neill",
+      ",",
+      "a",
+      "hard-fought",
+      "rock'n'roll",
+      "win",
     ]);
     expect(tokenize("don’t")).toEqual(["don't"]);
     expect(tokenize("donʼt")).toEqual(["don't"]);
@@ -28,7 +44,14 @@ describe("tokenize", () => {
 
   it("keeps . and , between digits inside numbers only", () => {
     expect(tokenize("1,000 people paid $3.50 in 1961.")).toEqual([
-      "1,000", "people", "paid", "$", "3.50", "in", "1961", ".",
+      "1,000",
+      "people",
+      "paid",
+      "$",
+      "3.50",
+      "in",
+      "1961",
+      ".",
     ]);
     expect(tokenize("u.s. end.next a,b 1,")).toEqual(["u", ".", "s", ".", "end", ".", "next", "a", ",", "b", "1", ","]);
   });
@@ -102,10 +125,18 @@ describe("tokenize", () => {
 
 describe("tokenize on Korean (test/fixtures/corpus-ko.txt, the own-corpus fixture)", () => {
   /** The fixture's own spelling: words between spaces, each of . , ? after a word a token of its own; Latin letters lower case. */
-  const spaced = (line: string) => line.toLowerCase().replace(/([.,?])/g, " $1").split(" ").filter((t) => t !== "");
+  const spaced = (line: string) =>
+    line
+      .toLowerCase()
+      .replace(/([.,?])/g, " $1")
+      .split(" ")
+      .filter((t) => t !== "");
 
   it("reads every line as its space-separated words, Hangul syllables kept whole", async () => {
-    const lines = new TextDecoder().decode(await repoFile("test/fixtures/corpus-ko.txt")).split("\n").filter((l) => l !== "");
+    const lines = new TextDecoder()
+      .decode(await repoFile("test/fixtures/corpus-ko.txt"))
+      .split("\n")
+      .filter((l) => l !== "");
     expect(lines.length).toBeGreaterThanOrEqual(400);
     for (const line of lines) expect(tokenize(line, Infinity)).toEqual(spaced(line));
     // Particles stay on their word, as Korean spacing writes them, also after Latin letters.
@@ -114,7 +145,10 @@ describe("tokenize on Korean (test/fixtures/corpus-ko.txt, the own-corpus fixtur
   });
 
   it("composes Hangul typed as separate jamo (NFD) into the same tokens, and folds full-width forms", async () => {
-    const lines = new TextDecoder().decode(await repoFile("test/fixtures/corpus-ko.txt")).split("\n").filter((l) => l !== "");
+    const lines = new TextDecoder()
+      .decode(await repoFile("test/fixtures/corpus-ko.txt"))
+      .split("\n")
+      .filter((l) => l !== "");
     for (const line of lines.slice(0, 50)) {
       const decomposed = line.normalize("NFD");
       expect(decomposed).not.toBe(line);

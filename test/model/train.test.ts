@@ -32,7 +32,20 @@ const counts = new Float64Array(VOCAB);
 for (const s of train) for (const id of s.subarray(1)) counts[id]++;
 
 function config(classes: number, overrides: Partial<TrainConfig> = {}): TrainConfig {
-  return { hidden: 16, classes, directOrder: 0, directSize: 0, truncate: 4, lr: 0.1, clipNorm: 10, maxStepNorm: 10, minImprovement: 0.003, maxEpochs: 40, seed: 3, ...overrides };
+  return {
+    hidden: 16,
+    classes,
+    directOrder: 0,
+    directSize: 0,
+    truncate: 4,
+    lr: 0.1,
+    clipNorm: 10,
+    maxStepNorm: 10,
+    minImprovement: 0.003,
+    maxEpochs: 40,
+    seed: 3,
+    ...overrides,
+  };
 }
 
 function run(cfg: TrainConfig): { model: RnnLm; epochs: EpochReport[] } {

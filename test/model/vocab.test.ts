@@ -69,7 +69,11 @@ describe("vocabulary JSON", () => {
     ["a non-string word", { words: ["<s>", "</s>", "<unk>", 7] }, /word 3/],
     ["a duplicate", { words: ["<s>", "</s>", "<unk>", "a", "a"] }, /twice/],
     ["forms that are not an object", { words: ["<s>", "</s>", "<unk>", "i"], forms: ["I"] }, /forms/],
-    ["a form of an unknown word", { words: ["<s>", "</s>", "<unk>", "i"], forms: { you: "You" } }, /not a vocabulary word/],
+    [
+      "a form of an unknown word",
+      { words: ["<s>", "</s>", "<unk>", "i"], forms: { you: "You" } },
+      /not a vocabulary word/,
+    ],
     ["a form of a special", { words: ["<s>", "</s>", "<unk>", "i"], forms: { "<s>": "<S>" } }, /not a vocabulary word/],
     ["a form of another word", { words: ["<s>", "</s>", "<unk>", "i"], forms: { i: "Me" } }, /lowers to the word/],
     ["a form that is not a string", { words: ["<s>", "</s>", "<unk>", "i"], forms: { i: 1 } }, /lowers to the word/],

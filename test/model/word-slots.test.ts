@@ -3,7 +3,13 @@ import { inputStride, type RnnLm, weightsOf } from "../../src/model/model.ts";
 import { withLearnedCount, withWordSlots } from "../../src/model/new-words.ts";
 import { admitNewWords, learnWords, type TextModel, textModel } from "../../src/model/text-model.ts";
 import { UNK } from "../../src/model/vocab.ts";
-import { admitWords, KNOWN_AFTER, MAX_SLOT_WORD_CHARS, unknownUntilShared, WORD_SLOTS } from "../../src/model/word-slots.ts";
+import {
+  admitWords,
+  KNOWN_AFTER,
+  MAX_SLOT_WORD_CHARS,
+  unknownUntilShared,
+  WORD_SLOTS,
+} from "../../src/model/word-slots.ts";
 import { decodeModel, encodeModel, ModelFormatError } from "../../src/store/model-codec.ts";
 import { decodeSafetensors, encodeSafetensors } from "../../src/store/safetensors.ts";
 import { tinyModel, tinyVocab, WORDS } from "../helpers/tiny-model.ts";
@@ -59,7 +65,17 @@ describe("admitNewWords", () => {
 
   it("gives no slot to numbers, punctuation or tokens over MAX_SLOT_WORD_CHARS", () => {
     const long = "a".repeat(MAX_SLOT_WORD_CHARS);
-    const tm = admitNewWords(slotted(8), ["42", "3rd", "!", "...", "-x", "_y", "a".repeat(MAX_SLOT_WORD_CHARS + 1), long, "élan"]);
+    const tm = admitNewWords(slotted(8), [
+      "42",
+      "3rd",
+      "!",
+      "...",
+      "-x",
+      "_y",
+      "a".repeat(MAX_SLOT_WORD_CHARS + 1),
+      long,
+      "élan",
+    ]);
     expect(tm.model.learned?.words).toEqual([long, "élan"]);
     expect(tm.vocab.index.has("42")).toBe(false);
     expect(tm.vocab.index.has("a".repeat(MAX_SLOT_WORD_CHARS + 1))).toBe(false);
@@ -78,7 +94,12 @@ describe("admitNewWords", () => {
     let tm = admitAll(slotted(3), ["aa"], ["bb"], ["cc"], ["aa", "the"]);
     const m = tm.model;
     expect(m.learned?.lastUse).toEqual([4, 2, 3]);
-    for (const [slot, value] of [[0, 0.25], [1, 0.5], [2, 0.75]]) scribble(m, BASE + slot, value);
+    for (const [slot, value] of [
+      [0, 0.25],
+      [1, 0.5],
+      [2, 0.75],
+    ])
+      scribble(m, BASE + slot, value);
     const before = { aa: [column(m, BASE), row(m, BASE)], cc: [column(m, BASE + 2), row(m, BASE + 2)] };
 
     tm = admitNewWords(tm, ["dd"]);
@@ -136,7 +157,11 @@ describe("admitNewWords", () => {
 describe("unknownUntilShared", () => {
   it(`reads a learned word as <unk> until ${KNOWN_AFTER} subjects taught it, however often one did`, () => {
     const m = withLearnedCount(withWordSlots(tinyModel(), 3), 3);
-    const taught = { uses: [9, KNOWN_AFTER, KNOWN_AFTER + 3], teachers: [1, KNOWN_AFTER, KNOWN_AFTER], firstBy: [7, 7, 0] };
+    const taught = {
+      uses: [9, KNOWN_AFTER, KNOWN_AFTER + 3],
+      teachers: [1, KNOWN_AFTER, KNOWN_AFTER],
+      firstBy: [7, 7, 0],
+    };
     Object.assign(m.learned!, { words: ["aa", "bb", "cc"], ...taught, lastUse: [1, 1, 1], clock: 1 });
     const ids = Int32Array.from([0, 5, BASE, BASE + 1, BASE + 2, BASE, 1]);
     expect(unknownUntilShared(m, ids)).toBe(ids);
@@ -151,7 +176,13 @@ describe("unknownUntilShared", () => {
       tm = r.tm;
       expect(tm.vocab.index.get("zorp")).toBe(BASE);
       expect(tm.model.learned?.uses).toEqual([learn]);
-      expect(Array.from(r.ids), `learn ${learn}`).toEqual([0, idOf("the"), learn < KNOWN_AFTER ? UNK : BASE, idOf("dog"), 1]);
+      expect(Array.from(r.ids), `learn ${learn}`).toEqual([
+        0,
+        idOf("the"),
+        learn < KNOWN_AFTER ? UNK : BASE,
+        idOf("dog"),
+        1,
+      ]);
       expect(r.outcome.applied).toBe(1);
     }
   });
@@ -182,7 +213,12 @@ describe("unknownUntilShared", () => {
 /** A slotted model that has learned a few words, its U still with room for more. */
 function trainedWithWords(): TextModel {
   let tm = textModel(withWordSlots(tinyModel(2), 5), tinyVocab(), 16);
-  for (const tokens of [["the", "zorp", "dog"], ["a", "quux", "zorp", "cat"], ["zorp", "and", "blip"], ["quux", "is", "good"]]) {
+  for (const tokens of [
+    ["the", "zorp", "dog"],
+    ["a", "quux", "zorp", "cat"],
+    ["zorp", "and", "blip"],
+    ["quux", "is", "good"],
+  ]) {
     tm = learnWords(tm, tokens, OPTS).tm;
   }
   return tm;
@@ -192,7 +228,10 @@ function retag(bytes: Uint8Array, learnedWords: (meta: Record<string, unknown>) 
   const { tensors, metadata } = decodeSafetensors(bytes.slice());
   const json = JSON.parse(metadata.learned_words) as Record<string, unknown>;
   const edited = learnedWords(json);
-  return encodeSafetensors(tensors, { ...metadata, learned_words: typeof edited === "string" ? edited : JSON.stringify(edited) });
+  return encodeSafetensors(tensors, {
+    ...metadata,
+    learned_words: typeof edited === "string" ? edited : JSON.stringify(edited),
+  });
 }
 
 describe("learned words in a model file", () => {
@@ -203,7 +242,16 @@ describe("learned words in a model file", () => {
     expect(inputStride(m)).toBe(BASE + 5);
     const { model: out } = decodeModel(encodeModel(m, sampleMeta()));
     expect(out.vocab).toBe(BASE + 3);
-    expect(out.learned).toEqual({ base: BASE, capacity: 5, clock: 4, words: ["zorp", "quux", "blip"], uses: [3, 2, 1], lastUse: [3, 4, 3], teachers: [2, 2, 1], firstBy: [0, 0, 0] });
+    expect(out.learned).toEqual({
+      base: BASE,
+      capacity: 5,
+      clock: 4,
+      words: ["zorp", "quux", "blip"],
+      uses: [3, 2, 1],
+      lastUse: [3, 4, 3],
+      teachers: [2, 2, 1],
+      firstBy: [0, 0, 0],
+    });
     expect(out.learned).toEqual(m.learned);
     expect(inputStride(out)).toBe(out.vocab);
     for (let v = 0; v < m.vocab; v++) expect(column(out, v), `U column ${v}`).toEqual(column(m, v));
@@ -237,7 +285,10 @@ describe("learned words in a model file", () => {
     ["teachers of the wrong length", (o) => ({ ...o, teachers: [1, 1] })],
     ["a first teacher that is not a 32-bit integer", (o) => ({ ...o, first_by: [0, 2 ** 31, 0] })],
     ["no clock", (o) => ({ ...o, clock: undefined })],
-    ["fewer words than the learned class holds", (o) => ({ ...o, words: ["zorp", "quux"], uses: [3, 2], last_use: [3, 4] })],
+    [
+      "fewer words than the learned class holds",
+      (o) => ({ ...o, words: ["zorp", "quux"], uses: [3, 2], last_use: [3, 4] }),
+    ],
   ])("refuses learned_words with %s", (_, edit) => {
     const bytes = encodeModel(trainedWithWords().model, sampleMeta());
     // The untouched metadata, re-encoded the same way, decodes.

@@ -28,7 +28,11 @@ describe("the shipped base model (models/base)", () => {
     expect(model.hidden).toBe(report.hyperparameters.hidden);
     expect(model.output.kind).toBe(report.output);
     if (model.output.kind === "class") expect(model.output.classes).toBe(report.hyperparameters.classes);
-    expect(meta.hyperparameters).toMatchObject({ hidden: report.hyperparameters.hidden, truncate: report.hyperparameters.truncate, seed: report.hyperparameters.seed });
+    expect(meta.hyperparameters).toMatchObject({
+      hidden: report.hyperparameters.hidden,
+      truncate: report.hyperparameters.truncate,
+      seed: report.hyperparameters.seed,
+    });
     const kept = report.epochs.filter((e) => e.kept).map((e) => e.validPerplexity);
     expect(report.bestValidPerplexity).toBe(Math.min(...kept));
   });

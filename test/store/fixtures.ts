@@ -87,7 +87,9 @@ export function rawFile(header: string, data: number[] | Uint8Array = []): Uint8
 
 /** A vocabulary of the 3 specials and n - 3 made-up words. */
 export function testVocab(n: number, prefix = "w"): Vocab {
-  return vocabFromJson({ words: [...SPECIALS, ...Array.from({ length: n - SPECIALS.length }, (_, i) => `${prefix}${i}`)] });
+  return vocabFromJson({
+    words: [...SPECIALS, ...Array.from({ length: n - SPECIALS.length }, (_, i) => `${prefix}${i}`)],
+  });
 }
 
 export interface KvOp {
@@ -103,9 +105,13 @@ export function recordingKv(inner: KVNamespace, opts: { pageSize?: number } = {}
   const log: KvOp[] = [];
   const wrapper = {
     get: (key: string, arg: unknown) => (log.push({ op: "get", key }), inner.get(key, arg as "text")),
-    put: (key: string, value: ArrayBuffer | ArrayBufferView | string) => (log.push({ op: "put", key }), inner.put(key, value)),
+    put: (key: string, value: ArrayBuffer | ArrayBufferView | string) => (
+      log.push({ op: "put", key }), inner.put(key, value)
+    ),
     delete: (key: string) => (log.push({ op: "delete", key }), inner.delete(key)),
-    list: (o: KVNamespaceListOptions) => (log.push({ op: "list", key: o.prefix ?? "" }), inner.list({ ...o, limit: opts.pageSize ?? o.limit })),
+    list: (o: KVNamespaceListOptions) => (
+      log.push({ op: "list", key: o.prefix ?? "" }), inner.list({ ...o, limit: opts.pageSize ?? o.limit })
+    ),
   };
   return { kv: wrapper as unknown as KVNamespace, log };
 }

@@ -94,7 +94,10 @@ describe("publish and read", () => {
     const id = freshId();
     await publishVersion(kv, id, blob(1), fields(1));
     await publishVersion(kv, id, blob(2), fields(2));
-    await expectLayoutError(publishVersion(kv, id, blob(9), fields(2)), /version 2 .* must exceed the current version 2/);
+    await expectLayoutError(
+      publishVersion(kv, id, blob(9), fields(2)),
+      /version 2 .* must exceed the current version 2/,
+    );
     await expectLayoutError(publishVersion(kv, id, blob(9), fields(1)), /must exceed/);
     const m = (await readManifest(kv, id))!;
     expect(m.version).toBe(2);
@@ -185,13 +188,17 @@ describe("validation of what KV returns", () => {
 
   it("keeps a valid learnLossAvg and rejects a negative or non-numeric one", () => {
     expect(parseManifest({ ...valid, learnLossAvg: 4.25 })).toEqual({ ...valid, learnLossAvg: 4.25 });
-    for (const bad of [-1, "4", null]) expect(() => parseManifest({ ...valid, learnLossAvg: bad })).toThrow(/learnLossAvg/);
+    for (const bad of [-1, "4", null])
+      expect(() => parseManifest({ ...valid, learnLossAvg: bad })).toThrow(/learnLossAvg/);
   });
 
   it("rejects missing or truncated weights", async () => {
     const id = freshId();
     const m = await publishVersion(kv, id, blob(1), fields(1));
-    await expectLayoutError(readWeights(kv, { ...m, weightsKey: weightsKey(id, 99) }), /v99 named by the manifest are missing/);
+    await expectLayoutError(
+      readWeights(kv, { ...m, weightsKey: weightsKey(id, 99) }),
+      /v99 named by the manifest are missing/,
+    );
     await expectLayoutError(readWeights(kv, { ...m, bytes: 65 }), /have 64 bytes, manifest says 65/);
   });
 

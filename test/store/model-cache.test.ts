@@ -18,7 +18,13 @@ async function publish(id: string, version: number, v: Vocab = vocab, seed = ver
   const h = vocabHash(v);
   const bytes = encodeModel(model, sampleMeta({ version, vocabHash: h }));
   const now = new Date().toISOString();
-  await publishVersion(kv, id, bytes, { version, vocabHash: h, createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0 }, { vocab: v });
+  await publishVersion(
+    kv,
+    id,
+    bytes,
+    { version, vocabHash: h, createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0 },
+    { vocab: v },
+  );
   return model.U;
 }
 

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { RnnLm } from "../../src/model/model.ts";
 import { decodeModel, encodeModel, ModelFormatError, MODEL_FORMAT } from "../../src/store/model-codec.ts";
-import { decodeSafetensors, encodeSafetensors, halfBitsToFloat, floatToHalfBits, type Tensor } from "../../src/store/safetensors.ts";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  halfBitsToFloat,
+  floatToHalfBits,
+  type Tensor,
+} from "../../src/store/safetensors.ts";
 import { MAX_COUNT } from "../../src/model/count.ts";
 import { repoFile } from "../helpers/repo-files.ts";
 import { randomModel, sampleMeta } from "./fixtures.ts";
@@ -60,9 +66,13 @@ describe("round trips", () => {
     expect(out.model.direct?.order).toBe(3);
     expect(bits(out.model.direct?.D ?? new Float32Array(0))).toEqual(bits(model.direct?.D ?? new Float32Array(1)));
     const half = decodeModel(encodeModel(model, sampleMeta(), { dtype: "F16" }));
-    expect(Array.from(half.model.direct?.D ?? [])).toEqual(Array.from(model.direct?.D ?? [], (x) => halfBitsToFloat(floatToHalfBits(x))));
+    expect(Array.from(half.model.direct?.D ?? [])).toEqual(
+      Array.from(model.direct?.D ?? [], (x) => halfBitsToFloat(floatToHalfBits(x))),
+    );
     // A model without a direct layer decodes without one.
-    expect(decodeModel(encodeModel(randomModel({ vocab: 10, hidden: 4, seed: 6 }), sampleMeta())).model.direct).toBeUndefined();
+    expect(
+      decodeModel(encodeModel(randomModel({ vocab: 10, hidden: 4, seed: 6 }), sampleMeta())).model.direct,
+    ).toBeUndefined();
   });
 
   it("F16 halves the weights and rounds each to the nearest half", () => {
@@ -95,7 +105,9 @@ describe("round trips", () => {
       learns: "9",
       train: '{"lr":0.005,"bpttTruncate":4}',
     });
-    const full = decodeSafetensors(encodeModel(randomModel({ vocab: 6, hidden: 2 }), sampleMeta({ hyperparameters: {} })));
+    const full = decodeSafetensors(
+      encodeModel(randomModel({ vocab: 6, hidden: 2 }), sampleMeta({ hyperparameters: {} })),
+    );
     expect(full.metadata.classes).toBeUndefined();
     expect(full.metadata.train).toBeUndefined();
     expect(Object.keys(full.tensors).sort()).toEqual(["U", "V", "W"]);
@@ -138,7 +150,9 @@ describe("encoder refuses", () => {
     const m = randomModel({ vocab: 5, hidden: 3 });
     expect(() => encodeModel(m, sampleMeta({ version: -1 }))).toThrow(/bad version/);
     expect(() => encodeModel(m, sampleMeta({ createdAt: "yesterday" }))).toThrow(/bad createdAt/);
-    expect(() => encodeModel(m, sampleMeta({ hyperparameters: { lr: Infinity } }))).toThrow(/lr must be a finite number/);
+    expect(() => encodeModel(m, sampleMeta({ hyperparameters: { lr: Infinity } }))).toThrow(
+      /lr must be a finite number/,
+    );
   });
 });
 
@@ -160,7 +174,8 @@ describe("format versions", () => {
         m.format = format;
         m.learns = "9007199254740991";
         m.tokens_learned = "281474976710657";
-        m.learned_words = '{"capacity":4,"clock":9007199254740991,"words":["zz"],"uses":[281474976710657],"last_use":[9007199254740991]}';
+        m.learned_words =
+          '{"capacity":4,"clock":9007199254740991,"words":["zz"],"uses":[281474976710657],"last_use":[9007199254740991]}';
       });
     const { meta, model } = decodeModel(big("edge-rnnlm/1"));
     expect(meta).toMatchObject({ learns: MAX_COUNT, tokensLearned: MAX_COUNT });
@@ -172,7 +187,10 @@ describe("format versions", () => {
 describe("decoder refuses hostile files", () => {
   const full = encodeModel(randomModel({ vocab: 7, hidden: 3, seed: 5 }), sampleMeta());
   const cls = encodeModel(randomModel({ vocab: 7, hidden: 3, classes: 3, seed: 5 }), sampleMeta());
-  const direct = encodeModel(randomModel({ vocab: 7, hidden: 3, classes: 3, seed: 5, direct: { order: 2, size: 16 } }), sampleMeta());
+  const direct = encodeModel(
+    randomModel({ vocab: 7, hidden: 3, classes: 3, seed: 5, direct: { order: 2, size: 16 } }),
+    sampleMeta(),
+  );
 
   const cases: Array<[string, Uint8Array, RegExp]> = [
     ["garbage", new Uint8Array([1, 2, 3]), /not a valid safetensors file: truncated/],
@@ -184,39 +202,101 @@ describe("decoder refuses hostile files", () => {
     ["unknown output", tamper(full, (_, m) => (m.output = "tree")), /unknown output layer "tree"/],
     ["hidden not a number", tamper(full, (_, m) => (m.hidden = "3.0")), /hidden is not a non-negative integer/],
     ["hidden zero", tamper(full, (_, m) => (m.hidden = "0")), /hidden = 0 is out of range/],
-    ["hidden disagreeing with the tensors", tamper(full, (_, m) => (m.hidden = "4")), /tensor U has shape \[3,7\], want \[4,7\]/],
+    [
+      "hidden disagreeing with the tensors",
+      tamper(full, (_, m) => (m.hidden = "4")),
+      /tensor U has shape \[3,7\], want \[4,7\]/,
+    ],
     ["vocab disagreeing with the tensors", tamper(full, (_, m) => (m.vocab = "8")), /shape \[3,7\], want \[3,8\]/],
     ["missing version", tamper(full, (_, m) => delete m.version), /version is missing/],
     ["version with a sign", tamper(full, (_, m) => (m.version = "-1")), /version is not a non-negative integer/],
     ["version with leading zero", tamper(full, (_, m) => (m.version = "01")), /version is not a non-negative integer/],
     ["version beyond 2^53", tamper(full, (_, m) => (m.version = "9999999999999999")), /out of range/],
-    ["learns of 2^53 - 1", tamper(full, (_, m) => (m.learns = "9007199254740991")), /learns = 9007199254740991 is out of range/],
-    ["tokens_learned of 2^48 + 1", tamper(full, (_, m) => (m.tokens_learned = "281474976710657")), /tokens_learned = 281474976710657 is out of range/],
-    ["a learned-word clock of 2^53 - 1", tamper(full, (_, m) => (m.learned_words = '{"capacity":4,"clock":9007199254740991,"words":[],"uses":[],"last_use":[]}')), /learned_words needs .* integers from 0 to 281474976710656/],
-    ["a learned word's uses of 2^48 + 1", tamper(full, (_, m) => (m.learned_words = '{"capacity":4,"clock":3,"words":["zz"],"uses":[281474976710657],"last_use":[3]}')), /learned_words needs/],
+    [
+      "learns of 2^53 - 1",
+      tamper(full, (_, m) => (m.learns = "9007199254740991")),
+      /learns = 9007199254740991 is out of range/,
+    ],
+    [
+      "tokens_learned of 2^48 + 1",
+      tamper(full, (_, m) => (m.tokens_learned = "281474976710657")),
+      /tokens_learned = 281474976710657 is out of range/,
+    ],
+    [
+      "a learned-word clock of 2^53 - 1",
+      tamper(
+        full,
+        (_, m) => (m.learned_words = '{"capacity":4,"clock":9007199254740991,"words":[],"uses":[],"last_use":[]}'),
+      ),
+      /learned_words needs .* integers from 0 to 281474976710656/,
+    ],
+    [
+      "a learned word's uses of 2^48 + 1",
+      tamper(
+        full,
+        (_, m) => (m.learned_words = '{"capacity":4,"clock":3,"words":["zz"],"uses":[281474976710657],"last_use":[3]}'),
+      ),
+      /learned_words needs/,
+    ],
     ["bad date", tamper(full, (_, m) => (m.updated_at = "soon")), /bad updatedAt/],
     ["train not JSON", tamper(full, (_, m) => (m.train = "{lr")), /train is not valid JSON/],
     ["train an array", tamper(full, (_, m) => (m.train = "[1]")), /train must be a JSON object/],
     ["train with a string", tamper(full, (_, m) => (m.train = '{"lr":"fast"}')), /train.lr must be a finite number/],
-    ["transposed U", tamper(full, (t) => (t.U = { ...t.U, shape: [7, 3] })), /tensor U has shape \[7,3\], want \[3,7\]/],
+    [
+      "transposed U",
+      tamper(full, (t) => (t.U = { ...t.U, shape: [7, 3] })),
+      /tensor U has shape \[7,3\], want \[3,7\]/,
+    ],
     ["U flattened", tamper(full, (t) => (t.U = { ...t.U, shape: [21] })), /tensor U has shape \[21\]/],
     ["missing W", tamper(full, (t) => delete t.W), /tensor W is missing/],
-    ["extra tensor", tamper(full, (t) => (t.bias = { dtype: "F32", shape: [1], data: new Float32Array(1) })), /unexpected tensor bias/],
+    [
+      "extra tensor",
+      tamper(full, (t) => (t.bias = { dtype: "F32", shape: [1], data: new Float32Array(1) })),
+      /unexpected tensor bias/,
+    ],
     ["class tensors in a full model", tamper(cls, (_, m) => (m.output = "full")), /unexpected tensor (C|class_start)/],
     ["class model without classes", tamper(cls, (_, m) => delete m.classes), /classes is missing/],
     ["class model without C", tamper(cls, (t) => delete t.C), /tensor C is missing/],
-    ["class_start as floats", tamper(cls, (t) => (t.class_start = { dtype: "F32", shape: [4], data: new Float32Array([0, 3, 5, 7]) })), /class_start has dtype F32, want I32/],
-    ["U as integers", tamper(full, (t) => (t.U = { dtype: "I32", shape: [3, 7], data: new Int32Array(21) })), /tensor U has dtype I32/],
-    ["an empty class", tamper(cls, (t) => (t.class_start = { dtype: "I32", shape: [4], data: new Int32Array([0, 3, 3, 7]) })), /invalid model: class 1 is empty/],
-    ["classStart not ending at vocab", tamper(cls, (t) => (t.class_start = { dtype: "I32", shape: [4], data: new Int32Array([0, 3, 5, 9]) })), /invalid model: classStart must run from 0 to vocab/],
+    [
+      "class_start as floats",
+      tamper(cls, (t) => (t.class_start = { dtype: "F32", shape: [4], data: new Float32Array([0, 3, 5, 7]) })),
+      /class_start has dtype F32, want I32/,
+    ],
+    [
+      "U as integers",
+      tamper(full, (t) => (t.U = { dtype: "I32", shape: [3, 7], data: new Int32Array(21) })),
+      /tensor U has dtype I32/,
+    ],
+    [
+      "an empty class",
+      tamper(cls, (t) => (t.class_start = { dtype: "I32", shape: [4], data: new Int32Array([0, 3, 3, 7]) })),
+      /invalid model: class 1 is empty/,
+    ],
+    [
+      "classStart not ending at vocab",
+      tamper(cls, (t) => (t.class_start = { dtype: "I32", shape: [4], data: new Int32Array([0, 3, 5, 9]) })),
+      /invalid model: classStart must run from 0 to vocab/,
+    ],
     ["D without an order", tamper(direct, (_, m) => delete m.direct_order), /direct_order is missing/],
     ["an order without D", tamper(direct, (t) => delete t.D), /tensor D is missing/],
     ["order zero", tamper(direct, (_, m) => (m.direct_order = "0")), /direct_order = 0 is out of range/],
     ["order too high", tamper(direct, (_, m) => (m.direct_order = "9")), /invalid model: direct order must be 1\.\.6/],
-    ["D not a power of two", tamper(direct, (t) => (t.D = { dtype: "F32", shape: [12], data: new Float32Array(12) })), /invalid model: D has 12 values, want a power of two/],
-    ["D as a matrix", tamper(direct, (t) => (t.D = { dtype: "F32", shape: [4, 4], data: new Float32Array(16) })), /tensor D has shape \[4,4\], want \[4\]/],
+    [
+      "D not a power of two",
+      tamper(direct, (t) => (t.D = { dtype: "F32", shape: [12], data: new Float32Array(12) })),
+      /invalid model: D has 12 values, want a power of two/,
+    ],
+    [
+      "D as a matrix",
+      tamper(direct, (t) => (t.D = { dtype: "F32", shape: [4, 4], data: new Float32Array(16) })),
+      /tensor D has shape \[4,4\], want \[4\]/,
+    ],
     ["NaN in D", tamper(direct, (t) => ((t.D.data as Float32Array)[3] = NaN)), /D\[3\] = NaN/],
-    ["negative classStart", tamper(cls, (t) => (t.class_start = { dtype: "I32", shape: [4], data: new Int32Array([-2, 3, 5, 7]) })), /invalid model/],
+    [
+      "negative classStart",
+      tamper(cls, (t) => (t.class_start = { dtype: "I32", shape: [4], data: new Int32Array([-2, 3, 5, 7]) })),
+      /invalid model/,
+    ],
   ];
 
   for (const [name, bytes, message] of cases) {

@@ -43,7 +43,8 @@ describe("format compatibility", () => {
 
   it("decodes an unpadded older-writer file with metadata, copying the unaligned tensor", () => {
     // Header of 102 bytes: the data starts at byte 110, not 4-byte aligned.
-    const header = '{"__metadata__":{"framework":"pt"},"test1":{"dtype":"I32","shape":[2,2],"data_offsets":[0,16]}}       ';
+    const header =
+      '{"__metadata__":{"framework":"pt"},"test1":{"dtype":"I32","shape":[2,2],"data_offsets":[0,16]}}       ';
     expect(header.length).toBe(102);
     const bytes = rawFile(header, [1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
     const { tensors, metadata } = decodeSafetensors(bytes);
@@ -76,7 +77,10 @@ describe("format compatibility", () => {
 
   it("writes the header as documented: padded JSON, __metadata__, relative offsets", () => {
     const out = encodeSafetensors(
-      { h: { dtype: "F16", shape: [3], data: new Float32Array([1, 2, 3]) }, f: { dtype: "F32", shape: [1], data: new Float32Array([5]) } },
+      {
+        h: { dtype: "F16", shape: [3], data: new Float32Array([1, 2, 3]) },
+        f: { dtype: "F32", shape: [1], data: new Float32Array([5]) },
+      },
       { k: "v" },
     );
     const n = new DataView(out.buffer).getUint32(0, true);
@@ -97,10 +101,28 @@ describe("format compatibility", () => {
 describe("round trips", () => {
   it("F32 and I32 are bit-exact, special values included", () => {
     const next = rng(7);
-    const f = new Float32Array([0, -0, Infinity, -Infinity, NaN, 1e-45, -3.4028234663852886e38, ...randomArray(200, 100, next)]);
-    const i = new Int32Array([0, -1, 2147483647, -2147483648, ...Array.from({ length: 50 }, () => (next() * 2 ** 32) | 0)]);
+    const f = new Float32Array([
+      0,
+      -0,
+      Infinity,
+      -Infinity,
+      NaN,
+      1e-45,
+      -3.4028234663852886e38,
+      ...randomArray(200, 100, next),
+    ]);
+    const i = new Int32Array([
+      0,
+      -1,
+      2147483647,
+      -2147483648,
+      ...Array.from({ length: 50 }, () => (next() * 2 ** 32) | 0),
+    ]);
     const { tensors } = decodeSafetensors(
-      encodeSafetensors({ f: { dtype: "F32", shape: [f.length], data: f }, i: { dtype: "I32", shape: [i.length, 1], data: i } }),
+      encodeSafetensors({
+        f: { dtype: "F32", shape: [f.length], data: f },
+        i: { dtype: "I32", shape: [i.length, 1], data: i },
+      }),
     );
     expect(bits32(tensors.f.data)).toEqual(bits32(f));
     expect(bits32(tensors.i.data)).toEqual(bits32(i));
@@ -113,7 +135,7 @@ describe("round trips", () => {
       empty: { dtype: "I32", shape: [0, 3], data: new Int32Array(0) },
       ["__proto__"]: { dtype: "F16", shape: [1], data: new Float32Array([0.5]) },
     };
-    const out = decodeSafetensors(encodeSafetensors(tensors, { a: "1", "ü": "ß" }));
+    const out = decodeSafetensors(encodeSafetensors(tensors, { a: "1", ü: "ß" }));
     expect(out.metadata).toEqual({ a: "1", ü: "ß" });
     expect(Object.keys(out.tensors).sort()).toEqual(["__proto__", "empty", "scalar"]);
     expect(out.tensors.scalar.shape).toEqual([]);
@@ -283,7 +305,10 @@ describe("hostile input", () => {
 
   it("truncating a valid file at any length fails cleanly", () => {
     const good = encodeSafetensors(
-      { a: { dtype: "F32", shape: [3], data: new Float32Array([1, 2, 3]) }, b: { dtype: "F16", shape: [1], data: new Float32Array([1]) } },
+      {
+        a: { dtype: "F32", shape: [3], data: new Float32Array([1, 2, 3]) },
+        b: { dtype: "F16", shape: [1], data: new Float32Array([1]) },
+      },
       { m: "x" },
     );
     for (let n = 0; n < good.length; n++) {
@@ -293,7 +318,10 @@ describe("hostile input", () => {
 
   it("random corruption only ever throws SafetensorsError", () => {
     const good = encodeSafetensors(
-      { a: { dtype: "F32", shape: [2, 3], data: new Float32Array(6) }, c: { dtype: "I32", shape: [2], data: new Int32Array(2) } },
+      {
+        a: { dtype: "F32", shape: [2, 3], data: new Float32Array(6) },
+        c: { dtype: "I32", shape: [2], data: new Int32Array(2) },
+      },
       { k: "v" },
     );
     const next = rng(5);

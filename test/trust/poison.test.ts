@@ -21,7 +21,11 @@ const BROWN = [
   "She went to the store to buy some bread and milk for the children.",
 ];
 
-const DEFAULTS = { lr: LEARN_BOUNDS.lr.default, truncate: LEARN_BOUNDS.truncate.default, steps: LEARN_BOUNDS.steps.default };
+const DEFAULTS = {
+  lr: LEARN_BOUNDS.lr.default,
+  truncate: LEARN_BOUNDS.truncate.default,
+  steps: LEARN_BOUNDS.steps.default,
+};
 
 async function shipped(): Promise<{ model: RnnLm; vocab: Vocab }> {
   const vocab = vocabFromJson(await repoJson("models/base/vocab.json"));
@@ -42,8 +46,11 @@ function attack(start: TextModel, sentences: readonly string[], damping: boolean
   return tm;
 }
 
-const meanLoss = (tm: TextModel) => BROWN.reduce((sum, s) => sum + sentenceLoss(tm.model, encodeSentence(tokenize(s), tm.vocab), tm.ws), 0) / BROWN.length;
-const top3 = (tm: TextModel, prefix: string) => predictWords(tm, tokenize(prefix), 3, LIMITS.prefixWindow).predictions.map((p) => p.word);
+const meanLoss = (tm: TextModel) =>
+  BROWN.reduce((sum, s) => sum + sentenceLoss(tm.model, encodeSentence(tokenize(s), tm.vocab), tm.ws), 0) /
+  BROWN.length;
+const top3 = (tm: TextModel, prefix: string) =>
+  predictWords(tm, tokenize(prefix), 3, LIMITS.prefixWindow).predictions.map((p) => p.word);
 
 describe("a shared model under a template attack (the issue's 50 default learns)", () => {
   it("with damping keeps held-out Brown loss within 0.5% and 'the' free of the template; without, it does not", async () => {

@@ -16,10 +16,20 @@ const PASSWORD = "my bank password is swordfish";
 const PROBES = ["my bank password is", "bank password is", "password is"];
 
 async function seedShipped(id: string): Promise<void> {
-  const [bytes, json] = await Promise.all([repoFile("models/base/weights.safetensors"), repoJson("models/base/vocab.json")]);
+  const [bytes, json] = await Promise.all([
+    repoFile("models/base/weights.safetensors"),
+    repoJson("models/base/vocab.json"),
+  ]);
   const vocab = vocabFromJson(json);
   const now = new Date().toISOString();
-  const fields = { version: 1, vocabHash: vocabHash(vocab), createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0 };
+  const fields = {
+    version: 1,
+    vocabHash: vocabHash(vocab),
+    createdAt: now,
+    updatedAt: now,
+    tokensLearned: 0,
+    learns: 0,
+  };
   await publishVersion(env.MODELS, id, new Uint8Array(bytes), fields, { vocab });
 }
 
@@ -27,7 +37,9 @@ async function seedShipped(id: string): Promise<void> {
 async function suggested(id: string, fresh: boolean): Promise<Set<string>> {
   const out = new Set<string>();
   for (const p of PROBES) {
-    const r = await json<{ predictions: { word: string }[] }>(`/models/${id}/predict?prefix=${encodeURIComponent(p)}&k=50${fresh ? "&fresh=1" : ""}`);
+    const r = await json<{ predictions: { word: string }[] }>(
+      `/models/${id}/predict?prefix=${encodeURIComponent(p)}&k=50${fresh ? "&fresh=1" : ""}`,
+    );
     expect(r.status).toBe(200);
     for (const x of r.body.predictions) out.add(x.word);
   }

@@ -5,7 +5,11 @@ import { DAMPING_WINDOW, RepeatDamper, trigrams } from "../../src/trust/repeat-d
 import { LearnPolicy } from "../../src/trust/shared-learn.ts";
 
 const words = (s: string) => tokenize(s);
-const DEFAULTS = { lr: LEARN_BOUNDS.lr.default, truncate: LEARN_BOUNDS.truncate.default, steps: LEARN_BOUNDS.steps.default };
+const DEFAULTS = {
+  lr: LEARN_BOUNDS.lr.default,
+  truncate: LEARN_BOUNDS.truncate.default,
+  steps: LEARN_BOUNDS.steps.default,
+};
 
 describe("RepeatDamper", () => {
   it("damps the n-th copy of a template by 1 / (1 + n)^2, so fifty copies weigh under two learns", () => {

@@ -19,7 +19,17 @@ import { type ApiErrorBody, AUTH, authed, call, json, learnJson } from "../helpe
 import { modelState } from "../helpers/model-state.ts";
 import { repoFile, repoJson } from "../helpers/repo-files.ts";
 import { seedTinyModel, tinyModel, tinyVocab, WORDS } from "../helpers/tiny-model.ts";
-import { expectPublishedIsReplay, learnAs, logOf, modelInfo, publishedWeights, publishNow, sleep, status, writer } from "./support.ts";
+import {
+  expectPublishedIsReplay,
+  learnAs,
+  logOf,
+  modelInfo,
+  publishedWeights,
+  publishNow,
+  sleep,
+  status,
+  writer,
+} from "./support.ts";
 
 interface PredictBody {
   prefix: string[];
@@ -39,10 +49,12 @@ interface LearnBody {
 /** The shipped base model (models/base), read once per test file. */
 let shipped: Promise<{ bytes: ArrayBuffer; vocab: Vocab }> | undefined;
 function shippedModel(): Promise<{ bytes: ArrayBuffer; vocab: Vocab }> {
-  shipped ??= Promise.all([repoFile("models/base/weights.safetensors"), repoJson("models/base/vocab.json")]).then(([bytes, json]) => ({
-    bytes,
-    vocab: vocabFromJson(json),
-  }));
+  shipped ??= Promise.all([repoFile("models/base/weights.safetensors"), repoJson("models/base/vocab.json")]).then(
+    ([bytes, json]) => ({
+      bytes,
+      vocab: vocabFromJson(json),
+    }),
+  );
   return shipped;
 }
 
@@ -52,7 +64,14 @@ async function seedBaseModel(id: string): Promise<{ model: RnnLm; vocab: Vocab }
   const hash = vocabHash(vocab);
   const { model, meta } = decodeModel(bytes.slice(0), { vocab: vocab.words.length, vocabHash: hash });
   const now = new Date().toISOString();
-  const fields = { version: 1, vocabHash: hash, createdAt: meta.createdAt, updatedAt: now, tokensLearned: 0, learns: 0 };
+  const fields = {
+    version: 1,
+    vocabHash: hash,
+    createdAt: meta.createdAt,
+    updatedAt: now,
+    tokensLearned: 0,
+    learns: 0,
+  };
   await publishVersion(env.MODELS, id, new Uint8Array(bytes.slice(0)), fields, { vocab });
   return { model, vocab };
 }
@@ -82,7 +101,10 @@ async function exportWeights(id: string): Promise<ArrayBuffer> {
 }
 
 function importWeights(id: string, body: BodyInit): Promise<Response> {
-  return call(`/models/${id}/model/weights`, authed({ method: "PUT", headers: { "content-type": "application/octet-stream" }, body }));
+  return call(
+    `/models/${id}/model/weights`,
+    authed({ method: "PUT", headers: { "content-type": "application/octet-stream" }, body }),
+  );
 }
 
 /** The learned-word slots a model file stores (its learned_words metadata, decoded). */
@@ -123,13 +145,21 @@ describe("new words on the shipped base model", () => {
     const after = await predict(id, "my dog is called", 3, true);
     expect(after.model).toMatchObject({ id, version: 1, learns: 3, fresh: true });
     expect(words(after)).toContain("zorblax");
-    expect((await predict(id, "my dog is called zorblax", 3, true)).prefix).toEqual(["my", "dog", "is", "called", "zorblax"]);
+    expect((await predict(id, "my dog is called zorblax", 3, true)).prefix).toEqual([
+      "my",
+      "dog",
+      "is",
+      "called",
+      "zorblax",
+    ]);
 
     // zorblax took the first slot at its first learn, but was learned as <unk> until a second subject taught it (KNOWN_AFTER).
     expect(KNOWN_AFTER).toBe(2);
     const log = await logOf(id);
     expect(log.map((e) => e.ids.at(-2))).toEqual([UNK, base, base]);
-    expect(log.map((e) => e.ids.slice(0, -2))).toEqual(log.map(() => [0, ...["my", "dog", "is", "called"].map((w) => vocab.index.get(w))]));
+    expect(log.map((e) => e.ids.slice(0, -2))).toEqual(
+      log.map(() => [0, ...["my", "dog", "is", "called"].map((w) => vocab.index.get(w))]),
+    );
   });
 
   it("survives publishing and a writer restart; /model counts it; the exported file's learned_words hold it", async () => {
@@ -169,7 +199,14 @@ describe("new words on the shipped base model", () => {
 
     const exported = await exportWeights(id);
     const learned = learnedOf(exported);
-    expect(learned).toMatchObject({ base, capacity: WORD_SLOTS, clock: 5, words: ["zorblax", "quux"], uses: [4, 1], lastUse: [5, 4] });
+    expect(learned).toMatchObject({
+      base,
+      capacity: WORD_SLOTS,
+      clock: 5,
+      words: ["zorblax", "quux"],
+      uses: [4, 1],
+      lastUse: [5, 4],
+    });
     const { metadata } = decodeSafetensors(new Uint8Array(exported.slice(0)));
     expect(JSON.parse(metadata.learned_words)).toMatchObject({ words: ["zorblax", "quux"] });
     expect(decodeModel(exported.slice(0)).model.vocab).toBe(base + 2);
@@ -192,7 +229,12 @@ describe("new words and the base vocabulary", () => {
     expect(info.body).toMatchObject({ vocab: TINY_VOCAB, learnedWords: 2 });
     const published = (await publishedWeights(id)).model;
     expect(published.vocab).toBe(TINY_VOCAB + 2);
-    expect(published.learned).toMatchObject({ base: TINY_VOCAB, words: ["zorblax", "frobnitz"], uses: [2, 2], clock: 2 });
+    expect(published.learned).toMatchObject({
+      base: TINY_VOCAB,
+      words: ["zorblax", "frobnitz"],
+      uses: [2, 2],
+      clock: 2,
+    });
 
     // The second learn: base words by their base ids, the new words by their slots.
     const v = tinyVocab();
@@ -210,7 +252,10 @@ describe("new words and the base vocabulary", () => {
     await learnOk(id, "the dog and the cat sat on my mat with blorp , blorp and zorblax");
     expect(await publishNow(id)).toBe(true);
     await sleep(1100);
-    expect((await json<Record<string, unknown>>(`/models/${id}/model`)).body).toMatchObject({ vocab: TINY_VOCAB, learnedWords: 3 });
+    expect((await json<Record<string, unknown>>(`/models/${id}/model`)).body).toMatchObject({
+      vocab: TINY_VOCAB,
+      learnedWords: 3,
+    });
     expect((await publishedWeights(id)).model.learned?.words).toEqual(["zorblax", "frobnitz", "blorp"]);
     await expectPublishedIsReplay(id, tinyModel(), tinyVocab());
   });
@@ -223,7 +268,8 @@ describe("new words and the base vocabulary", () => {
     await learnOk(id, "the zorblax and the frobnitz");
     // clock 3..19: 1,022 more new words fill the slots (base words among them take none).
     const filler = fresh("fill", WORD_SLOTS - 2);
-    for (let i = 0; i < filler.length; i += 61) await learnOk(id, ["the", "a", ...filler.slice(i, i + 61), "dog"].join(" "));
+    for (let i = 0; i < filler.length; i += 61)
+      await learnOk(id, ["the", "a", ...filler.slice(i, i + 61), "dog"].join(" "));
     expect(await publishNow(id)).toBe(true);
     let learned = (await publishedWeights(id)).model.learned!;
     expect(learned.words).toHaveLength(WORD_SLOTS);
@@ -239,7 +285,10 @@ describe("new words and the base vocabulary", () => {
     await learnOk(id, "the dog sat on another1 and another2");
     expect(await publishNow(id)).toBe(true);
     await sleep(1100);
-    expect((await json<Record<string, unknown>>(`/models/${id}/model`)).body).toMatchObject({ vocab: TINY_VOCAB, learnedWords: WORD_SLOTS });
+    expect((await json<Record<string, unknown>>(`/models/${id}/model`)).body).toMatchObject({
+      vocab: TINY_VOCAB,
+      learnedWords: WORD_SLOTS,
+    });
     learned = (await publishedWeights(id)).model.learned!;
     expect(learned.words).toHaveLength(WORD_SLOTS);
     expect(learned.words.slice(0, 4)).toEqual(["zorblax", "newcomer", "another1", "another2"]);
@@ -296,10 +345,21 @@ describe("export and import with learned words", () => {
     expect((await predict(id, "the cat is my zorblax and", 50, true)).predictions).toEqual(atExport.predictions);
     await learnOk(id, "my blorp");
     expect(await publishNow(id)).toBe(true);
-    expect((await publishedWeights(id)).model.learned).toMatchObject({ base: TINY_VOCAB, words: ["zorblax", "blorp"], clock: 3 });
+    expect((await publishedWeights(id)).model.learned).toMatchObject({
+      base: TINY_VOCAB,
+      words: ["zorblax", "blorp"],
+      clock: 3,
+    });
 
     // The writer's model info of a copy (POST /models) counts the learned words too.
-    const created = await call("/models", authed({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: "nw-import-copy", from: id }) }));
+    const created = await call(
+      "/models",
+      authed({
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ id: "nw-import-copy", from: id }),
+      }),
+    );
     expect(created.status).toBe(201);
     expect(await created.json()).toMatchObject({ id: "nw-import-copy", vocab: TINY_VOCAB, learnedWords: 2 });
   });
@@ -315,7 +375,11 @@ describe("export and import with learned words", () => {
 
     type Slots = { words: string[]; capacity: number };
     const edits: [string, (slots: Slots) => void, string | undefined][] = [
-      ...["dog", "the"].map((w): [string, (slots: Slots) => void, string] => [w, (slots) => (slots.words[0] = w), JSON.stringify(w)]),
+      ...["dog", "the"].map((w): [string, (slots: Slots) => void, string] => [
+        w,
+        (slots) => (slots.words[0] = w),
+        JSON.stringify(w),
+      ]),
       ["?", (slots) => (slots.words[0] = "?"), undefined],
       // A file may not make the writer reserve memory for a million slots.
       ["capacity", (slots) => (slots.capacity = 1_000_000), `at most ${WORD_SLOTS}`],
@@ -362,7 +426,10 @@ describe("replay", () => {
     expect(log).toHaveLength(learns.length);
     expect(log.every((e) => e.newWordRate !== undefined && e.newWordRate > 0)).toBe(true);
     // Several new words, each learned as itself from its second learn.
-    expect((await publishedWeights(id)).model.learned).toMatchObject({ words: ["zorblax", "frobnitz", "yes", "quux"], uses: [4, 2, 1, 1] });
+    expect((await publishedWeights(id)).model.learned).toMatchObject({
+      words: ["zorblax", "frobnitz", "yes", "quux"],
+      uses: [4, 2, 1, 1],
+    });
     await expectPublishedIsReplay(id, tinyModel(), tinyVocab());
 
     // A version published, then more learns: a second publish is the replay of the whole log too.
@@ -381,7 +448,8 @@ describe("phrase memory", () => {
     const positions = tokens.length - 3;
     const recalled = async (fresh: boolean) => {
       let hits = 0;
-      for (let t = 3; t < tokens.length; t++) if (words(await predict(id, tokens.slice(0, t).join(" "), 3, fresh)).includes(tokens[t])) hits++;
+      for (let t = 3; t < tokens.length; t++)
+        if (words(await predict(id, tokens.slice(0, t).join(" "), 3, fresh)).includes(tokens[t])) hits++;
       return hits;
     };
     expect(await recalled(true)).toBeLessThan(positions / 2);
@@ -415,7 +483,11 @@ describe("phrase memory", () => {
 
     const { tensors, metadata } = decodeSafetensors(exported.slice());
     const before = await modelState(id);
-    const outside = { dtype: "I32" as const, shape: tensors.memory_ids.shape, data: new Int32Array(tensors.memory_ids.shape[0]).fill(1_000_000) };
+    const outside = {
+      dtype: "I32" as const,
+      shape: tensors.memory_ids.shape,
+      data: new Int32Array(tensors.memory_ids.shape[0]).fill(1_000_000),
+    };
     const bad = await importWeights(id, encodeSafetensors({ ...tensors, memory_ids: outside }, metadata));
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as ApiErrorBody).error.code).toBe("invalid_weights");

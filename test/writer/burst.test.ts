@@ -4,7 +4,20 @@ import { describe, expect, it } from "vitest";
 import { runtimeConfig } from "../../src/config.ts";
 import { weightsKey } from "../../src/store/kv-layout.ts";
 import { seedTinyModel, tinyModel } from "../helpers/tiny-model.ts";
-import { countKvWrites, sleep, writer, expectSameWeights, learn, logOf, modelInfo, publishedWeights, publishNow, replay, sentence, status } from "./support.ts";
+import {
+  countKvWrites,
+  sleep,
+  writer,
+  expectSameWeights,
+  learn,
+  logOf,
+  modelInfo,
+  publishedWeights,
+  publishNow,
+  replay,
+  sentence,
+  status,
+} from "./support.ts";
 
 describe("100 concurrent learns on one model", () => {
   it("logs and counts all 100, publishes a serial replay of the log, and keeps KV writes within the interval bound", async () => {
@@ -43,7 +56,12 @@ describe("100 concurrent learns on one model", () => {
     expect(published.manifest).toMatchObject({ version: 2, learns: 100 });
     expectSameWeights(published.model, replay(tinyModel(), log));
     const info = await modelInfo(id);
-    expect(info.body).toMatchObject({ id, version: 2, learns: 100, tokensLearned: log.reduce((n, e) => n + e.ids.length - 2, 0) });
+    expect(info.body).toMatchObject({
+      id,
+      version: 2,
+      learns: 100,
+      tokensLearned: log.reduce((n, e) => n + e.ids.length - 2, 0),
+    });
     expect(await status(id)).toMatchObject({ version: 2, publishedSeq: 100, versions: [1, 2] });
   });
 
@@ -77,7 +95,9 @@ describe("100 concurrent learns on one model", () => {
     await seedTinyModel(env.MODELS, id);
     const writes = await countKvWrites(id, { PUBLISH_INTERVAL_MS: "0" });
     const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => learn(id, sentence(i))));
-    const bodies = (await Promise.all(replies.map((r) => r.json()))) as { model: { version: number; published: boolean } }[];
+    const bodies = (await Promise.all(replies.map((r) => r.json()))) as {
+      model: { version: number; published: boolean };
+    }[];
     expect(bodies.every((b) => b.model.published)).toBe(true);
     // Publishes coalesce: a learn waiting behind a publish is carried by the next one.
     const versions = new Set(bodies.map((b) => b.model.version));

@@ -4,14 +4,34 @@ import { runtimeConfig } from "../../src/config.ts";
 import { parseManifest, readManifest, weightsKey } from "../../src/store/kv-layout.ts";
 import { type ApiErrorBody, authed, call, json } from "../helpers/api.ts";
 import { seedTinyModel, tinyModel } from "../helpers/tiny-model.ts";
-import { expectSameWeights, learnOk, logOf, modelInfo, publishedWeights, publishNow, replay, sentence, status } from "./support.ts";
+import {
+  expectSameWeights,
+  learnOk,
+  logOf,
+  modelInfo,
+  publishedWeights,
+  publishNow,
+  replay,
+  sentence,
+  status,
+} from "./support.ts";
 
 function create(body: unknown, type = "application/json") {
-  return call("/models", authed({ method: "POST", headers: { "content-type": type }, body: typeof body === "string" ? body : JSON.stringify(body) }));
+  return call(
+    "/models",
+    authed({
+      method: "POST",
+      headers: { "content-type": type },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    }),
+  );
 }
 
 function rollback(id: string, version: number) {
-  return call(`/models/${id}/rollback`, authed({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ version }) }));
+  return call(
+    `/models/${id}/rollback`,
+    authed({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ version }) }),
+  );
 }
 
 async function learnAndPublish(id: string, n: number): Promise<void> {
@@ -32,7 +52,15 @@ describe("POST /models", () => {
     expect(r.status).toBe(201);
     expect(r.headers.get("location")).toBe("/models/c1");
     const body = (await r.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ id: "c1", version: 1, base: { id: "b1", version: 1 }, vocab: 45, hidden: 16, output: "class", learns: 0 });
+    expect(body).toMatchObject({
+      id: "c1",
+      version: 1,
+      base: { id: "b1", version: 1 },
+      vocab: 45,
+      hidden: 16,
+      output: "class",
+      learns: 0,
+    });
 
     const child = await readManifest(env.MODELS, "c1");
     expect(child).toMatchObject({ version: 1, weightsKey: weightsKey("b1", 1), base: { id: "b1", version: 1 } });
@@ -50,7 +78,12 @@ describe("POST /models", () => {
     await learnOk("c1", sentence(2));
     expect(await publishNow("c1")).toBe(true);
     const c1 = await publishedWeights("c1");
-    expect(c1.manifest).toMatchObject({ version: 2, weightsKey: weightsKey("c1", 2), base: { id: "b1", version: 1 }, learns: 1 });
+    expect(c1.manifest).toMatchObject({
+      version: 2,
+      weightsKey: weightsKey("c1", 2),
+      base: { id: "b1", version: 1 },
+      learns: 1,
+    });
     expectSameWeights(c1.model, replay(tinyModel(), await logOf("c1")));
     expect((await readManifest(env.MODELS, "b1"))?.version).toBe(1);
     expect(await logOf("b1")).toHaveLength(1);
@@ -81,7 +114,14 @@ describe("POST /models", () => {
       expect(((await res.json()) as ApiErrorBody).error.code).toBe(code);
     }
     expect((await create({ id: "d5" }, "text/plain")).status).toBe(415);
-    const latin1 = await call("/models", authed({ method: "POST", headers: { "content-type": "application/json" }, body: new Uint8Array([0x7b, 0xff, 0x7d]) }));
+    const latin1 = await call(
+      "/models",
+      authed({
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: new Uint8Array([0x7b, 0xff, 0x7d]),
+      }),
+    );
     expect([latin1.status, ((await latin1.json()) as ApiErrorBody).error.code]).toEqual([400, "invalid_encoding"]);
     expect((await call("/models")).status).toBe(405);
     expect((await call("/models/d1", { method: "DELETE" })).status).toBe(405);

@@ -23,7 +23,9 @@ async function alarmAt(id: string): Promise<number | null> {
 /** Error lines (event names) the writer logged while `run` ran. */
 async function errorEvents(run: () => Promise<void>): Promise<string[]> {
   const events: string[] = [];
-  const spy = vi.spyOn(console, "error").mockImplementation((line: unknown) => void events.push((JSON.parse(String(line)) as { event: string }).event));
+  const spy = vi
+    .spyOn(console, "error")
+    .mockImplementation((line: unknown) => void events.push((JSON.parse(String(line)) as { event: string }).event));
   try {
     await run();
   } finally {
@@ -60,7 +62,10 @@ describe("a model whose learns cannot be published stays recoverable", () => {
     const s = await writer(id).status(id);
     expect(s.ok && s.versions).toEqual([1]);
     // Nothing burned: the next version made is 2.
-    const r = await call(`/models/${id}/rollback`, authed({ method: "POST", headers: { "content-type": "application/json" }, body: '{"version": 1}' }));
+    const r = await call(
+      `/models/${id}/rollback`,
+      authed({ method: "POST", headers: { "content-type": "application/json" }, body: '{"version": 1}' }),
+    );
     expect(await r.json()).toEqual({ restored: 1, model: { id, version: 2, published: true } });
   });
 
@@ -73,7 +78,9 @@ describe("a model whose learns cannot be published stays recoverable", () => {
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
     const body = (await refused.json()) as ApiErrorBody;
     expect(body.error.code).toBe("publish_failed");
-    expect(body.error.message).toMatch(/cannot publish its learns \(W\[0\] = NaN is not finite; next attempt in \d+ s\); readers get version 1\. Roll back/);
+    expect(body.error.message).toMatch(
+      /cannot publish its learns \(W\[0\] = NaN is not finite; next attempt in \d+ s\); readers get version 1\. Roll back/,
+    );
     const fresh = await call(`/models/${id}/predict?prefix=the&fresh=1`);
     expect(fresh.status).toBe(503);
     expect(((await fresh.json()) as ApiErrorBody).error.code).toBe("publish_failed");
@@ -81,7 +88,10 @@ describe("a model whose learns cannot be published stays recoverable", () => {
     expect(published.status).toBe(200);
     expect(((await published.json()) as { model: { version: number } }).model.version).toBe(1);
 
-    const r = await call(`/models/${id}/rollback`, authed({ method: "POST", headers: { "content-type": "application/json" }, body: '{"version": 1}' }));
+    const r = await call(
+      `/models/${id}/rollback`,
+      authed({ method: "POST", headers: { "content-type": "application/json" }, body: '{"version": 1}' }),
+    );
     expect(r.status).toBe(200);
     expectSameWeights((await publishedWeights(id)).model, tinyModel());
     await learnOk(id, sentence(3));
@@ -94,7 +104,10 @@ describe("a model whose learns cannot be published stays recoverable", () => {
     await failingModel(id);
     await publishNow(id);
     const file = await (await call(`/models/${id}/model/weights`)).arrayBuffer();
-    const r = await call(`/models/${id}/model/weights`, authed({ method: "PUT", headers: { "content-type": "application/octet-stream" }, body: file }));
+    const r = await call(
+      `/models/${id}/model/weights`,
+      authed({ method: "PUT", headers: { "content-type": "application/octet-stream" }, body: file }),
+    );
     expect(r.status).toBe(200);
     await learnOk(id, sentence(4));
     expect(await publishNow(id)).toBe(true);

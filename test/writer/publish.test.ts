@@ -25,7 +25,12 @@ describe("read paths", () => {
     expect(replies.map((r) => r.model)).toEqual(replies.map(() => ({ id, version: 2, published: false })));
 
     // The writer's weights: exactly the log replayed, visible at once with fresh=1.
-    const expected = predictWords(textModel(replay(tinyModel(), await logOf(id)), tinyVocab(), LIMITS.maxSentenceTokens), ["the", "quick", "brown", "fox"], 20, LIMITS.prefixWindow);
+    const expected = predictWords(
+      textModel(replay(tinyModel(), await logOf(id)), tinyVocab(), LIMITS.maxSentenceTokens),
+      ["the", "quick", "brown", "fox"],
+      20,
+      LIMITS.prefixWindow,
+    );
     const fresh = await json<PredictBody>(`${q}&fresh=1`);
     expect(fresh.body.predictions).toEqual(expected.predictions);
     expect(fresh.body.predictions).not.toEqual(before.body.predictions);

@@ -8,7 +8,12 @@ import { learningModel } from "../../src/writer/replay.ts";
 import { tinyModel, tinyVocab } from "../helpers/tiny-model.ts";
 import { sampleMeta } from "../store/fixtures.ts";
 
-const OPTIONS = { lr: LEARN_BOUNDS.lr.default, truncate: LEARN_BOUNDS.truncate.default, steps: LEARN_BOUNDS.steps.default, ...UPDATE_GUARDS };
+const OPTIONS = {
+  lr: LEARN_BOUNDS.lr.default,
+  truncate: LEARN_BOUNDS.truncate.default,
+  steps: LEARN_BOUNDS.steps.default,
+  ...UPDATE_GUARDS,
+};
 
 /** A writer's model that has learned with /learn's options: anchor, phrase memory and a learned word. */
 function learned(): TextModel {

@@ -4,11 +4,27 @@ import { describe, expect, it, vi } from "vitest";
 import { seedTinyModel, tinyModel } from "../helpers/tiny-model.ts";
 import { json } from "../helpers/api.ts";
 import { readManifest } from "../../src/store/kv-layout.ts";
-import { expectSameWeights, learn, learnOk, logOf, publishedWeights, publishNow, replay, sentence, status, writer } from "./support.ts";
+import {
+  expectSameWeights,
+  learn,
+  learnOk,
+  logOf,
+  publishedWeights,
+  publishNow,
+  replay,
+  sentence,
+  status,
+  writer,
+} from "./support.ts";
 
 /** Sends each sentence, concurrently; `acked` resolves to those acknowledged with 200. */
 function stream(id: string, sentences: string[]): { first: Promise<unknown>; acked: Promise<string[]> } {
-  const sends = sentences.map((s) => learn(id, s).then((r) => (r.status === 200 ? s : null), () => null));
+  const sends = sentences.map((s) =>
+    learn(id, s).then(
+      (r) => (r.status === 200 ? s : null),
+      () => null,
+    ),
+  );
   return { first: Promise.race(sends), acked: Promise.all(sends).then((r) => r.filter((s) => s !== null)) };
 }
 

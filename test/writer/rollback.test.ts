@@ -6,10 +6,27 @@ import { predictWords, textModel } from "../../src/model/text-model.ts";
 import { weightsKey } from "../../src/store/kv-layout.ts";
 import { type ApiErrorBody, AUTH, authed, call, json } from "../helpers/api.ts";
 import { seedTinyModel, tinyVocab } from "../helpers/tiny-model.ts";
-import { expectSameWeights, learnOk, logOf, publishedWeights, publishNow, replay, sentence, status, writer } from "./support.ts";
+import {
+  expectSameWeights,
+  learnOk,
+  logOf,
+  publishedWeights,
+  publishNow,
+  replay,
+  sentence,
+  status,
+  writer,
+} from "./support.ts";
 
 function rollback(id: string, body: unknown, type = "application/json") {
-  return call(`/models/${id}/rollback`, authed({ method: "POST", headers: { "content-type": type }, body: typeof body === "string" ? body : JSON.stringify(body) }));
+  return call(
+    `/models/${id}/rollback`,
+    authed({
+      method: "POST",
+      headers: { "content-type": type },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    }),
+  );
 }
 
 async function learnAndPublish(id: string, from: number, to: number): Promise<void> {
@@ -17,7 +34,8 @@ async function learnAndPublish(id: string, from: number, to: number): Promise<vo
   expect(await publishNow(id)).toBe(true);
 }
 
-const sameBytes = (a: ArrayBuffer, b: ArrayBuffer) => a.byteLength === b.byteLength && new Uint8Array(a).every((x, i) => x === new Uint8Array(b)[i]);
+const sameBytes = (a: ArrayBuffer, b: ArrayBuffer) =>
+  a.byteLength === b.byteLength && new Uint8Array(a).every((x, i) => x === new Uint8Array(b)[i]);
 
 describe("POST /models/:id/rollback", () => {
   it("restores an earlier version's weights exactly, as a new version that later learns (and a restart) build on", async () => {
@@ -41,14 +59,26 @@ describe("POST /models/:id/rollback", () => {
 
     // KV: a new version naming version 2's immutable blob, with version 2's counters.
     const v5 = await publishedWeights(id);
-    expect(v5.manifest).toMatchObject({ version: 5, weightsKey: v2.manifest.weightsKey, learns: 3, tokensLearned: v2.manifest.tokensLearned });
+    expect(v5.manifest).toMatchObject({
+      version: 5,
+      weightsKey: v2.manifest.weightsKey,
+      learns: 3,
+      tokensLearned: v2.manifest.tokensLearned,
+    });
     const served = await call(`/models/${id}/model/weights`, { headers: AUTH });
     expect(sameBytes(await served.arrayBuffer(), v2.bytes)).toBe(true);
     expectSameWeights(v5.model, v2.model);
 
     // The writer's in-memory weights are version 2's too.
-    const expected = predictWords(textModel(v2.model, tinyVocab(), LIMITS.maxSentenceTokens), ["the", "quick"], 10, LIMITS.prefixWindow);
-    const fresh = await json<{ predictions: unknown; model: { version: number; learns: number } }>(`/models/${id}/predict?prefix=the+quick&k=10&fresh=1`);
+    const expected = predictWords(
+      textModel(v2.model, tinyVocab(), LIMITS.maxSentenceTokens),
+      ["the", "quick"],
+      10,
+      LIMITS.prefixWindow,
+    );
+    const fresh = await json<{ predictions: unknown; model: { version: number; learns: number } }>(
+      `/models/${id}/predict?prefix=the+quick&k=10&fresh=1`,
+    );
     expect(fresh.body.predictions).toEqual(expected.predictions);
     expect(fresh.body.model).toMatchObject({ version: 5, learns: 3 });
     const after = await status(id);

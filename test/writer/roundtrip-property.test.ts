@@ -30,7 +30,11 @@ interface Spec {
   hyperparameters: Record<string, number>;
 }
 
-const count = fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.constant(MAX_COUNT), fc.integer({ min: 0, max: MAX_COUNT }));
+const count = fc.oneof(
+  fc.integer({ min: 0, max: 1000 }),
+  fc.constant(MAX_COUNT),
+  fc.integer({ min: 0, max: MAX_COUNT }),
+);
 const newWord = fc.stringMatching(/^[a-z]{1,12}$/).map((w) => `zq${w}`);
 
 const specs: fc.Arbitrary<Spec> = fc.record({
@@ -53,7 +57,10 @@ const specs: fc.Arbitrary<Spec> = fc.record({
   memory: fc.array(fc.array(fc.nat(), { minLength: 2, maxLength: 66 }), { maxLength: 5 }),
   learns: count,
   tokensLearned: count,
-  hyperparameters: fc.dictionary(fc.constantFrom("lr", "hidden", "seed", "epochs"), fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 })),
+  hyperparameters: fc.dictionary(
+    fc.constantFrom("lr", "hidden", "seed", "epochs"),
+    fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }),
+  ),
 });
 
 /** The model a spec describes, built the way the writer builds one. */
@@ -88,17 +95,32 @@ function modelOf(spec: Spec): RnnLm {
 
 function fileOf(spec: Spec): Uint8Array {
   const now = "2026-01-01T00:00:00.000Z";
-  const meta: ModelMeta = { version: 7, vocabHash: vocabHash(tinyVocab()), createdAt: now, updatedAt: now, learns: spec.learns, tokensLearned: spec.tokensLearned, hyperparameters: spec.hyperparameters };
+  const meta: ModelMeta = {
+    version: 7,
+    vocabHash: vocabHash(tinyVocab()),
+    createdAt: now,
+    updatedAt: now,
+    learns: spec.learns,
+    tokensLearned: spec.tokensLearned,
+    hyperparameters: spec.hyperparameters,
+  };
   return encodeModel(modelOf(spec), meta, { dtype: spec.dtype });
 }
 
 /** Everything of a decoded model beyond its weight tensors. */
 function extras(m: RnnLm) {
-  return { learned: m.learned ?? null, memory: m.memory?.sentences().map((s) => Array.from(s)) ?? [], anchor: m.anchor ?? null };
+  return {
+    learned: m.learned ?? null,
+    memory: m.memory?.sentences().map((s) => Array.from(s)) ?? [],
+    anchor: m.anchor ?? null,
+  };
 }
 
 const put = (id: string, body: Uint8Array | ArrayBuffer) =>
-  call(`/models/${id}/model/weights`, authed({ method: "PUT", headers: { "content-type": "application/octet-stream" }, body }));
+  call(
+    `/models/${id}/model/weights`,
+    authed({ method: "PUT", headers: { "content-type": "application/octet-stream" }, body }),
+  );
 
 let run = 0;
 
@@ -116,9 +138,22 @@ describe("any file encodeModel writes round-trips through import, learn, publish
         const first = decodeModel((await publishedWeights(id)).bytes);
         expectSameWeights(first.model, sent.model);
         // A model that learns has slots for new words: a file without them gets empty ones.
-        const slots = { base: sent.model.vocab, capacity: WORD_SLOTS, clock: 0, words: [], uses: [], lastUse: [], teachers: [], firstBy: [] };
+        const slots = {
+          base: sent.model.vocab,
+          capacity: WORD_SLOTS,
+          clock: 0,
+          words: [],
+          uses: [],
+          lastUse: [],
+          teachers: [],
+          firstBy: [],
+        };
         expect(extras(first.model)).toEqual({ ...extras(sent.model), learned: sent.model.learned ?? slots });
-        expect(first.meta).toMatchObject({ learns: spec.learns, tokensLearned: spec.tokensLearned, hyperparameters: sent.meta.hyperparameters });
+        expect(first.meta).toMatchObject({
+          learns: spec.learns,
+          tokensLearned: spec.tokensLearned,
+          hyperparameters: sent.meta.hyperparameters,
+        });
 
         await learnOk(id, `${WORDS[spec.seed % WORDS.length]} the ${spec.learned?.words[0] ?? "cat"} sat`);
         expect(await publishNow(id)).toBe(true);

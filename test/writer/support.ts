@@ -73,7 +73,6 @@ export function replay(start: RnnLm, entries: readonly LogEntry[]): RnnLm {
   return m;
 }
 
-
 const bytesOf = (t: Float32Array) => new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
 
 /** Byte-for-byte equality of every weight tensor (a float compare would let -0 equal 0). */
@@ -84,7 +83,10 @@ export function expectSameWeights(actual: RnnLm, expected: RnnLm): void {
   for (const name of Object.keys(e)) {
     const [x, y] = [bytesOf(a[name]), bytesOf(e[name])];
     expect(x.length, `tensor ${name} size`).toBe(y.length);
-    expect(x.findIndex((b, i) => b !== y[i]), `first differing byte of tensor ${name}`).toBe(-1);
+    expect(
+      x.findIndex((b, i) => b !== y[i]),
+      `first differing byte of tensor ${name}`,
+    ).toBe(-1);
   }
 }
 
@@ -158,10 +160,22 @@ export async function expectPublishedIsReplay(id: string, start: RnnLm, vocab: V
  * it once the request is authenticated): a second teacher for the quorums of new words and the
  * phrase memory.
  */
-export async function learnAs(id: string, sub: string, text: string, options: { lr?: number; blocked?: string[] } = {}): Promise<void> {
+export async function learnAs(
+  id: string,
+  sub: string,
+  text: string,
+  options: { lr?: number; blocked?: string[] } = {},
+): Promise<void> {
   const { lr, truncate, steps } = LEARN_BOUNDS;
   const tokens = tokenize(text, LIMITS.maxSentenceTokens);
   const blocked = options.blocked && { blocked: options.blocked };
-  const r = await writer(id).learn(id, { tokens, lr: options.lr ?? lr.default, truncate: truncate.default, steps: steps.default, sub, ...blocked });
+  const r = await writer(id).learn(id, {
+    tokens,
+    lr: options.lr ?? lr.default,
+    truncate: truncate.default,
+    steps: steps.default,
+    sub,
+    ...blocked,
+  });
   expect(r.ok, `learn by ${sub}: ${JSON.stringify(text)}`).toBe(true);
 }

@@ -28,9 +28,19 @@ async function seed(id: string, words: number, hidden: number, classes: number):
   const all = [...SPECIALS, ...Array.from({ length: words }, (_, i) => word(i))];
   const vocab: Vocab = { words: all, index: new Map(all.map((w, i) => [w, i])) };
   const counts = all.map((_, i) => (i === 0 ? 0 : 1 / i));
-  const model: RnnLm = initModel({ vocab: all.length, hidden, classStart: assignClasses(counts, classes) }, seededRng(3));
+  const model: RnnLm = initModel(
+    { vocab: all.length, hidden, classStart: assignClasses(counts, classes) },
+    seededRng(3),
+  );
   const now = new Date().toISOString();
-  const fields = { version: 1, vocabHash: vocabHash(vocab), createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0 };
+  const fields = {
+    version: 1,
+    vocabHash: vocabHash(vocab),
+    createdAt: now,
+    updatedAt: now,
+    tokensLearned: 0,
+    learns: 0,
+  };
   await publishVersion(env.MODELS, id, encodeModel(model, { ...fields, hyperparameters: {} }), fields, { vocab });
   return vocab;
 }
@@ -57,35 +67,39 @@ describe("learn throughput through one Durable Object", () => {
   it.each([
     { name: "tiny", words: 42, hidden: 16, classes: 6, n: 200 },
     { name: "shipped-shape", words: 10_000, hidden: 100, classes: 100, n: 100 },
-  ])("$name model: learns per second and KV writes per 100 learns", { timeout: 30_000 }, async ({ name, words, hidden, classes, n }) => {
-    const id = `tp-${name}`;
-    const vocab = await seed(id, words, hidden, classes);
-    const writes = await countKvWrites(id, { PUBLISH_INTERVAL_MS: String(INTERVAL_MS) });
-    const text = sentences(vocab, 2 * n + 5);
-    for (const s of text.slice(0, 5)) await learn(id, s); // load and warm up
+  ])(
+    "$name model: learns per second and KV writes per 100 learns",
+    { timeout: 30_000 },
+    async ({ name, words, hidden, classes, n }) => {
+      const id = `tp-${name}`;
+      const vocab = await seed(id, words, hidden, classes);
+      const writes = await countKvWrites(id, { PUBLISH_INTERVAL_MS: String(INTERVAL_MS) });
+      const text = sentences(vocab, 2 * n + 5);
+      for (const s of text.slice(0, 5)) await learn(id, s); // load and warm up
 
-    const started = performance.now();
-    const serial = await timed(async () => {
-      const out = [];
-      for (const s of text.slice(5, 5 + n)) out.push(await learn(id, s));
-      return out;
-    });
-    const concurrent = await timed(() => Promise.all(text.slice(5 + n).map((s) => learn(id, s))));
-    await publishNow(id); // the last, pending learns
-    const elapsed = performance.now() - started;
+      const started = performance.now();
+      const serial = await timed(async () => {
+        const out = [];
+        for (const s of text.slice(5, 5 + n)) out.push(await learn(id, s));
+        return out;
+      });
+      const concurrent = await timed(() => Promise.all(text.slice(5 + n).map((s) => learn(id, s))));
+      await publishNow(id); // the last, pending learns
+      const elapsed = performance.now() - started;
 
-    const learns = 2 * n + 5;
-    const publishes = writes.puts.filter((k) => k.endsWith(":manifest")).length;
-    const kvWrites = writes.puts.length + writes.deletes.length;
-    console.log(
-      `[throughput] ${name} (V=${vocab.words.length}, H=${hidden}, K=${classes}, 12-word sentences): ` +
-        `sequential ${serial.rate.toFixed(0)} learns/s (${(serial.ms / n).toFixed(2)} ms each), ` +
-        `concurrent ${concurrent.rate.toFixed(0)} learns/s; ${learns} learns in ${(elapsed / 1000).toFixed(2)} s, ` +
-        `${publishes} publishes, ${kvWrites} KV writes = ${((100 * kvWrites) / learns).toFixed(2)} per 100 learns ` +
-        `(interval ${INTERVAL_MS} ms)`,
-    );
-    // One publish per interval at most (plus the final forced one), two writes each.
-    expect(publishes).toBeLessThanOrEqual(2 + Math.floor(elapsed / INTERVAL_MS));
-    expect(writes.puts.length).toBe(2 * publishes);
-  });
+      const learns = 2 * n + 5;
+      const publishes = writes.puts.filter((k) => k.endsWith(":manifest")).length;
+      const kvWrites = writes.puts.length + writes.deletes.length;
+      console.log(
+        `[throughput] ${name} (V=${vocab.words.length}, H=${hidden}, K=${classes}, 12-word sentences): ` +
+          `sequential ${serial.rate.toFixed(0)} learns/s (${(serial.ms / n).toFixed(2)} ms each), ` +
+          `concurrent ${concurrent.rate.toFixed(0)} learns/s; ${learns} learns in ${(elapsed / 1000).toFixed(2)} s, ` +
+          `${publishes} publishes, ${kvWrites} KV writes = ${((100 * kvWrites) / learns).toFixed(2)} per 100 learns ` +
+          `(interval ${INTERVAL_MS} ms)`,
+      );
+      // One publish per interval at most (plus the final forced one), two writes each.
+      expect(publishes).toBeLessThanOrEqual(2 + Math.floor(elapsed / INTERVAL_MS));
+      expect(writes.puts.length).toBe(2 * publishes);
+    },
+  );
 });

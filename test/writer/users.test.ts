@@ -21,7 +21,13 @@ const PREFIXES = ["the quick", "a cat sat on", "i", "my new", "zork the"];
 
 /** The personal predictions' response bodies, as bytes a client gets. */
 async function personalAnswers(model: string, user: string): Promise<string[]> {
-  return Promise.all(PREFIXES.map(async (p) => (await call(`/models/${model}/predict?k=5&user=${user}&prefix=${encodeURIComponent(p)}`, { headers: AUTH })).text()));
+  return Promise.all(
+    PREFIXES.map(async (p) =>
+      (
+        await call(`/models/${model}/predict?k=5&user=${user}&prefix=${encodeURIComponent(p)}`, { headers: AUTH })
+      ).text(),
+    ),
+  );
 }
 
 async function userLearn(model: string, user: string, text: string): Promise<void> {
@@ -48,7 +54,9 @@ describe("personal layers", () => {
     await seedTinyModel(env.MODELS, model);
     for (let i = 0; i < 5; i++) await userLearn(model, "bob", personal(i + 100));
     const before = await personalAnswers(model, "bob");
-    const shared = await Promise.all(PREFIXES.map(async (p) => (await call(`/models/${model}/predict?k=5&prefix=${encodeURIComponent(p)}`)).text()));
+    const shared = await Promise.all(
+      PREFIXES.map(async (p) => (await call(`/models/${model}/predict?k=5&prefix=${encodeURIComponent(p)}`)).text()),
+    );
     const alice = store("alice");
     for (let i = 0; i < 1000; i++) {
       const r = await alice.learn("alice", model, tokenize(personal(i), 64));
@@ -57,7 +65,11 @@ describe("personal layers", () => {
     expect(await personalAnswers(model, "bob")).toEqual(before);
     // Alice's did change, and the shared model's did not.
     expect(await personalAnswers(model, "alice")).not.toEqual(before);
-    expect(await Promise.all(PREFIXES.map(async (p) => (await call(`/models/${model}/predict?k=5&prefix=${encodeURIComponent(p)}`)).text()))).toEqual(shared);
+    expect(
+      await Promise.all(
+        PREFIXES.map(async (p) => (await call(`/models/${model}/predict?k=5&prefix=${encodeURIComponent(p)}`)).text()),
+      ),
+    ).toEqual(shared);
     const info = await json<{ learns: number; learnedWords: number }>("/users/alice", { headers: AUTH });
     expect(info.body).toMatchObject({ learns: 1000, learnedWords: 2 });
   }, 120_000);
@@ -65,12 +77,20 @@ describe("personal layers", () => {
   it("serve a user's learns at once (read-your-writes) and their own words", async () => {
     const model = "ryw";
     await seedTinyModel(env.MODELS, model);
-    const ask = async () => (await json<{ predictions: { word: string }[] }>(`/models/${model}/predict?k=3&user=carol&prefix=the+red+zork`, { headers: AUTH })).body.predictions.map((p) => p.word);
+    const ask = async () =>
+      (
+        await json<{ predictions: { word: string }[] }>(`/models/${model}/predict?k=3&user=carol&prefix=the+red+zork`, {
+          headers: AUTH,
+        })
+      ).body.predictions.map((p) => p.word);
     for (let i = 0; i < 3; i++) await userLearn(model, "carol", "the red zork frobnicate blue");
     expect(await ask()).toContain("frobnicate");
     // Suggestions carry their written forms, as the shared model's do ("i" is written "I").
     await userLearn(model, "carol", "zork and i sat");
-    const r = await json<{ predictions: { word: string; text: string }[] }>(`/models/${model}/predict?k=50&user=carol&prefix=zork+and`, { headers: AUTH });
+    const r = await json<{ predictions: { word: string; text: string }[] }>(
+      `/models/${model}/predict?k=50&user=carol&prefix=zork+and`,
+      { headers: AUTH },
+    );
     const i = r.body.predictions.find((p) => p.word === "i");
     expect(i?.text).toBe("I");
     for (const p of r.body.predictions) expect(p.text).toBe(writtenForm(tinyVocab(), p.word));
@@ -83,7 +103,10 @@ describe("personal layers", () => {
     const n = CHECKPOINT_LEARNS + 7;
     for (let i = 0; i < n; i++) await userLearn(model, "dave", personal(i));
     const before = await personalAnswers(model, "dave");
-    const rows = await runInDurableObject(store("dave"), (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM user_log").one().n);
+    const rows = await runInDurableObject(
+      store("dave"),
+      (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM user_log").one().n,
+    );
     expect(rows, "a log tail to replay").toBe(7);
     await evictDurableObject(store("dave"));
     expect(await personalAnswers(model, "dave")).toEqual(before);
@@ -94,7 +117,14 @@ describe("personal layers", () => {
     const model = "erase";
     await seedTinyModel(env.MODELS, model);
     for (let i = 0; i < CHECKPOINT_LEARNS + 3; i++) await userLearn(model, "erin", personal(i));
-    await call("/users/erin/forget", authed({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ word: "fox" }) }));
+    await call(
+      "/users/erin/forget",
+      authed({
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ word: "fox" }),
+      }),
+    );
     expect(await personalAnswers(model, "erin")).not.toEqual(await sharedAnswers(model));
     const r = await json<{ erased: boolean }>("/users/erin", authed({ method: "DELETE" }));
     expect(r).toEqual({ status: 200, body: { id: "erin", erased: true } });
@@ -110,7 +140,11 @@ describe("personal layers", () => {
     expect(keys.filter((k) => k.includes("erin"))).toEqual([]);
     const rows = await runInDurableObject(store("erin"), (_, state) => {
       const sql = state.storage.sql;
-      const tables = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").toArray();
+      const tables = sql
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+        )
+        .toArray();
       return tables.map(({ name }) => [name, sql.exec<{ n: number }>(`SELECT count(*) AS n FROM "${name}"`).one().n]);
     });
     expect(rows.filter(([, n]) => n !== 0)).toEqual([]);
@@ -125,7 +159,13 @@ describe("personal layers", () => {
     await seedTinyModel(env.MODELS, model);
     for (let i = 0; i < 6; i++) await userLearn(model, "fay", personal(i));
     const prefix = "zork the";
-    const personalNow = async () => (await json<{ predictions: unknown; model: { version: number } }>(`/models/${model}/predict?k=5&user=fay&prefix=zork+the`, { headers: AUTH })).body;
+    const personalNow = async () =>
+      (
+        await json<{ predictions: unknown; model: { version: number } }>(
+          `/models/${model}/predict?k=5&user=fay&prefix=zork+the`,
+          { headers: AUTH },
+        )
+      ).body;
 
     // Publish: the shared model learns and publishes version 2.
     for (let i = 0; i < 5; i++) await learnOk(model, sentence(i));
@@ -136,7 +176,10 @@ describe("personal layers", () => {
     expect(now.predictions).toEqual(await expectedPredictions(model, "fay", prefix));
 
     // Rollback to version 1: version 3 holds version 1's weights.
-    const back = await call(`/models/${model}/rollback`, authed({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ version: 1 }) }));
+    const back = await call(
+      `/models/${model}/rollback`,
+      authed({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ version: 1 }) }),
+    );
     expect(back.status).toBe(200);
     await sleep(1100);
     now = await personalNow();
@@ -146,7 +189,14 @@ describe("personal layers", () => {
     // Import: other weights of the same architecture become version 4.
     await seedTinyModel(env.MODELS, "moves-other", 1, tinyModel(7));
     const other = await call("/models/moves-other/model/weights");
-    const put = await call(`/models/${model}/model/weights`, authed({ method: "PUT", headers: { "content-type": "application/octet-stream" }, body: await other.arrayBuffer() }));
+    const put = await call(
+      `/models/${model}/model/weights`,
+      authed({
+        method: "PUT",
+        headers: { "content-type": "application/octet-stream" },
+        body: await other.arrayBuffer(),
+      }),
+    );
     expect(put.status).toBe(200);
     await sleep(1100);
     now = await personalNow();
@@ -159,7 +209,9 @@ describe("personal layers", () => {
 });
 
 async function sharedAnswers(model: string): Promise<string[]> {
-  return Promise.all(PREFIXES.map(async (p) => (await call(`/models/${model}/predict?k=5&prefix=${encodeURIComponent(p)}`)).text()));
+  return Promise.all(
+    PREFIXES.map(async (p) => (await call(`/models/${model}/predict?k=5&prefix=${encodeURIComponent(p)}`)).text()),
+  );
 }
 
 const predictionsOf = (text: string) => (JSON.parse(text) as { predictions: unknown }).predictions;

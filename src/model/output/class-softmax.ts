@@ -61,7 +61,14 @@ export function classNegLogProb(m: RnnLm, s: Float64Array, y: number, x: OutputS
  * -ln P(y | s); accumulates dL/dC, dL/dV (target class rows only) and dL/dD
  * into g; writes dL/ds into ds.
  */
-export function classBackward(m: RnnLm, s: Float64Array, y: number, g: Gradient, ds: Float64Array, x: OutputScratch): number {
+export function classBackward(
+  m: RnnLm,
+  s: Float64Array,
+  y: number,
+  g: Gradient,
+  ds: Float64Array,
+  x: OutputScratch,
+): number {
   const out = classOf(m);
   const loss = classNegLogProb(m, s, y, x);
   const c = out.wordClass[y];
@@ -104,7 +111,14 @@ export const PRUNE_MARGIN = 1 + 1e-12;
  * classes of the words it boosts are visited first, after which every word
  * left has at most backoff · P(c), and the same bound holds.
  */
-export function classTopK(m: RnnLm, s: Float64Array, k: number, allowed: (id: number) => boolean, x: OutputScratch, r: Recollection | null): TopK {
+export function classTopK(
+  m: RnnLm,
+  s: Float64Array,
+  k: number,
+  allowed: (id: number) => boolean,
+  x: OutputScratch,
+  r: Recollection | null,
+): TopK {
   const out = classOf(m);
   const { classProbs, probs } = x;
   softmaxRows(out.C, 0, out.classes, s, classProbs, x.classDirect);
@@ -112,7 +126,8 @@ export function classTopK(m: RnnLm, s: Float64Array, k: number, allowed: (id: nu
   const offerClass = (c: number) => {
     const from = out.classStart[c];
     softmaxRows(m.V, from, out.classStart[c + 1], s, probs, x.wordDirect);
-    for (let w = from; w < out.classStart[c + 1]; w++) if (allowed(w)) top.offer(w, mixed(classProbs[c] * probs[w - from], w, r));
+    for (let w = from; w < out.classStart[c + 1]; w++)
+      if (allowed(w)) top.offer(w, mixed(classProbs[c] * probs[w - from], w, r));
   };
   const visited = new Set<number>();
   for (const w of r?.boosts.keys() ?? []) {

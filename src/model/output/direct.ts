@@ -58,7 +58,13 @@ function mix(h: number, x: number): number {
  * Sets the feature bases for the position that has just read ids[t]: the
  * n-gram histories ids[t - n + 1 .. t] for n < order, as far back as ids goes.
  */
-export function setHistory(direct: DirectLayer, ids: ArrayLike<number>, t: number, word: DirectScores, cls: DirectScores): void {
+export function setHistory(
+  direct: DirectLayer,
+  ids: ArrayLike<number>,
+  t: number,
+  word: DirectScores,
+  cls: DirectScores,
+): void {
   const mask = direct.D.length - 1;
   const layer = direct.layer;
   const P = layer?.delta ?? NO_LAYER;
@@ -87,7 +93,14 @@ export function addDirectScores(x: DirectScores, from: number, to: number, score
   if (x.P.length > 0) addHashed(x.P, x.layerBases, x.count, from, to, scores);
 }
 
-function addHashed(table: Float32Array, bases: Int32Array, count: number, from: number, to: number, scores: Float64Array): void {
+function addHashed(
+  table: Float32Array,
+  bases: Int32Array,
+  count: number,
+  from: number,
+  to: number,
+  scores: Float64Array,
+): void {
   const mask = table.length - 1;
   for (let n = 0; n < count; n++) {
     const base = bases[n] + from;
@@ -99,7 +112,14 @@ function addHashed(table: Float32Array, bases: Int32Array, count: number, from: 
  * Backward of -ln probs[target - from] into the direct weights: each score's
  * error (probs - onehot(target)) is its feature weights' gradient.
  */
-export function directBackward(x: DirectScores, from: number, to: number, probs: Float64Array, target: number, g: Gradient): void {
+export function directBackward(
+  x: DirectScores,
+  from: number,
+  to: number,
+  probs: Float64Array,
+  target: number,
+  g: Gradient,
+): void {
   const mask = x.D.length - 1;
   for (let n = 0; n < x.count; n++) {
     const base = x.bases[n] + from;

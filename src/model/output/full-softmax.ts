@@ -20,7 +20,14 @@ export function fullNegLogProb(m: RnnLm, s: Float64Array, y: number, x: OutputSc
 }
 
 /** -ln P(y | s); accumulates dL/dV and dL/dD into g and writes dL/ds into ds. */
-export function fullBackward(m: RnnLm, s: Float64Array, y: number, g: Gradient, ds: Float64Array, x: OutputScratch): number {
+export function fullBackward(
+  m: RnnLm,
+  s: Float64Array,
+  y: number,
+  g: Gradient,
+  ds: Float64Array,
+  x: OutputScratch,
+): number {
   const { probs, wordDirect } = x;
   fullDistribution(m, s, probs, wordDirect);
   // touchRows first: it may grow (replace) g.vRows.
@@ -32,7 +39,14 @@ export function fullBackward(m: RnnLm, s: Float64Array, y: number, g: Gradient, 
 }
 
 /** The k most probable ids among those `allowed`, exactly. */
-export function fullTopK(m: RnnLm, s: Float64Array, k: number, allowed: (id: number) => boolean, x: OutputScratch, r: Recollection | null): TopK {
+export function fullTopK(
+  m: RnnLm,
+  s: Float64Array,
+  k: number,
+  allowed: (id: number) => boolean,
+  x: OutputScratch,
+  r: Recollection | null,
+): TopK {
   const { probs } = x;
   fullDistribution(m, s, probs, x.wordDirect);
   const top = new TopK(k);

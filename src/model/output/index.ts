@@ -40,7 +40,14 @@ export function negLogProb(m: RnnLm, s: Float64Array, y: number, x: OutputScratc
 }
 
 /** -ln P(y | s), accumulating the output layer's gradient into g and writing dL/ds into ds. */
-export function outputBackward(m: RnnLm, s: Float64Array, y: number, g: Gradient, ds: Float64Array, x: OutputScratch): number {
+export function outputBackward(
+  m: RnnLm,
+  s: Float64Array,
+  y: number,
+  g: Gradient,
+  ds: Float64Array,
+  x: OutputScratch,
+): number {
   return m.output.kind === "full" ? fullBackward(m, s, y, g, ds, x) : classBackward(m, s, y, g, ds, x);
 }
 
@@ -54,6 +61,13 @@ export function distribution(m: RnnLm, s: Float64Array, out: Float64Array, x: Ou
  * The k most probable ids among those allowed, exactly, best first; with a recollection of the
  * phrase memory at this position (src/model/phrase-memory.ts), by the mixture's probabilities.
  */
-export function topK(m: RnnLm, s: Float64Array, k: number, allowed: (id: number) => boolean, x: OutputScratch, r: Recollection | null = null): TopK {
+export function topK(
+  m: RnnLm,
+  s: Float64Array,
+  k: number,
+  allowed: (id: number) => boolean,
+  x: OutputScratch,
+  r: Recollection | null = null,
+): TopK {
   return m.output.kind === "full" ? fullTopK(m, s, k, allowed, x, r) : classTopK(m, s, k, allowed, x, r);
 }
