@@ -1,6 +1,6 @@
-import { hiddenAfter, type Workspace } from "./lm.ts";
+import { nextWordContext, type Workspace } from "./lm.ts";
 import type { RnnLm } from "./model.ts";
-import { type OutputScratch, useHistory } from "./output/index.ts";
+import type { OutputScratch } from "./output/index.ts";
 import { PRUNE_MARGIN } from "./output/class-softmax.ts";
 import { fullDistribution } from "./output/full-softmax.ts";
 import { softmaxRows } from "./output/rows.ts";
@@ -251,7 +251,6 @@ export function completeNext(
   allowed: (id: number) => boolean,
   ws: Workspace,
 ): { id: number; p: number }[] {
-  const s = hiddenAfter(m, ids, ids.length, ws);
-  useHistory(m, ids, ids.length - 1, ws.out);
-  return completeTopK(m, s, k, index, partial, allowed, ws.out, m.memory?.recollect(ids, ids.length) ?? null).entries();
+  const { s, recalled } = nextWordContext(m, ids, ws);
+  return completeTopK(m, s, k, index, partial, allowed, ws.out, recalled).entries();
 }

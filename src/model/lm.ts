@@ -13,7 +13,7 @@ import {
 } from "./output/index.ts";
 import { softmaxRows } from "./output/rows.ts";
 import { LEARN_BOUNDS, UPDATE_GUARDS } from "./learning-rule.ts";
-import { PhraseMemory } from "./phrase-memory.ts";
+import { PhraseMemory, type Recollection } from "./phrase-memory.ts";
 import { seededRng } from "./rng.ts";
 import { ANONYMOUS } from "./word-slots.ts";
 import { backpropThroughTime, stepHidden } from "./rnn.ts";
@@ -201,6 +201,21 @@ export function learnSentence(m: RnnLm, ids: ArrayLike<number>, opts: LearnOptio
   return { lossBefore, lossAfter: sentenceLoss(m, ids, ws), applied, last };
 }
 
+/**
+ * What a search for the word after `ids` (which start with <s>) reads: the hidden state, the
+ * direct n-gram history (left in ws.out) and the phrase memory's recollection. predictNext and
+ * completeNext (completion.ts) search from it.
+ */
+export function nextWordContext(
+  m: RnnLm,
+  ids: ArrayLike<number>,
+  ws: Workspace,
+): { s: Float64Array; recalled: Recollection | null } {
+  const s = hiddenAfter(m, ids, ids.length, ws);
+  useHistory(m, ids, ids.length - 1, ws.out);
+  return { s, recalled: m.memory?.recollect(ids, ids.length) ?? null };
+}
+
 /** The k most probable next ids after `ids` (which start with <s>), among those allowed. */
 export function predictNext(
   m: RnnLm,
@@ -209,9 +224,8 @@ export function predictNext(
   allowed: (id: number) => boolean,
   ws: Workspace,
 ): { id: number; p: number }[] {
-  const s = hiddenAfter(m, ids, ids.length, ws);
-  useHistory(m, ids, ids.length - 1, ws.out);
-  return topK(m, s, k, allowed, ws.out, m.memory?.recollect(ids, ids.length) ?? null).entries();
+  const { s, recalled } = nextWordContext(m, ids, ws);
+  return topK(m, s, k, allowed, ws.out, recalled).entries();
 }
 
 /**
