@@ -46,7 +46,7 @@ import {
   vocabHash,
   withMarkers,
 } from "../src/model/vocab.ts";
-import { DEFAULT_MODEL_ID, publishVersion } from "../src/store/kv-layout.ts";
+import { DEFAULT_MODEL_ID, firstVersionFields, publishVersion } from "../src/store/kv-layout.ts";
 import { decodeModel, encodeModel } from "../src/store/model-codec.ts";
 import { readVocabFile, WEIGHTS_FILE } from "./lib/model-dir.ts";
 import { flags } from "./lib/args.ts";
@@ -70,16 +70,7 @@ if (shipped) {
   vocab = built.vocab;
   const classStart = assignClasses(sqrtCounts(built.counts), 100);
   const model = initModel({ vocab: vocab.words.length, hidden: 100, classStart }, seededRng(1));
-  const now = new Date().toISOString();
-  const meta = {
-    version: 1,
-    vocabHash: vocabHash(vocab),
-    createdAt: now,
-    updatedAt: now,
-    tokensLearned: 0,
-    learns: 0,
-    hyperparameters: {},
-  };
+  const meta = { ...firstVersionFields(vocabHash(vocab)), hyperparameters: {} };
   bytes = encodeModel(model, meta, { dtype: "F16" });
 }
 const { model: probe } = decodeModel(bytes.slice());
@@ -230,15 +221,7 @@ type ColdSplit = { kv: number; decode: number; buffers: number; predict: number 
 const coldSplits: Record<"now" | "ref", ColdSplit[]> = { now: [], ref: [] };
 try {
   const kv = await mf.getKVNamespace("MODELS", "bench");
-  const now = new Date().toISOString();
-  const fields = {
-    version: 1,
-    vocabHash: vocabHash(vocab),
-    createdAt: now,
-    updatedAt: now,
-    tokensLearned: 0,
-    learns: 0,
-  };
+  const fields = firstVersionFields(vocabHash(vocab));
   await publishVersion(kv as unknown as KVNamespace, DEFAULT_MODEL_ID, bytes, fields, { vocab });
   const pid = childPid("workerd");
   const call = async <T>(name: string, path: string, body?: unknown): Promise<T> => {

@@ -16,6 +16,7 @@ import { type TrainConfig, trainModel } from "../src/model/train.ts";
 import { buildVocab, countWords, encodeSentence, SPECIALS, vocabHash, vocabToJson } from "../src/model/vocab.ts";
 import { FormCounts } from "../src/model/written-forms.ts";
 import { encodeModel, type WeightDtype } from "../src/store/model-codec.ts";
+import { firstVersionFields } from "../src/store/kv-layout.ts";
 import { CliError, EXIT } from "./cli/errors.ts";
 import { VOCAB_FILE, WEIGHTS_FILE } from "./lib/model-dir.ts";
 import { flags, progressBar, runScript } from "./lib/args.ts";
@@ -148,7 +149,7 @@ await runScript("train", () => {
   const hyperparameters = { ...cfg, vocab: vocab.words.length } as unknown as Record<string, number>;
   const bytes = encodeModel(
     model,
-    { version: 1, vocabHash: hash, createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0, hyperparameters },
+    { ...firstVersionFields(hash, now), hyperparameters },
     { dtype: dtype as WeightDtype },
   );
   const out = arg.str("out") || text.defaultOut;

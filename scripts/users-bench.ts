@@ -31,7 +31,7 @@ import { learnWords, predictWords, type TextModel, textModel } from "../src/mode
 import { tokenize } from "../src/model/tokenizer.ts";
 import { vocabHash } from "../src/model/vocab.ts";
 import { WORD_SLOTS } from "../src/model/word-slots.ts";
-import { DEFAULT_MODEL_ID, publishVersion } from "../src/store/kv-layout.ts";
+import { DEFAULT_MODEL_ID, firstVersionFields, publishVersion } from "../src/store/kv-layout.ts";
 import { decodeUserData, encodeUserData } from "../src/store/layer-codec.ts";
 import { LearnPolicy } from "../src/trust/shared-learn.ts";
 import { flags } from "./lib/args.ts";
@@ -302,13 +302,7 @@ async function workerd(sentences: string[][], users: number) {
     const kv = (await mf.getKVNamespace("MODELS", "users")) as unknown as KVNamespace;
     const bytes = readFileSync(`${arg.str("model")}/weights.safetensors`);
     const now = new Date().toISOString();
-    await publishVersion(
-      kv,
-      DEFAULT_MODEL_ID,
-      bytes,
-      { version: 1, vocabHash: vocabHash(vocab), createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0 },
-      { vocab },
-    );
+    await publishVersion(kv, DEFAULT_MODEL_ID, bytes, firstVersionFields(vocabHash(vocab), now), { vocab });
     const pid = childPid("workerd");
     const cpu = () => (hasSchedstat() ? processCpuNs(pid) : performance.now() * 1e6);
     const auth = { authorization: "Bearer bench" };

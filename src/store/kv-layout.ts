@@ -49,6 +49,11 @@ export interface VersionRef {
 /** What a publisher supplies; keys and size are derived. */
 export type ManifestFields = Omit<Manifest, "weightsKey" | "vocabKey" | "bytes">;
 
+/** The manifest fields of a model's first version, as a seed or a freshly trained model has them: nothing learned yet. */
+export function firstVersionFields(vocabHash: string, at: string = new Date().toISOString()): ManifestFields {
+  return { version: 1, vocabHash, createdAt: at, updatedAt: at, tokensLearned: 0, learns: 0 };
+}
+
 export class KvLayoutError extends Error {
   override name = "KvLayoutError";
 }

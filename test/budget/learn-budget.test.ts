@@ -4,7 +4,7 @@ import { CALIBRATION } from "../../src/budget/calibration.ts";
 import { budgetSentence, ROUTING_ALLOWANCE_MS } from "../../src/budget/learn-budget.ts";
 import { estimateLearnMs, learnShape } from "../../src/budget/cost-model.ts";
 import { encodeSentence, vocabFromJson, vocabHash } from "../../src/model/vocab.ts";
-import { publishVersion } from "../../src/store/kv-layout.ts";
+import { firstVersionFields, publishVersion } from "../../src/store/kv-layout.ts";
 import { decodeModel } from "../../src/store/model-codec.ts";
 import { learnJson } from "../helpers/api.ts";
 import { repoFile, repoJson } from "../helpers/repo-files.ts";
@@ -55,13 +55,7 @@ describe("the learn budget", () => {
       const { vocab, bytes } = await baseModel();
       const hash = vocabHash(vocab);
       const now = new Date().toISOString();
-      await publishVersion(
-        env.MODELS,
-        ID,
-        new Uint8Array(bytes),
-        { version: 1, vocabHash: hash, createdAt: now, updatedAt: now, tokensLearned: 0, learns: 0 },
-        { vocab },
-      );
+      await publishVersion(env.MODELS, ID, new Uint8Array(bytes), firstVersionFields(hash, now), { vocab });
     });
 
     it("says how the learn fitted the budget, and trains on the recent window when it had to", async () => {

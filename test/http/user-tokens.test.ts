@@ -10,7 +10,7 @@ import { AUTH, type ApiErrorBody, call, json, learnJson } from "../helpers/api.t
 import { repoFile, repoJson } from "../helpers/repo-files.ts";
 import { seedTinyModel } from "../helpers/tiny-model.ts";
 import { vocabFromJson, vocabHash } from "../../src/model/vocab.ts";
-import { publishVersion } from "../../src/store/kv-layout.ts";
+import { firstVersionFields, publishVersion } from "../../src/store/kv-layout.ts";
 
 const SECRET = env.USER_TOKEN_SECRET!;
 const now = () => Math.floor(Date.now() / 1000);
@@ -182,13 +182,7 @@ describe("a shared learn through a user token", () => {
     ]);
     const vocab = vocabFromJson(vocabJson);
     const at = new Date().toISOString();
-    await publishVersion(
-      env.MODELS,
-      id,
-      new Uint8Array(bytes),
-      { version: 1, vocabHash: vocabHash(vocab), createdAt: at, updatedAt: at, tokensLearned: 0, learns: 0 },
-      { vocab },
-    );
+    await publishVersion(env.MODELS, id, new Uint8Array(bytes), firstVersionFields(vocabHash(vocab), at), { vocab });
     for (let i = 0; i < 3; i++) expect((await learnJson(PASSWORD, {}, `/models/${id}/learn`)).status).toBe(200);
     // One subject (admin) so far: not suggested (docs/limits.md, the two-subject rule).
     expect(await suggested(id)).not.toContain("swordfish");

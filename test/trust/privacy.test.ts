@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { vocabFromJson, vocabHash } from "../../src/model/vocab.ts";
-import { publishVersion } from "../../src/store/kv-layout.ts";
+import { firstVersionFields, publishVersion } from "../../src/store/kv-layout.ts";
 import { decodeModel } from "../../src/store/model-codec.ts";
 import { AUTH, call, json, learnJson } from "../helpers/api.ts";
 import { repoFile, repoJson } from "../helpers/repo-files.ts";
@@ -21,15 +21,7 @@ async function seedShipped(id: string): Promise<void> {
     repoJson("models/base/vocab.json"),
   ]);
   const vocab = vocabFromJson(json);
-  const now = new Date().toISOString();
-  const fields = {
-    version: 1,
-    vocabHash: vocabHash(vocab),
-    createdAt: now,
-    updatedAt: now,
-    tokensLearned: 0,
-    learns: 0,
-  };
+  const fields = firstVersionFields(vocabHash(vocab));
   await publishVersion(env.MODELS, id, new Uint8Array(bytes), fields, { vocab });
 }
 

@@ -15,7 +15,7 @@ import type { RnnLm } from "../../src/model/model.ts";
 import { assignClasses } from "../../src/model/output/class-softmax.ts";
 import { seededRng } from "../../src/model/rng.ts";
 import { SPECIALS, type Vocab, vocabHash } from "../../src/model/vocab.ts";
-import { publishVersion } from "../../src/store/kv-layout.ts";
+import { firstVersionFields, publishVersion } from "../../src/store/kv-layout.ts";
 import { encodeModel } from "../../src/store/model-codec.ts";
 import { countKvWrites, learn, publishNow } from "./support.ts";
 
@@ -32,15 +32,7 @@ async function seed(id: string, words: number, hidden: number, classes: number):
     { vocab: all.length, hidden, classStart: assignClasses(counts, classes) },
     seededRng(3),
   );
-  const now = new Date().toISOString();
-  const fields = {
-    version: 1,
-    vocabHash: vocabHash(vocab),
-    createdAt: now,
-    updatedAt: now,
-    tokensLearned: 0,
-    learns: 0,
-  };
+  const fields = firstVersionFields(vocabHash(vocab));
   await publishVersion(env.MODELS, id, encodeModel(model, { ...fields, hyperparameters: {} }), fields, { vocab });
   return vocab;
 }
